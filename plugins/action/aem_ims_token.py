@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action plugin of aemops.ims.aem_ims_token: the whole module runs here, on the controller.
+
+A module cannot hide its own result: ansible-core drops ``_ansible_no_log`` from module
+results. An action plugin's flag is honoured, so the token reaches ``register:`` intact
+while every callback (any verbosity, log_path) sees only the censored result. Running on
+the controller also means managed hosts need no Python packages and the module and the
+lookup share one token cache.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS, settings_from_params, validate_params
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
+    describe_module_origins,
+    public_message,
+    run_cache_dir,
+    warn,
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    # The status of an async job replaces this plugin's result, censoring flag included.
+    _supports_async = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+
+        args = dict(self._task.args)
+        secrets = [args.get(name) for name, (spec, _env) in OPTION_SPECS.items() if spec.get("no_log")]
+        try:
+            params = validate_params(args, for_module=True, with_env=True)
+            secrets.extend(params.get(name) for name, (spec, _env) in OPTION_SPECS.items() if spec.get("no_log"))
+            settings = settings_from_params(
+                params, origins=describe_module_origins(args, os.environ, {name: env for name, (_spec, env) in OPTION_SPECS.items()})
+            )
+            secrets.extend(settings.secret_values())
+            # Getting a token changes nothing anywhere, so check mode gets a real token too.
+            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            if not isinstance(error, AemImsError):
+                self._display.vvv("aemops.ims.aem_ims_token: unexpected %s" % type(error).__name__)
+            result.update(failed=True, changed=False, msg=public_message(error, [value for value in secrets if isinstance(value, str)]))
+            return result
+
+        result.update(token)
+        result["changed"] = False
+        if settings.fact_name:
+            result["ansible_facts"] = {settings.fact_name: dict(token)}
+        # Success only: a failure message is secret-free by construction and must stay readable.
+        result["_ansible_no_log"] = True
+        return result

@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: aem_ims_token
+short_description: Get an Adobe IMS access token for AEM as a Cloud Service APIs, inline
+version_added: 0.1.0
+description:
+  - Returns an Adobe IMS access token, for use inline in templates, for example in the C(Authorization) header
+    of an M(ansible.builtin.uri) task (see the examples).
+  - Does the same job as the M(aemops.ims.aem_ims_token) module, with the same options, environment variables and
+    error messages. Options may also come from variables (C(aem_ims_<option>)) and from the C([aem_ims]) section of
+    C(ansible.cfg). Precedence, highest first - keyword argument, variable, environment variable, C(ansible.cfg), default.
+  - Tokens are cached (O(cache)). Ansible templates every task of every host in a separate process, so without the
+    cache a play over 200 hosts with 3 tasks would ask IMS 600 times; with O(cache=run), the default, it asks once per
+    credential per run, whatever C(forks) is.
+author:
+  - aemops.ims contributors
+extends_documentation_fragment:
+  - aemops.ims.aem_ims
+  - aemops.ims.aem_ims.plugins
+options:
+  _terms:
+    description:
+      - Paths of credentials files, as for O(service_credentials_file). Each yields one token.
+      - With no terms, one token is returned from the options.
+    type: list
+    elements: path
+    required: false
+notes:
+  - A lookup cannot hide its value. Set C(no_log) on every task that uses the token, or its value can appear in
+    the output, in C(log_path) and in callbacks.
+  - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
+    environment). A cache hit imports none of them.
+  - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
+seealso:
+  - module: aemops.ims.aem_ims_token
+  - ref: playbooks_lookups
+    description: Using lookups.
+"""
+
+EXAMPLES = r"""
+- name: Call an AEM API with a token from the service credentials
+  ansible.builtin.uri:
+    url: "https://author-p12345-e67890.adobeaemcloud.com/libs/granite/security/currentuser.json"
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/aem/service-credentials.json') }}"
+  no_log: true
+
+- name: The credentials file as a term
+  ansible.builtin.uri:
+    url: "{{ aem_author_url }}/libs/granite/security/currentuser.json"
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', '/etc/aem/service-credentials.json') }}"
+  no_log: true
+
+- name: One token per credentials file
+  ansible.builtin.set_fact:
+    aem_tokens: "{{ query('aemops.ims.aem_ims_token', '/etc/aem/dev.json', '/etc/aem/stage.json') }}"
+  no_log: true
+
+- name: Options from variables, for example set once in group_vars (aem_ims_service_credentials holds vaulted JSON)
+  ansible.builtin.uri:
+    url: "{{ aem_author_url }}/libs/granite/security/currentuser.json"
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token') }}"
+  vars:
+    aem_ims_service_credentials: "{{ vault_aem_service_credentials }}"
+  no_log: true
+
+- name: OAuth Server-to-Server
+  ansible.builtin.uri:
+    url: https://example.adobe.io/api/resource
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/adobe/oauth.json', auth_method='oauth_server_to_server') }}"
+      x-api-key: "{{ adobe_client_id }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: One IMS access token per term, or one if there are no terms.
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, one_line, redact
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS, settings_from_params, validate_params
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import describe_plugin_origin, public_message, run_cache_dir, warn
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        secrets = [value for name, value in kwargs.items() if name in OPTION_SPECS and OPTION_SPECS[name][0].get("no_log") and isinstance(value, str)]
+        try:
+            if kwargs:
+                # Same names, types and messages as the module; ansible-core's own checks would word them differently.
+                validate_params(kwargs, for_module=False, with_env=False)
+            try:
+                self.set_options(var_options=variables, direct=kwargs)
+            except AnsibleError as error:
+                raise AnsibleLookupError(one_line(redact(str(error), secrets))) from None
+            params, origins = {}, {}
+            for name in OPTION_SPECS:
+                params[name], origin = self.get_option_and_origin(name)
+                described = describe_plugin_origin(name, origin)
+                if described:
+                    origins[name] = described
+            settings = settings_from_params(params, origins=origins)
+            secrets.extend(settings.secret_values())
+            return [
+                obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False)["access_token"]
+                for path in self._credentials_files(terms, variables)
+            ]
+        except AnsibleLookupError:
+            raise
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            raise AnsibleLookupError(public_message(error, secrets)) from None
+
+    def _credentials_files(self, terms, variables):
+        """Each term names a credentials file; relative names are also looked for in files/ as other lookups do."""
+        if not terms:
+            return [None]
+        paths = []
+        for term in terms:
+            if not isinstance(term, str) or not term.strip():
+                kind = "an empty string" if isinstance(term, str) else "a " + type(term).__name__
+                raise AnsibleLookupError("each term must be the path of a credentials file, got %s" % kind)
+            path = os.path.expanduser(term.strip())
+            if not os.path.isabs(path) and not os.path.exists(path):
+                found = self.find_file_in_search_path(variables or {}, "files", path, ignore_missing=True)
+                path = found or path
+            paths.append(path)
+        return paths

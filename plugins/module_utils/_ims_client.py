@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+
+"""The HTTP side of a token request: one POST to IMS, retried when it is worth it.
+
+Every answer that is not a token becomes one line with the HTTP status, IMS's error
+code and description, its x-debug-id and a hint. Response headers and request bodies
+are never quoted: request bodies hold the client secret and the JWT.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import (
+    ImsResponseError,
+    MissingDependencyError,
+    TransportError,
+    one_line,
+    redact,
+)
+
+
+def _import_requests():
+    # Imported on first use: deadline() and interpret_response() serve callers that must stay light.
+    try:
+        import requests  # pylint: disable=import-outside-toplevel
+    except ImportError as error:
+        raise MissingDependencyError(
+            "talking to IMS needs the Python package requests on the Ansible controller: pip install requests (missing: %s)"
+            % (getattr(error, "name", None) or error)
+        ) from None
+    return requests
+
+JWT_EXCHANGE_PATH = "/ims/exchange/jwt"
+CLIENT_CREDENTIALS_PATH = "/ims/token/v3"
+
+# Waits between attempts: exponential with jitter, and IMS's Retry-After is honoured up
+# to RETRY_AFTER_CAP. Bounding every wait bounds the whole call (see deadline()).
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 8.0
+RETRY_AFTER_CAP = 10.0
+MAX_BODY_BYTES = 256 * 1024
+USER_AGENT = "aemops.ims/0.1.0 (+https://github.com/aemops/ims)"
+
+_BAD_SECRET = re.compile(r"client_secret", re.IGNORECASE)
+
+
+def deadline(timeout, retries):
+    """Upper bound in seconds of one token request, all attempts and waits included."""
+    return timeout * (retries + 1) + RETRY_AFTER_CAP * retries
+
+
+def is_bad_client_secret(error):
+    """IMS's answer to a rotated-out secret: the next secret of the credential may still work."""
+    return isinstance(error, ImsResponseError) and error.code == "invalid_client" and bool(_BAD_SECRET.search(error.description or ""))
+
+
+def _hint(code, description, status, origin, server_date):
+    text = (description or "").lower()
+    if code == "invalid_token" and "bindings" in text:
+        return (
+            "the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer Console; "
+            "download the service credentials again"
+        )
+    if code == "invalid_token" and ("expire" in text or "not yet valid" in text or "clock" in text or "iat" in text):
+        local = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        return "the controller clock looks wrong (clock skew): local time is %s, IMS time is %s" % (local, server_date or "unknown")
+    if code == "invalid_token":
+        return "IMS could not decode the JWT; check org_id, technical_account_id and the private key"
+    if code == "invalid_scope":
+        return "the metascopes or scopes do not match those of the integration; copy them from the credentials"
+    if code == "invalid_client" and "client_secret" in text:
+        return "the client_secret is wrong, or was rotated out in the Developer Console"
+    if code == "invalid_client":
+        return "unknown client_id, or the wrong IMS environment (stage or production: ims_endpoint is %s)" % origin
+    if code == "unauthorized_client":
+        return "the credential is not allowed this grant; check auth_method (jwt or oauth_server_to_server)"
+    if code == "invalid_jti":
+        return "the binding requires a unique integer jti claim"
+    if status == 429:
+        return "IMS is rate limiting token requests; cache: run or cache: persistent avoids most of them"
+    if status is not None and status >= 500:
+        return "IMS had a server error; try again later"
+    return None
+
+
+def _excerpt(body, secrets):
+    """A short, printable, tag-free excerpt of a non-JSON body (an HTML proxy page, say)."""
+    text = body.decode("utf-8", "replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        text = title.group(1)
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = re.sub(r"[^\x20-\x7e]+", " ", text)
+    text = redact(one_line(text, 80), secrets)
+    return text
+
+
+def _retry_after_seconds(value):
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def interpret_response(status, headers, body, what, origin, secrets):
+    """Return the parsed success JSON, or raise ImsResponseError with one line."""
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip() or "no content type"
+    debug_id = headers.get("x-debug-id")
+    server_date = headers.get("Date")
+    data = None
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    retryable = status == 429 or status >= 500
+    retry_after = _retry_after_seconds(headers.get("Retry-After")) if retryable else None
+
+    if 200 <= status < 300:
+        if not isinstance(data, dict):
+            raise ImsResponseError(
+                "IMS answered the %s with HTTP %d but not with JSON (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets)), status=status
+            )
+        if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
+            raise ImsResponseError("IMS answered the %s with HTTP %d but without an access_token" % (what, status), status=status)
+        expires_in = data.get("expires_in")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0:
+            raise ImsResponseError("IMS answered the %s without a usable expires_in" % what, status=status)
+        return data, server_date
+    if 300 <= status < 400:
+        target = re.sub(r"^([a-z]+://[^/]+).*$", r"\1", headers.get("Location") or "")
+        raise ImsResponseError(
+            "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)" % (what, status, " to " + target if target else "", origin),
+            status=status,
+        )
+    if isinstance(data, dict) and data.get("error"):
+        code = one_line(data.get("error"), 60)
+        description = redact(one_line(data.get("error_description") or "", 300), secrets)
+        message = "IMS rejected the %s: HTTP %d %s" % (what, status, code)
+        if description:
+            message += ": " + description
+        if debug_id:
+            message += " (x-debug-id %s)" % one_line(debug_id, 80)
+        hint = _hint(code, description, status, origin, server_date)
+        if hint:
+            message += ". Hint: " + hint
+        raise ImsResponseError(
+            message, status=status, code=code, description=description, debug_id=debug_id, retryable=retryable, retry_after=retry_after
+        )
+    if data is None:
+        message = "IMS answered the %s with HTTP %d and a non-JSON body (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets))
+    else:
+        message = "IMS answered the %s with HTTP %d and JSON without an error code" % (what, status)
+    if debug_id:
+        message += " (x-debug-id %s)" % one_line(debug_id, 80)
+    hint = _hint(None, None, status, origin, server_date)
+    if hint:
+        message += ". Hint: " + hint
+    raise ImsResponseError(message, status=status, retryable=retryable, retry_after=retry_after)
+
+
+def _tls_reason(error):
+    text = str(error)
+    match = re.search(r"certificate verify failed: ([^()'\"]+)", text)
+    if match:
+        return "certificate verify failed: " + match.group(1).strip()
+    match = re.search(r"(hostname '[^']+' doesn't match[^()'\"]*|wrong version number|unexpected eof[^()'\"]*)", text, re.IGNORECASE)
+    return match.group(1) if match else "the TLS handshake failed"
+
+
+def _connection_reason(error):
+    text = str(error)
+    for pattern, reason in (
+        (r"Connection refused", "connection refused"),
+        (r"Name or service not known|nodename nor servname|Temporary failure in name resolution|getaddrinfo failed", "the host name does not resolve"),
+        (r"Network is unreachable", "network unreachable"),
+        (r"RemoteDisconnected|Connection aborted|Connection reset|closed connection without response", "the connection was closed without an answer"),
+        (r"Tunnel connection failed: (\d{3}[^'\")]*)", None),
+    ):
+        match = re.search(pattern, text)
+        if match:
+            return reason or "the proxy refused the tunnel (%s)" % match.group(1).strip()
+    return "connection failed"
+
+
+class ImsHttpClient:
+    """Posts form-encoded token requests to IMS with retries, a deadline and safe errors."""
+
+    def __init__(self, origin, timeout=30.0, retries=3, validate_certs=True, ca_path=None, proxy_url=None, secrets=(), sleep=time.sleep):
+        self.requests = requests = _import_requests()
+        self.origin = origin
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.verify = ca_path if ca_path else bool(validate_certs)
+        self.ca_path = ca_path
+        self.proxy_url = proxy_url
+        self.secrets = list(secrets)
+        self.sleep = sleep
+        self.attempts = 0
+        self.session = requests.Session()
+        # trust_env keeps HTTPS_PROXY / NO_PROXY working; an explicit proxy_url wins over them.
+        self.session.trust_env = True
+        if proxy_url:
+            self.session.proxies = {"http": proxy_url, "https": proxy_url}
+
+    def _post_once(self, url, fields, attempt_timeout):
+        requests = self.requests
+        what_proxy = " through proxy_url" if self.proxy_url else ""
+        try:
+            if self.verify is False:
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    response = self._send(url, fields, attempt_timeout)
+            else:
+                response = self._send(url, fields, attempt_timeout)
+        except requests.exceptions.SSLError as error:
+            raise TransportError(
+                "TLS certificate problem talking to %s%s: %s. If IMS is reached through a TLS-inspecting proxy or a private CA, "
+                "set ca_path to that CA bundle" % (self.origin, what_proxy, _tls_reason(error)),
+                retryable=False,
+                field="ca_path",
+            ) from None
+        except requests.exceptions.ProxyError as error:
+            reason = _connection_reason(error)
+            raise TransportError(
+                "could not reach IMS at %s through the proxy: %s" % (self.origin, reason), retryable="tunnel" not in reason, field="proxy_url"
+            ) from None
+        except requests.exceptions.Timeout:
+            raise TransportError("IMS at %s did not answer within %g s (timeout)" % (self.origin, attempt_timeout)) from None
+        except requests.exceptions.ConnectionError as error:
+            raise TransportError("could not connect to IMS at %s%s: %s" % (self.origin, what_proxy, _connection_reason(error))) from None
+        except (requests.exceptions.RequestException, ValueError) as error:
+            raise TransportError(
+                "the request to IMS at %s failed: %s" % (self.origin, type(error).__name__), retryable=False
+            ) from None
+        return response
+
+    def _send(self, url, fields, attempt_timeout):
+        requests = self.requests
+        response = self.session.post(
+            url,
+            data=fields,
+            headers={"Accept": "application/json", "Cache-Control": "no-cache", "User-Agent": USER_AGENT},
+            timeout=attempt_timeout,
+            verify=self.verify,
+            allow_redirects=False,
+            stream=True,
+        )
+        try:
+            body = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # urllib3 raises its own exceptions while the body streams in; map them back.
+            if "timeout" in type(error).__name__.lower() or "timed out" in str(error).lower():
+                raise requests.exceptions.ReadTimeout() from None
+            raise requests.exceptions.ConnectionError("Connection aborted") from None
+        finally:
+            response.close()
+        return response.status_code, response.headers, body
+
+    def post(self, path, make_fields, what):
+        """POST the fields make_fields() returns (fresh on each attempt); return (json, Date header)."""
+        url = self.origin + path
+        started = time.monotonic()
+        limit = started + deadline(self.timeout, self.retries)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.attempts += 1
+            remaining = limit - time.monotonic()
+            attempt_timeout = max(1.0, min(self.timeout, remaining))
+            try:
+                status, headers, body = self._post_once(url, make_fields(), attempt_timeout)
+                return interpret_response(status, headers, body, what, self.origin, self.secrets)
+            except (TransportError, ImsResponseError) as error:
+                if not getattr(error, "retryable", False) or attempt > self.retries:
+                    if attempt > 1 and getattr(error, "retryable", False):
+                        error.msg = one_line("%s (gave up after %d attempts)" % (error.msg, attempt))
+                    raise
+                wait = self._wait_before(attempt, error)
+                if wait is None or time.monotonic() + wait + 1.0 > limit:
+                    if isinstance(error, ImsResponseError) and error.retry_after and error.retry_after > RETRY_AFTER_CAP:
+                        error.msg = one_line(
+                            "%s (IMS asked to retry after %d s, longer than the %d s this client waits)" % (error.msg, error.retry_after, RETRY_AFTER_CAP)
+                        )
+                    raise
+                self.sleep(wait)
+
+    def _wait_before(self, attempt, error):
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > RETRY_AFTER_CAP:
+                return None
+            return retry_after
+        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** (attempt - 1)))
+        return backoff * random.uniform(0.75, 1.25)

@@ -1,0 +1,304 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+
+"""The one definition of the options shared by the module and the lookup.
+
+Both plugins validate raw values with :func:`validate_params` and turn them into a
+:class:`Settings` with :func:`settings_from_params`, so an option behaves, and fails,
+the same way whichever plugin reads it. The documentation of these options lives in
+``plugins/doc_fragments/aem_ims.py``; a unit test keeps both in step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.module_utils.common.parameters import env_fallback
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
+
+PLUGIN_NAME = "aemops.ims.aem_ims_token"
+DEFAULT_IMS_HOST = "ims-na1.adobelogin.com"
+DEFAULT_METASCOPE = "ent_aem_cloud_api"
+AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")
+CACHE_MODES = ("run", "persistent", "off")
+
+# name: (argument spec, environment variable). The order is the order of the docs.
+OPTION_SPECS = {
+    "service_credentials_file": (dict(type="path"), "AEM_IMS_SERVICE_CREDENTIALS_FILE"),
+    "service_credentials": (dict(type="raw", no_log=True), "AEM_IMS_SERVICE_CREDENTIALS"),
+    "credential_name": (dict(type="str"), "AEM_IMS_CREDENTIAL_NAME"),
+    "credential_id": (dict(type="str"), "AEM_IMS_CREDENTIAL_ID"),
+    "auth_method": (dict(type="str", choices=list(AUTH_METHODS), default="auto"), "AEM_IMS_AUTH_METHOD"),
+    "client_id": (dict(type="str"), "AEM_IMS_CLIENT_ID"),
+    "client_secret": (dict(type="str", no_log=True), "AEM_IMS_CLIENT_SECRET"),
+    "org_id": (dict(type="str"), "AEM_IMS_ORG_ID"),
+    "technical_account_id": (dict(type="str"), "AEM_IMS_TECHNICAL_ACCOUNT_ID"),
+    "private_key": (dict(type="str", no_log=True), "AEM_IMS_PRIVATE_KEY"),
+    "private_key_file": (dict(type="path", no_log=False), "AEM_IMS_PRIVATE_KEY_FILE"),
+    "private_key_passphrase": (dict(type="str", no_log=True), "AEM_IMS_PRIVATE_KEY_PASSPHRASE"),
+    "metascopes": (dict(type="list", elements="str"), "AEM_IMS_METASCOPES"),
+    "scopes": (dict(type="list", elements="str"), "AEM_IMS_SCOPES"),
+    "ims_endpoint": (dict(type="str"), "AEM_IMS_ENDPOINT"),
+    "jwt_lifetime": (dict(type="int", default=300), "AEM_IMS_JWT_LIFETIME"),
+    "validate_certs": (dict(type="bool", default=True), "AEM_IMS_VALIDATE_CERTS"),
+    "ca_path": (dict(type="path"), "AEM_IMS_CA_PATH"),
+    "proxy_url": (dict(type="str", no_log=True), "AEM_IMS_PROXY_URL"),
+    "timeout": (dict(type="float", default=30), "AEM_IMS_TIMEOUT"),
+    "retries": (dict(type="int", default=3), "AEM_IMS_RETRIES"),
+    "cache": (dict(type="str", choices=list(CACHE_MODES), default="run"), "AEM_IMS_CACHE"),
+    "cache_dir": (dict(type="path"), "AEM_IMS_CACHE_DIR"),
+    "refresh_margin": (dict(type="int", default=600), "AEM_IMS_REFRESH_MARGIN"),
+    "force_refresh": (dict(type="bool", default=False), "AEM_IMS_FORCE_REFRESH"),
+}
+
+# Options only the module has: a lookup returns a string, it has no facts to set.
+MODULE_ONLY_SPECS = {
+    "fact_name": dict(type="str"),
+}
+
+SECRET_OPTIONS = tuple(name for name, (spec, _env) in OPTION_SPECS.items() if spec.get("no_log"))
+_STRING_TYPES = ("str", "path")
+
+LIMITS = {
+    "jwt_lifetime": (10, 86400),
+    "timeout": (1, 600),
+    "retries": (0, 10),
+    "refresh_margin": (0, 86400),
+}
+
+_FACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def env_var_of(name):
+    return OPTION_SPECS[name][1]
+
+
+def argument_spec(for_module=True, with_env=True):
+    """The AnsibleModule-style argument spec; the module gets environment fallbacks from it."""
+    spec = {}
+    for name, (option, env) in OPTION_SPECS.items():
+        option = dict(option)
+        if with_env:
+            option["fallback"] = (env_fallback, [env])
+        spec[name] = option
+    if for_module:
+        spec.update({name: dict(option) for name, option in MODULE_ONLY_SPECS.items()})
+    return spec
+
+
+def _describe_type(value):
+    if isinstance(value, dict):
+        return "a dict"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a " + type(value).__name__
+
+
+def validate_params(params, for_module=True, with_env=True):
+    """Check option names and types; return the converted parameters.
+
+    Raises OptionError with one line that names the option. Values of secret options
+    are never quoted.
+    """
+    spec = argument_spec(for_module=for_module, with_env=with_env)
+    params = dict(params or {})
+    for name, value in params.items():
+        option = spec.get(name)
+        if option is None or value is None:
+            continue
+        if option["type"] in _STRING_TYPES and isinstance(value, (dict, list, tuple)):
+            raise OptionError("%s must be a string, got %s" % (name, _describe_type(value)), field=name)
+        if option["type"] == "list" and isinstance(value, dict):
+            raise OptionError("%s must be a list of strings, got a dict" % name, field=name)
+    result = ArgumentSpecValidator(spec).validate(params)
+    if result.errors.errors:
+        error = result.errors[0]
+        if isinstance(error, UnsupportedError):
+            unknown = sorted(set(params) - set(spec))
+            raise OptionError(
+                "Unsupported option(s) for %s: %s. Supported options: %s"
+                % (PLUGIN_NAME, ", ".join(unknown), ", ".join(sorted(spec))),
+                field=unknown[0] if unknown else None,
+            )
+        message = str(result.errors.msg)
+        name = getattr(error, "name", None) or _option_named_in(message, spec)
+        if name in SECRET_OPTIONS:
+            message = "%s has a value of the wrong type" % name
+        raise OptionError(message, field=name)
+    return result.validated_parameters
+
+
+def _option_named_in(message, spec):
+    for name in spec:
+        if "'%s'" % name in message:
+            return name
+    return None
+
+
+def _check_range(name, value):
+    low, high = LIMITS[name]
+    if value is None or not low <= value <= high:
+        raise OptionError("%s must be between %s and %s, got %s" % (name, low, high, value), field=name)
+
+
+def _clean_list(values):
+    """Split comma-separated items, strip them and drop empties and duplicates, keeping order."""
+    cleaned = []
+    for value in values or ():
+        for item in str(value).split(","):
+            item = item.strip()
+            if item and item not in cleaned:
+                cleaned.append(item)
+    return cleaned
+
+
+def _blank_to_none(value):
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _is_loopback(host):
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_ims_endpoint(value, field_name="ims_endpoint"):
+    """Turn a bare host, host:port or origin into an origin such as https://host[:port].
+
+    IMS builds `aud` and the metascope claims from this origin, so it must not carry a
+    path: a path would end up inside every claim and IMS would reject the JWT.
+    """
+    raw = str(value).strip()
+    shown = raw if len(raw) <= 80 else raw[:77] + "..."
+    example = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
+    scheme = "https"
+    rest = raw
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", raw)
+    if match:
+        scheme, rest = match.group(1).lower(), match.group(2)
+        if scheme not in ("https", "http"):
+            raise OptionError("%s must be %s, not a %s:// URL (got '%s')" % (field_name, example, scheme, shown), field=field_name)
+    rest = rest.rstrip("/")
+    if not rest or any(char in rest for char in "/?#@ \t\\"):
+        raise OptionError("%s must be %s, without a path, query or user (got '%s')" % (field_name, example, shown), field=field_name)
+    host, port = rest, None
+    ipv6 = re.match(r"^\[([0-9A-Fa-f:.]+)\](?::(.*))?$", rest)
+    if ipv6:
+        host, port = "[%s]" % ipv6.group(1), ipv6.group(2)
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
+    elif ":" in rest:
+        raise OptionError("%s must be %s (got '%s')" % (field_name, example, shown), field=field_name)
+    if port is not None and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise OptionError("%s has an invalid port (got '%s')" % (field_name, shown), field=field_name)
+    if not ipv6 and not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        raise OptionError("%s must be %s (got '%s')" % (field_name, example, shown), field=field_name)
+    if scheme == "http" and not _is_loopback(host):
+        raise OptionError(
+            "%s uses http:// for %s: IMS must be reached over https:// (plain http is allowed only for a loopback test server)" % (field_name, host),
+            field=field_name,
+        )
+    origin = "%s://%s" % (scheme, host.lower())
+    if port is not None and not (scheme == "https" and port == "443"):
+        origin += ":" + port
+    return origin
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated options, ready for the core. Values of secret options stay in here only."""
+
+    service_credentials_file: str | None = None
+    service_credentials: object = None
+    credential_name: str | None = None
+    credential_id: str | None = None
+    auth_method: str = "auto"
+    client_id: str | None = None
+    client_secret: str | None = None
+    org_id: str | None = None
+    technical_account_id: str | None = None
+    private_key: str | None = None
+    private_key_file: str | None = None
+    private_key_passphrase: str | None = None
+    metascopes: tuple = ()
+    scopes: tuple = ()
+    ims_endpoint: str | None = None
+    jwt_lifetime: int = 300
+    validate_certs: bool = True
+    ca_path: str | None = None
+    proxy_url: str | None = None
+    timeout: float = 30.0
+    retries: int = 3
+    cache: str = "run"
+    cache_dir: str | None = None
+    refresh_margin: int = 600
+    force_refresh: bool = False
+    fact_name: str | None = None
+    # Where each option came from ("the client_id option", "AEM_IMS_CLIENT_ID"), for messages.
+    origins: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def secret_values(self):
+        """Every secret that settings hold, for the last-resort scrubbing of messages."""
+        values = [self.client_secret, self.private_key, self.private_key_passphrase]
+        if self.proxy_url:
+            values.append(self.proxy_url)
+            credentials = re.match(r"^[a-z]+://([^@/]+)@", self.proxy_url)
+            if credentials:
+                values.extend(credentials.group(1).split(":", 1))
+        if isinstance(self.service_credentials, str):
+            values.append(self.service_credentials)
+        return [value for value in values if isinstance(value, str) and value]
+
+    def where(self, name):
+        """Human description of where an option was looked for."""
+        return self.origins.get(name) or "the %s option or %s" % (name, env_var_of(name))
+
+
+def settings_from_params(params, origins=None):
+    """Semantic checks on validated parameters (ranges, formats); returns Settings."""
+    values = {name: _blank_to_none(params.get(name)) for name in list(OPTION_SPECS) + list(MODULE_ONLY_SPECS)}
+    for name, (option, _env) in OPTION_SPECS.items():
+        if values[name] is None and "default" in option:
+            values[name] = option["default"]
+
+    for name in LIMITS:
+        _check_range(name, values[name])
+    for name, choices in (("auth_method", AUTH_METHODS), ("cache", CACHE_MODES)):
+        if values[name] not in choices:
+            raise OptionError("%s must be one of %s, got '%s'" % (name, ", ".join(choices), values[name]), field=name)
+
+    credentials = values["service_credentials"]
+    if credentials is not None and not isinstance(credentials, (dict, str)):
+        raise OptionError(
+            "service_credentials must be a dict or a JSON string, got %s" % _describe_type(credentials), field="service_credentials"
+        )
+    if values["ims_endpoint"] is not None:
+        values["ims_endpoint"] = parse_ims_endpoint(values["ims_endpoint"])
+    if values["proxy_url"] is not None and not re.match(r"^(https?|socks5h?)://[^/?#\s]+/?$", values["proxy_url"]):
+        raise OptionError("proxy_url must look like http://[user:password@]host:port", field="proxy_url")
+    fact_name = values["fact_name"]
+    if fact_name is not None and not _FACT_NAME.match(fact_name):
+        raise OptionError("fact_name must be a valid variable name, got '%s'" % fact_name[:60], field="fact_name")
+
+    values["metascopes"] = tuple(_clean_list(values["metascopes"]))
+    values["scopes"] = tuple(_clean_list(values["scopes"]))
+    for name in ("service_credentials_file", "private_key_file", "ca_path", "cache_dir"):
+        if values[name] is not None:
+            values[name] = os.path.expanduser(str(values[name]))
+    values["timeout"] = float(values["timeout"])
+    return Settings(origins=dict(origins or {}), **values)

@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+
+"""Loading the private key and certificate, and signing the JWT IMS expects.
+
+Imported only when a token must really be exchanged: PyJWT and cryptography take a
+noticeable share of a forked worker's time to import, and a cache hit needs neither.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import KeyMaterialError, MissingDependencyError
+
+try:
+    import jwt
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+except ImportError as import_error:
+    CRYPTO_IMPORT_ERROR = import_error
+else:
+    CRYPTO_IMPORT_ERROR = None
+
+
+def _require_crypto():
+    if CRYPTO_IMPORT_ERROR is not None:
+        raise MissingDependencyError(
+            "signing the IMS JWT needs the Python packages PyJWT and cryptography on the Ansible controller "
+            "(missing: %s): pip install PyJWT cryptography" % (getattr(CRYPTO_IMPORT_ERROR, "name", None) or CRYPTO_IMPORT_ERROR)
+        )
+
+
+def _is_encrypted(pem):
+    return "BEGIN ENCRYPTED PRIVATE KEY" in pem or "Proc-Type: 4,ENCRYPTED" in pem
+
+
+def load_private_key(request):
+    """Load the RSA private key of a TokenRequest, with a one-line error for each way it can fail."""
+    _require_crypto()
+    where = request.private_key_source or "the credentials"
+    encrypted = _is_encrypted(request.private_key)
+    passphrase = request.private_key_passphrase
+    if encrypted and not passphrase:
+        raise KeyMaterialError(
+            "the private key from %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % where,
+            field="private_key_passphrase",
+        )
+    # A passphrase for a key that is not encrypted is harmless (it is often set globally), so it is ignored.
+    password = passphrase.encode("utf-8") if encrypted else None
+    try:
+        key = serialization.load_pem_private_key(request.private_key.encode("ascii", "replace"), password=password)
+    except (ValueError, TypeError) as error:
+        if encrypted and "password" in str(error).lower() or encrypted and "decrypt" in str(error).lower():
+            raise KeyMaterialError(
+                "private_key_passphrase is wrong: the private key from %s could not be decrypted" % where, field="private_key_passphrase"
+            ) from None
+        if encrypted:
+            raise KeyMaterialError(
+                "the private key from %s could not be decrypted: the passphrase is wrong or the PEM is damaged" % where,
+                field="private_key_passphrase",
+            ) from None
+        raise KeyMaterialError(
+            "the private key from %s could not be loaded: the PEM body is damaged or not a supported key" % where, field="private_key"
+        ) from None
+    except UnsupportedAlgorithm:
+        raise KeyMaterialError("the private key from %s uses an unsupported algorithm or encryption" % where, field="private_key") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        kind = type(key).__name__.replace("_", "").replace("PrivateKey", "") or "non-RSA"
+        raise KeyMaterialError("the private key from %s is a %s key: IMS signs with RS256 and needs an RSA key" % (where, kind), field="private_key")
+    return key
+
+
+def _not_after(certificate):
+    not_after = getattr(certificate, "not_valid_after_utc", None)
+    if not_after is None:
+        not_after = certificate.not_valid_after.replace(tzinfo=timezone.utc)
+    return not_after
+
+
+def check_certificate(request, key):
+    """Return the certificate's notAfter as an ISO-8601 string, or the credentials' stated date.
+
+    Before anything goes over the network: a key that does not belong to the
+    certificate would make IMS answer only "Could not match JWT signature to any of the
+    bindings", which does not say which half is wrong.
+    """
+    _require_crypto()
+    if request.certificate:
+        try:
+            certificate = x509.load_pem_x509_certificate(request.certificate.encode("ascii", "replace"))
+        except ValueError:
+            raise KeyMaterialError("publicKey in the %s is not a readable X.509 certificate" % request.source, field="publicKey") from None
+        if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+            raise KeyMaterialError(
+                "the private key from %s does not match the certificate in publicKey of the %s: they belong to different "
+                "integrations or key rotations; download the service credentials again, or use the matching private key"
+                % (request.private_key_source, request.source),
+                field="private_key",
+            )
+        return _not_after(certificate).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if request.certificate_expiration:
+        parsed = datetime.fromisoformat(request.certificate_expiration.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None
+
+
+def build_jwt(request, key, lifetime, now):
+    """The signed JWT for /ims/exchange/jwt. `exp` and `iat` are integers, as IMS insists."""
+    _require_crypto()
+    issued_at = int(now)
+    claims = {
+        "iss": request.org_id,
+        "sub": request.technical_account_id,
+        "aud": "%s/c/%s" % (request.origin, request.client_id),
+        "iat": issued_at,
+        "exp": issued_at + int(lifetime),
+    }
+    for metascope in request.metascopes:
+        claims["%s/s/%s" % (request.origin, metascope)] = True
+    token = jwt.encode(claims, key, algorithm="RS256")
+    return token.decode("ascii") if isinstance(token, bytes) else token

@@ -1,0 +1,237 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aem_ims_token
+short_description: Get an Adobe IMS access token for AEM as a Cloud Service APIs
+version_added: 0.1.0
+description:
+  - Trades AEM as a Cloud Service B(service credentials) (the JSON from the AEM Developer Console) for an Adobe IMS
+    access token. It signs an RS256 JWT with the integration's private key and exchanges it at C(/ims/exchange/jwt).
+  - Also obtains tokens with the OAuth Server-to-Server (C(client_credentials)) grant at C(/ims/token/v3), and reads
+    Adobe Developer Console project JSON, the flat OAuth Server-to-Server JSON and aio-lib-ims contexts.
+  - Runs on the Ansible controller whatever the play's hosts are (it is an action plugin), so managed hosts need
+    no Python packages.
+  - B(The result is hidden from output at every verbosity), C(log_path) included, while C(register) keeps the real
+    values. A failure shows a one-line message that names the option, the credentials field or the IMS error code,
+    and never a secret.
+  - Tokens are cached (O(cache)), so that a play over many hosts and tasks makes one IMS request per credential.
+author:
+  - aemops.ims contributors
+extends_documentation_fragment:
+  - aemops.ims.aem_ims
+options:
+  fact_name:
+    description:
+      - Also return the token result as the fact C(ansible_facts[fact_name]).
+      - Off by default because fact caches (C(fact_caching)) store facts in clear text, token included, and
+        keep them beyond the run. Prefer C(register).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Getting a token changes nothing, so check mode gets a real token too.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is no diff.
+  action:
+    support: full
+    description: Implemented as an action plugin that always runs on the controller.
+  async:
+    support: none
+    description: Refused, because the status of an async job would bypass the hiding of the result.
+  platform:
+    platforms: posix
+    description: Runs on the controller, for any target.
+notes:
+  - The module always returns RV(changed=false).
+  - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
+    environment), not on managed hosts.
+  - A token obtained once is reused by later tasks, hosts and forks of the same run (O(cache=run), the default).
+    With C(run_once) and C(register), every host of the play gets the registered token from a single task.
+  - C(debug) of the registered variable prints the token; pass it on to C(ansible.builtin.uri) instead, with
+    C(no_log) on that task.
+  - C(ANSIBLE_DEBUG=1) prints internal data of every plugin; never use it with real credentials.
+  - Warns when the certificate of the credentials expires within 30 days, and fails when it has expired.
+seealso:
+  - plugin: aemops.ims.aem_ims_token
+    plugin_type: lookup
+  - name: Generating access tokens for server-side APIs (AEM as a Cloud Service)
+    description: Where the service credentials come from.
+    link: https://experienceleague.adobe.com/en/docs/experience-manager-cloud-service/content/implementing/developing/generating-access-tokens-for-server-side-apis
+  - name: OAuth Server-to-Server credential implementation guide
+    description: Adobe's documentation of the client_credentials grant.
+    link: https://developer.adobe.com/developer-console/docs/guides/authentication/ServerToServerAuthentication/implementation/
+"""
+
+EXAMPLES = r"""
+- name: Get a token from the service credentials downloaded from the AEM Developer Console
+  aemops.ims.aem_ims_token:
+    service_credentials_file: /etc/aem/service-credentials.json
+  register: aem_token
+  run_once: true
+
+- name: Call an AEM API with it
+  ansible.builtin.uri:
+    url: "https://author-p12345-e67890.adobeaemcloud.com/libs/granite/security/currentuser.json"
+    headers: "{{ aem_token.headers }}"
+  no_log: true
+
+- name: Credentials from an ansible-vault encrypted variable
+  aemops.ims.aem_ims_token:
+    service_credentials: "{{ vault_aem_service_credentials }}"
+  register: aem_token
+
+- name: Single fields, for example from a secrets manager, with an encrypted private key
+  aemops.ims.aem_ims_token:
+    client_id: cm-p12345-e67890-integration
+    client_secret: "{{ vault_aem_client_secret }}"
+    org_id: 0123456789ABCDEF01234567@AdobeOrg
+    technical_account_id: 89ABCDEF0123456789ABCDEF@techacct.adobe.com
+    private_key_file: /etc/aem/private.key
+    private_key_passphrase: "{{ vault_aem_key_passphrase }}"
+    metascopes:
+      - ent_aem_cloud_api
+  register: aem_token
+
+- name: Everything from AEM_IMS_* environment variables (AWX / AAP credential injection)
+  aemops.ims.aem_ims_token:
+  register: aem_token
+
+- name: OAuth Server-to-Server credentials from the Adobe Developer Console
+  aemops.ims.aem_ims_token:
+    service_credentials_file: /etc/adobe/oauth-server-to-server.json
+    auth_method: oauth_server_to_server
+    scopes: [openid, AdobeID, read_organizations]
+  register: adobe_token
+
+- name: An Adobe Developer Console project JSON with several credentials
+  aemops.ims.aem_ims_token:
+    service_credentials_file: /etc/adobe/project-workspace.json
+    credential_name: aem-automation
+  register: adobe_token
+
+- name: Reuse a valid token across runs (for CI jobs that run every few minutes)
+  aemops.ims.aem_ims_token:
+    service_credentials_file: /etc/aem/service-credentials.json
+    cache: persistent
+  register: aem_token
+
+- name: Set the options once for the whole play
+  module_defaults:
+    group/aemops.ims.aem_ims:
+      service_credentials_file: /etc/aem/service-credentials.json
+  block:
+    - name: Get the token
+      aemops.ims.aem_ims_token:
+      register: aem_token
+"""
+
+RETURN = r"""
+access_token:
+  description: The IMS access token, to send as an C(Authorization) header with the C(Bearer) scheme.
+  returned: success
+  type: str
+  sample: eyJhbGciOiJSUzI1NiIsIng1dSI6Imltc19uYTEta2V5LWF0LTEuY2VyIn0...
+token_type:
+  description: The token type IMS returned.
+  returned: success
+  type: str
+  sample: bearer
+expires_in:
+  description:
+    - Seconds until the token expires, from now. IMS answers the JWT exchange in milliseconds; this is always seconds.
+  returned: success
+  type: int
+  sample: 86399
+expires_at:
+  description: When the token expires, ISO-8601 in UTC.
+  returned: success
+  type: str
+  sample: "2026-11-27T10:15:00Z"
+client_id:
+  description: The client ID the token was issued to.
+  returned: success
+  type: str
+  sample: cm-p12345-e67890-integration
+ims_endpoint:
+  description: The IMS origin that issued the token.
+  returned: success
+  type: str
+  sample: https://ims-na1.adobelogin.com
+auth_method:
+  description: How the token was obtained.
+  returned: success
+  type: str
+  sample: jwt
+credentials_format:
+  description:
+    - The shape of credentials that was read. V(aem_service_credentials), V(developer_console_project),
+      V(oauth_s2s_flat), V(aio_context), or V(options) when only single options were given.
+  returned: success
+  type: str
+  sample: aem_service_credentials
+cached:
+  description: Whether the token came from the token cache rather than a new IMS request.
+  returned: success
+  type: bool
+  sample: false
+email:
+  description: The technical account's email, which is the integration's login name in AEM.
+  returned: when the credentials contain it
+  type: str
+  sample: 12345678-abcd-4ef0-9876-0123456789ab@techacct.adobe.com
+metascopes:
+  description: The metascopes claimed in the JWT.
+  returned: when RV(auth_method=jwt)
+  type: list
+  elements: str
+  sample: [ent_aem_cloud_api]
+scopes:
+  description: The scopes requested with OAuth Server-to-Server.
+  returned: when RV(auth_method=oauth_server_to_server)
+  type: list
+  elements: str
+  sample: [openid, AdobeID, read_organizations]
+headers:
+  description:
+    - HTTP headers ready for C(ansible.builtin.uri), C(Authorization) with the bearer token and C(x-api-key)
+      with the client ID, which many Adobe APIs require.
+  returned: success
+  type: dict
+  sample: {"Authorization": "Bearer eyJhbGciOi...", "x-api-key": "cm-p12345-e67890-integration"}
+certificate_expires_at:
+  description: When the certificate of the JWT credentials expires, ISO-8601 in UTC.
+  returned: when the credentials carry a certificate or its expiration date
+  type: str
+  sample: "2027-03-26T16:20:18Z"
+ansible_facts:
+  description: The same result under the name O(fact_name), when set.
+  returned: when O(fact_name) is set
+  type: dict
+  sample: {"aem_token": {"access_token": "eyJhbGciOi...", "expires_at": "2026-11-27T10:15:00Z"}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aemops.ims.plugins.module_utils._options import argument_spec
+
+
+def main():
+    # The work happens in the action plugin of the same name, on the controller. This entry
+    # point exists for tooling that inspects the argument spec, and for anyone who copies
+    # the module file elsewhere: it fails with an explanation instead of leaking a token.
+    module = AnsibleModule(argument_spec=argument_spec(for_module=True, with_env=True), supports_check_mode=True)
+    module.fail_json(
+        msg="aemops.ims.aem_ims_token runs on the controller through its action plugin; call it by its full name "
+        "aemops.ims.aem_ims_token from a playbook of the installed collection"
+    )
+
+
+if __name__ == "__main__":
+    main()
