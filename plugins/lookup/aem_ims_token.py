@@ -89,43 +89,94 @@ _raw:
 """
 
 import os
+import time
 
+from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, one_line, redact
-from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS, settings_from_params, validate_params
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
-from ansible_collections.aemops.ims.plugins.plugin_utils._controller import describe_plugin_origin, public_message, run_cache_dir, warn
+# Only what a cache hit needs is imported here; the rest loads in _obtain() and on errors.
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import cached_entry_for_inputs
+from ansible_collections.aemops.ims.plugins.module_utils._option_specs import OPTION_SPECS, PLUGIN_NAME, SECRET_OPTIONS, plugin_option_definitions
+
+
+def _register_option_definitions():
+    """Give ansible-core this lookup's option definitions before it parses the YAML docs.
+
+    Ansible templates each host and task in a fresh forked worker, and each worker that
+    loads this lookup would otherwise parse the DOCUMENTATION YAML and its doc fragment
+    (tens of milliseconds, more than a whole cached lookup). ansible-core skips the parse
+    when definitions are already known; if its internals ever change, the guard below
+    leaves ansible-core to parse the docs as usual.
+    """
+    config = getattr(C, "config", None)
+    if config is None or not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):
+        return
+    # ansible-core files collection plugins under their Python module name when loading them.
+    for name in (__name__, PLUGIN_NAME):
+        if not config.has_configuration_definition("lookup", name):
+            config.initialize_plugin_configuration_definitions("lookup", name, plugin_option_definitions())
+
+
+_register_option_definitions()
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        secrets = [value for name, value in kwargs.items() if name in OPTION_SPECS and OPTION_SPECS[name][0].get("no_log") and isinstance(value, str)]
+        secrets = [value for name, value in kwargs.items() if name in SECRET_OPTIONS and isinstance(value, str)]
         try:
-            if kwargs:
-                # Same names, types and messages as the module; ansible-core's own checks would word them differently.
-                validate_params(kwargs, for_module=False, with_env=False)
+            paths = self._credentials_files(terms, variables)
             try:
                 self.set_options(var_options=variables, direct=kwargs)
             except AnsibleError as error:
-                raise AnsibleLookupError(one_line(redact(str(error), secrets))) from None
-            params, origins = {}, {}
-            for name in OPTION_SPECS:
-                params[name], origin = self.get_option_and_origin(name)
-                described = describe_plugin_origin(name, origin)
-                if described:
-                    origins[name] = described
-            settings = settings_from_params(params, origins=origins)
-            secrets.extend(settings.secret_values())
-            return [
-                obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False)["access_token"]
-                for path in self._credentials_files(terms, variables)
-            ]
+                self._validate_keywords(kwargs)
+                raise AnsibleLookupError(self._public_message(error, secrets)) from None
+            values = {name: self.get_option(name) for name in OPTION_SPECS}
+            secrets.extend(values[name] for name in SECRET_OPTIONS if isinstance(values[name], str))
+
+            # The common case, a token this run (or cache_dir) already holds: no validation, no parsing, no heavy imports.
+            cache_root = C.DEFAULT_LOCAL_TMP if C.DEFAULT_LOCAL_TMP and os.path.isdir(C.DEFAULT_LOCAL_TMP) else None
+            entries = [cached_entry_for_inputs(values, path, cache_root, time.time(), kwargs) for path in paths]
+            if all(entries):
+                return [entry["access_token"] for entry in entries]
+            return self._obtain(values, paths, kwargs, cache_root)
         except AnsibleLookupError:
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught
-            raise AnsibleLookupError(public_message(error, secrets)) from None
+            raise AnsibleLookupError(self._public_message(error, secrets)) from None
+
+    @staticmethod
+    def _public_message(error, secrets):
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message
+
+        return public_message(error, secrets)
+
+    @staticmethod
+    def _validate_keywords(kwargs):
+        # Same names, types and messages as the module; ansible-core's own checks word them differently.
+        if kwargs:
+            from ansible_collections.aemops.ims.plugins.module_utils._options import validate_params  # pylint: disable=import-outside-toplevel
+
+            validate_params(kwargs, for_module=False, with_env=False)
+
+    def _obtain(self, values, paths, kwargs, cache_root):
+        """The full path: validate, read credentials, use or fill the cache, exchange when needed."""
+        # pylint: disable=import-outside-toplevel
+        from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params
+        from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token_for_inputs
+        from ansible_collections.aemops.ims.plugins.plugin_utils._controller import describe_plugin_origin, warn
+
+        def make_settings():
+            self._validate_keywords(kwargs)
+            origins = {}
+            for name in OPTION_SPECS:
+                described = describe_plugin_origin(name, self.get_option_and_origin(name)[1])
+                if described:
+                    origins[name] = described
+            return settings_from_params(values, origins=origins)
+
+        return [obtain_token_for_inputs(values, path, kwargs, cache_root, make_settings, warn=warn) for path in paths]
 
     def _credentials_files(self, terms, variables):
         """Each term names a credentials file; relative names are also looked for in files/ as other lookups do."""

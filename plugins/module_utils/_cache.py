@@ -12,7 +12,8 @@ guarded by a lock file, lets every fork reuse one token: a cold cache under many
 parallel forks still makes one exchange, because the first fork to take the lock
 exchanges and the others find its token once they get the lock.
 
-Standard library only: this is the hot path of a cache hit.
+Reading lives in ``_cache_reader``, which the lookup's cache-hit path loads alone; the
+names it defines are re-exported here for the rest of the core.
 """
 
 from __future__ import annotations
@@ -21,45 +22,23 @@ import contextlib
 import errno
 import json
 import os
-import stat
 import tempfile
 import time
 
-from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (  # noqa: F401 pylint: disable=unused-import
+    CACHE_FORMAT,
+    RUN_CACHE_SUBDIR,
+    _cache_error,
+    cache_directory,
+    cached_entry_for_inputs,
+    check_directory,
+    default_persistent_dir,
+    input_fingerprint,
+    read_entry,
+    usable,
+)
 
-CACHE_FORMAT = "aemops.ims/token-cache/1"
-RUN_CACHE_SUBDIR = "aemops_ims_tokens"
-MAX_ENTRY_BYTES = 64 * 1024
 LOCK_POLL_SECONDS = 0.02
-
-
-def default_persistent_dir():
-    """Under the user's cache directory, as the AWS CLI keeps ~/.aws/cli/cache."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "aemops.ims", "tokens")
-
-
-def _check_directory(path, label):
-    try:
-        info = os.lstat(path)
-    except OSError as error:
-        raise CacheError("%s %s cannot be used: %s" % (label, path, error.strerror or error), field="cache_dir") from None
-    if stat.S_ISLNK(info.st_mode):
-        info = os.stat(path)
-    if not stat.S_ISDIR(info.st_mode):
-        raise CacheError("%s %s is not a directory" % (label, path), field="cache_dir")
-    if info.st_uid != os.geteuid():
-        raise CacheError(
-            "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir"
-            % (label, path, info.st_uid, os.geteuid()),
-            field="cache_dir",
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheError(
-            "%s %s is writable by other users (mode %04o): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir"
-            % (label, path, stat.S_IMODE(info.st_mode)),
-            field="cache_dir",
-        )
 
 
 class TokenCache:
@@ -76,8 +55,8 @@ class TokenCache:
                 os.makedirs(directory, mode=0o700, exist_ok=True)
                 os.chmod(directory, 0o700)
             except OSError as error:
-                raise CacheError("%s %s cannot be created: %s" % (label, directory, error.strerror or error), field="cache_dir") from None
-        _check_directory(directory, label)
+                raise _cache_error("%s %s cannot be created: %s" % (label, directory, error.strerror or error)) from None
+        check_directory(directory, label)
         return cls(directory, label)
 
     def _path(self, key, suffix):
@@ -85,26 +64,7 @@ class TokenCache:
 
     def read(self, key):
         """The entry for key, or None when absent, unreadable, corrupt or foreign."""
-        try:
-            descriptor = os.open(self._path(key, ".json"), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > MAX_ENTRY_BYTES:
-                return None
-            data = os.read(descriptor, MAX_ENTRY_BYTES + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(descriptor)
-        try:
-            entry = json.loads(data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not _valid_entry(entry, key):
-            return None
-        return entry
+        return read_entry(self.directory, key)
 
     def write(self, key, entry):
         """Replace the entry atomically, so that readers never see half a file."""
@@ -113,7 +73,7 @@ class TokenCache:
         try:
             descriptor, temporary = tempfile.mkstemp(prefix=".%s." % key[:12], suffix=".tmp", dir=self.directory)
         except OSError as error:
-            raise CacheError("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error), field="cache_dir") from None
+            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
         try:
             try:
                 os.fchmod(descriptor, 0o600)
@@ -124,7 +84,7 @@ class TokenCache:
         except OSError as error:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-            raise CacheError("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error), field="cache_dir") from None
+            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
 
     def remove(self, key):
         with contextlib.suppress(OSError):
@@ -144,7 +104,7 @@ class TokenCache:
         try:
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as error:
-            raise CacheError("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error), field="cache_dir") from None
+            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
         held = False
         try:
             give_up = time.monotonic() + timeout
@@ -165,20 +125,3 @@ class TokenCache:
                 with contextlib.suppress(OSError):
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
             os.close(descriptor)
-
-
-def _valid_entry(entry, key):
-    if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or entry.get("key") != key:
-        return False
-    if not isinstance(entry.get("access_token"), str) or not entry["access_token"]:
-        return False
-    for name in ("expires_at", "issued_at"):
-        value = entry.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-    return True
-
-
-def usable(entry, now, refresh_margin):
-    """A cached token is reused only while it has more than refresh_margin seconds left."""
-    return entry is not None and entry["expires_at"] - now > refresh_margin

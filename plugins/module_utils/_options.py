@@ -14,58 +14,25 @@ the same way whichever plugin reads it. The documentation of these options lives
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
-
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
-from ansible.module_utils.common.parameters import env_fallback
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
 
-PLUGIN_NAME = "aemops.ims.aem_ims_token"
-DEFAULT_IMS_HOST = "ims-na1.adobelogin.com"
-DEFAULT_METASCOPE = "ent_aem_cloud_api"
-AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")
-CACHE_MODES = ("run", "persistent", "off")
+from ansible_collections.aemops.ims.plugins.module_utils._option_specs import (  # noqa: F401 pylint: disable=unused-import
+    AUTH_METHODS,
+    CACHE_MODES,
+    DEFAULT_IMS_HOST,
+    DEFAULT_METASCOPE,
+    MODULE_ONLY_SPECS,
+    NOT_IN_INI,
+    OPTION_SPECS,
+    PLUGIN_NAME,
+    SECRET_OPTIONS,
+    env_var_of,
+    plugin_option_definitions,
+)
 
-# name: (argument spec, environment variable). The order is the order of the docs.
-OPTION_SPECS = {
-    "service_credentials_file": (dict(type="path"), "AEM_IMS_SERVICE_CREDENTIALS_FILE"),
-    "service_credentials": (dict(type="raw", no_log=True), "AEM_IMS_SERVICE_CREDENTIALS"),
-    "credential_name": (dict(type="str"), "AEM_IMS_CREDENTIAL_NAME"),
-    "credential_id": (dict(type="str"), "AEM_IMS_CREDENTIAL_ID"),
-    "auth_method": (dict(type="str", choices=list(AUTH_METHODS), default="auto"), "AEM_IMS_AUTH_METHOD"),
-    "client_id": (dict(type="str"), "AEM_IMS_CLIENT_ID"),
-    "client_secret": (dict(type="str", no_log=True), "AEM_IMS_CLIENT_SECRET"),
-    "org_id": (dict(type="str"), "AEM_IMS_ORG_ID"),
-    "technical_account_id": (dict(type="str"), "AEM_IMS_TECHNICAL_ACCOUNT_ID"),
-    "private_key": (dict(type="str", no_log=True), "AEM_IMS_PRIVATE_KEY"),
-    "private_key_file": (dict(type="path", no_log=False), "AEM_IMS_PRIVATE_KEY_FILE"),
-    "private_key_passphrase": (dict(type="str", no_log=True), "AEM_IMS_PRIVATE_KEY_PASSPHRASE"),
-    "metascopes": (dict(type="list", elements="str"), "AEM_IMS_METASCOPES"),
-    "scopes": (dict(type="list", elements="str"), "AEM_IMS_SCOPES"),
-    "ims_endpoint": (dict(type="str"), "AEM_IMS_ENDPOINT"),
-    "jwt_lifetime": (dict(type="int", default=300), "AEM_IMS_JWT_LIFETIME"),
-    "validate_certs": (dict(type="bool", default=True), "AEM_IMS_VALIDATE_CERTS"),
-    "ca_path": (dict(type="path"), "AEM_IMS_CA_PATH"),
-    "proxy_url": (dict(type="str", no_log=True), "AEM_IMS_PROXY_URL"),
-    "timeout": (dict(type="float", default=30), "AEM_IMS_TIMEOUT"),
-    "retries": (dict(type="int", default=3), "AEM_IMS_RETRIES"),
-    "cache": (dict(type="str", choices=list(CACHE_MODES), default="run"), "AEM_IMS_CACHE"),
-    "cache_dir": (dict(type="path"), "AEM_IMS_CACHE_DIR"),
-    "refresh_margin": (dict(type="int", default=600), "AEM_IMS_REFRESH_MARGIN"),
-    "force_refresh": (dict(type="bool", default=False), "AEM_IMS_FORCE_REFRESH"),
-}
-
-# Options only the module has: a lookup returns a string, it has no facts to set.
-MODULE_ONLY_SPECS = {
-    "fact_name": dict(type="str"),
-}
-
-SECRET_OPTIONS = tuple(name for name, (spec, _env) in OPTION_SPECS.items() if spec.get("no_log"))
 _STRING_TYPES = ("str", "path")
 
 LIMITS = {
@@ -75,16 +42,14 @@ LIMITS = {
     "refresh_margin": (0, 86400),
 }
 
-_FACT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-
-
-def env_var_of(name):
-    return OPTION_SPECS[name][1]
+_FACT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_HOST_LABEL = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 
 
 def argument_spec(for_module=True, with_env=True):
     """The AnsibleModule-style argument spec; the module gets environment fallbacks from it."""
+    from ansible.module_utils.common.parameters import env_fallback  # pylint: disable=import-outside-toplevel
+
     spec = {}
     for name, (option, env) in OPTION_SPECS.items():
         option = dict(option)
@@ -110,6 +75,10 @@ def validate_params(params, for_module=True, with_env=True):
     Raises OptionError with one line that names the option. Values of secret options
     are never quoted.
     """
+    # Imported here: a lookup served from the cache never validates, and each import costs a forked worker time.
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.errors import UnsupportedError  # pylint: disable=import-outside-toplevel
+
     spec = argument_spec(for_module=for_module, with_env=with_env)
     params = dict(params or {})
     for name, value in params.items():
@@ -169,6 +138,8 @@ def _blank_to_none(value):
 
 
 def _is_loopback(host):
+    import ipaddress  # pylint: disable=import-outside-toplevel
+
     if host.lower() == "localhost":
         return True
     try:
@@ -206,7 +177,7 @@ def parse_ims_endpoint(value, field_name="ims_endpoint"):
         raise OptionError("%s must be %s (got '%s')" % (field_name, example, shown), field=field_name)
     if port is not None and (not port.isdigit() or not 0 < int(port) < 65536):
         raise OptionError("%s has an invalid port (got '%s')" % (field_name, shown), field=field_name)
-    if not ipv6 and not all(_HOST_LABEL.match(label) for label in host.split(".")):
+    if not ipv6 and not all(re.match(_HOST_LABEL, label) for label in host.split(".")):
         raise OptionError("%s must be %s (got '%s')" % (field_name, example, shown), field=field_name)
     if scheme == "http" and not _is_loopback(host):
         raise OptionError(
@@ -219,38 +190,31 @@ def parse_ims_endpoint(value, field_name="ims_endpoint"):
     return origin
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Validated options, ready for the core. Values of secret options stay in here only."""
+    """Validated options, ready for the core. Values of secret options stay in here only.
 
-    service_credentials_file: str | None = None
-    service_credentials: object = None
-    credential_name: str | None = None
-    credential_id: str | None = None
-    auth_method: str = "auto"
-    client_id: str | None = None
-    client_secret: str | None = None
-    org_id: str | None = None
-    technical_account_id: str | None = None
-    private_key: str | None = None
-    private_key_file: str | None = None
-    private_key_passphrase: str | None = None
-    metascopes: tuple = ()
-    scopes: tuple = ()
-    ims_endpoint: str | None = None
-    jwt_lifetime: int = 300
-    validate_certs: bool = True
-    ca_path: str | None = None
-    proxy_url: str | None = None
-    timeout: float = 30.0
-    retries: int = 3
-    cache: str = "run"
-    cache_dir: str | None = None
-    refresh_margin: int = 600
-    force_refresh: bool = False
-    fact_name: str | None = None
-    # Where each option came from ("the client_id option", "AEM_IMS_CLIENT_ID"), for messages.
-    origins: dict = field(default_factory=dict, compare=False, repr=False)
+    A plain class rather than a dataclass: building a dataclass compiles code at import,
+    and this module is imported in every forked worker that uses the lookup.
+    """
+
+    __slots__ = tuple(OPTION_SPECS) + tuple(MODULE_ONLY_SPECS) + ("origins",)
+
+    def __init__(self, origins=None, **values):
+        unknown = set(values) - set(self.__slots__)
+        if unknown:
+            raise TypeError("unknown settings: %s" % ", ".join(sorted(unknown)))
+        for name in self.__slots__[:-1]:
+            spec = OPTION_SPECS[name][0] if name in OPTION_SPECS else MODULE_ONLY_SPECS[name]
+            default = spec.get("default")
+            if spec["type"] == "list":
+                default = ()
+            setattr(self, name, values.get(name, default))
+        # Where each option came from ("the client_id option", "environment variable AEM_IMS_CLIENT_ID"), for messages.
+        self.origins = dict(origins or {})
+
+    def __repr__(self):
+        shown = ", ".join("%s=%r" % (name, getattr(self, name)) for name in self.__slots__[:-1] if name not in SECRET_OPTIONS)
+        return "Settings(%s)" % shown
 
     def secret_values(self):
         """Every secret that settings hold, for the last-resort scrubbing of messages."""
@@ -292,7 +256,7 @@ def settings_from_params(params, origins=None):
     if values["proxy_url"] is not None and not re.match(r"^(https?|socks5h?)://[^/?#\s]+/?$", values["proxy_url"]):
         raise OptionError("proxy_url must look like http://[user:password@]host:port", field="proxy_url")
     fact_name = values["fact_name"]
-    if fact_name is not None and not _FACT_NAME.match(fact_name):
+    if fact_name is not None and not re.match(_FACT_NAME, fact_name):
         raise OptionError("fact_name must be a valid variable name, got '%s'" % fact_name[:60], field="fact_name")
 
     values["metascopes"] = tuple(_clean_list(values["metascopes"]))
@@ -301,4 +265,4 @@ def settings_from_params(params, origins=None):
         if values[name] is not None:
             values[name] = os.path.expanduser(str(values[name]))
     values["timeout"] = float(values["timeout"])
-    return Settings(origins=dict(origins or {}), **values)
+    return Settings(origins=origins, **values)

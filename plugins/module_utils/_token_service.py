@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, default_persistent_dir, usable
+import contextlib
+
+from ansible_collections.aemops.ims.plugins.module_utils._cache import TokenCache, cache_directory, cached_entry_for_inputs, input_fingerprint, usable
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import METHOD_JWT, build_token_request
-from ansible_collections.aemops.ims.plugins.module_utils._errors import ImsResponseError, KeyMaterialError
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     CLIENT_CREDENTIALS_PATH,
     JWT_EXCHANGE_PATH,
@@ -93,13 +94,10 @@ def expiry_from_answer(answer, unit_seconds, now):
 
 
 def open_cache(settings, run_cache_dir):
-    if settings.cache == "off":
+    directory = cache_directory(settings.cache, settings.cache_dir, run_cache_dir)
+    if directory is None:
         return None
-    if settings.cache == "persistent":
-        return TokenCache.open(settings.cache_dir or default_persistent_dir(), "cache_dir")
-    if not run_cache_dir:
-        return None
-    return TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
+    return TokenCache.open(directory, "cache_dir" if settings.cache == "persistent" else "the run's token cache directory")
 
 
 def exchange(request, settings, now=time.time, warn=None):
@@ -176,11 +174,13 @@ def _result(request, entry, cached, now):
     return {name: value for name, value in result.items() if value is not None}
 
 
-def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None, now=time.time, warn_on_cache_hit=True):
+def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None, now=time.time, warn_on_cache_hit=True, input_key=None):
     """Return the token result dict for the given settings (and lookup term, if any).
 
     The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
-    certificate warning repeated hundreds of times would bury the play's output.
+    certificate warning repeated hundreds of times would bury the play's output. It
+    also passes input_key (see _cache.input_fingerprint): the entry is then stored
+    under that key too, for its fast path.
     """
     hit_warn = warn if warn_on_cache_hit else None
     request = build_token_request(settings, credentials_file)
@@ -189,18 +189,55 @@ def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None,
         return _result(request, exchange(request, settings, now, warn), False, now())
 
     key = request.cache_key()
+    entry, cached = None, False
     if not settings.force_refresh:
         entry = cache.read(key)
-        if usable(entry, now(), settings.refresh_margin):
-            check_certificate_expiry(entry.get("certificate_not_after"), request, now(), hit_warn)
-            return _result(request, entry, True, now())
+        cached = usable(entry, now(), settings.refresh_margin)
+    if not cached:
+        with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
+            if not settings.force_refresh:
+                entry = cache.read(key)
+                cached = usable(entry, now(), settings.refresh_margin)
+            if not cached:
+                entry = exchange(request, settings, now, warn)
+                cache.write(key, entry)
+    if cached:
+        check_certificate_expiry(entry.get("certificate_not_after"), request, now(), hit_warn)
+    if input_key:
+        cache.write(input_key, entry)
+    return _result(request, entry, cached, now())
 
-    with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
-        if not settings.force_refresh:
-            entry = cache.read(key)
-            if usable(entry, now(), settings.refresh_margin):
-                check_certificate_expiry(entry.get("certificate_not_after"), request, now(), hit_warn)
-                return _result(request, entry, True, now())
-        entry = exchange(request, settings, now, warn)
-        cache.write(key, entry)
-    return _result(request, entry, False, now())
+
+def _lock_wait(values):
+    """How long to wait for another process's exchange: its whole deadline, plus a little."""
+    try:
+        return deadline(float(values.get("timeout") or 30), int(values.get("retries") or 0)) + LOCK_GRACE_SECONDS
+    except (TypeError, ValueError):
+        return deadline(30.0, 3) + LOCK_GRACE_SECONDS
+
+
+def obtain_token_for_inputs(values, credentials_file, keywords, run_cache_dir, make_settings, warn=None):
+    """The lookup's path after a fast-path miss: one process per input fingerprint at a time.
+
+    When a play starts, every fork misses the cache at once. Serialising them on the
+    fingerprint of their inputs means one of them validates, exchanges and stores the
+    token, and the others find it on the fast path afterwards, without loading the
+    core modules at all. make_settings() validates and returns Settings; it runs only
+    when the token is really missing.
+    """
+    key = input_fingerprint(values, credentials_file, keywords)
+    directory = cache_directory(values.get("cache"), values.get("cache_dir"), run_cache_dir)
+    lock = contextlib.nullcontext()
+    if key and directory and not values.get("force_refresh"):
+        try:
+            lock = TokenCache.open(directory).lock(key, _lock_wait(values))
+        except AemImsError:
+            # An unusable directory: the full path below reports it with the right message.
+            lock = contextlib.nullcontext()
+    with lock:
+        entry = cached_entry_for_inputs(values, credentials_file, run_cache_dir, time.time(), keywords)
+        if entry:
+            return entry["access_token"]
+        settings = make_settings()
+        result = obtain_token(settings, credentials_file, run_cache_dir, warn=warn, warn_on_cache_hit=False, input_key=key)
+        return result["access_token"]

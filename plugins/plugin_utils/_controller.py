@@ -12,6 +12,7 @@ import os
 import traceback
 
 from ansible import constants as C
+from ansible.errors import AnsibleError
 from ansible.utils.display import Display
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, one_line, redact
@@ -37,6 +38,9 @@ def warn(message):
 
 def public_message(error, secrets=()):
     """The one line a user sees for an error: never a traceback, never a secret."""
+    if isinstance(error, AnsibleError) and not isinstance(error, AemImsError):
+        # ansible-core's own option errors; they can quote a value, hence the scrubbing.
+        return redact(one_line(getattr(error, "message", None) or str(error)), secrets)
     if isinstance(error, AemImsError):
         return redact(error.msg, secrets)
     # An unexpected exception: its text may quote values, so only its type and place are shown.

@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+
+"""Reading the token cache: everything a cache hit needs, and nothing more.
+
+The lookup loads this in every forked worker, so it is small and uses the standard
+library only; writing, locking and the exchange live in ``_cache`` and
+``_token_service``, which load on a cache miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+
+
+def _cache_error(message):
+    # Imported on error only: the cache-hit path of the lookup loads as few modules as possible.
+    from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError  # pylint: disable=import-outside-toplevel
+
+    return CacheError(message, field="cache_dir")
+
+CACHE_FORMAT = "aemops.ims/token-cache/1"
+RUN_CACHE_SUBDIR = "aemops_ims_tokens"
+MAX_ENTRY_BYTES = 64 * 1024
+MAX_FINGERPRINTED_FILE_BYTES = 1024 * 1024
+INPUT_FINGERPRINT_VERSION = 1
+
+# The options that decide which token IMS issues. Transport options (TLS, proxy,
+# timeouts, retries) and cache tuning do not, so they stay out of the fingerprint.
+TOKEN_INPUTS = (
+    "service_credentials_file",
+    "service_credentials",
+    "credential_name",
+    "credential_id",
+    "auth_method",
+    "client_id",
+    "client_secret",
+    "org_id",
+    "technical_account_id",
+    "private_key",
+    "private_key_file",
+    "private_key_passphrase",
+    "metascopes",
+    "scopes",
+    "ims_endpoint",
+)
+
+
+def default_persistent_dir():
+    """Under the user's cache directory, as the AWS CLI keeps ~/.aws/cli/cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "aemops.ims", "tokens")
+
+
+def check_directory(path, label):
+    try:
+        info = os.lstat(path)
+    except OSError as error:
+        raise _cache_error("%s %s cannot be used: %s" % (label, path, error.strerror or error)) from None
+    if stat.S_ISLNK(info.st_mode):
+        info = os.stat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise _cache_error("%s %s is not a directory" % (label, path))
+    if info.st_uid != os.geteuid():
+        raise _cache_error(
+            "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir"
+            % (label, path, info.st_uid, os.geteuid())
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise _cache_error(
+            "%s %s is writable by other users (mode %04o): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir"
+            % (label, path, stat.S_IMODE(info.st_mode))
+        )
+
+
+def read_entry(directory, key):
+        """The entry for key, or None when absent, unreadable, corrupt or foreign."""
+        try:
+            descriptor = os.open(os.path.join(directory, key + ".json"), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > MAX_ENTRY_BYTES:
+                return None
+            data = os.read(descriptor, MAX_ENTRY_BYTES + 1)
+        except OSError:
+            return None
+        finally:
+            os.close(descriptor)
+        try:
+            entry = json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not _valid_entry(entry, key):
+            return None
+        return entry
+
+
+def _valid_entry(entry, key):
+    if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT or entry.get("key") != key:
+        return False
+    if not isinstance(entry.get("access_token"), str) or not entry["access_token"]:
+        return False
+    for name in ("expires_at", "issued_at"):
+        value = entry.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+    return True
+
+
+def usable(entry, now, refresh_margin):
+    """A cached token is reused only while it has more than refresh_margin seconds left."""
+    return entry is not None and entry["expires_at"] - now > refresh_margin
+
+
+def _file_digest(path):
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FINGERPRINTED_FILE_BYTES + 1)
+    return hashlib.sha256(data).hexdigest()
+
+
+def input_fingerprint(values, credentials_file=None, keywords=()):
+    """A hash of the raw inputs of a token request: option values and the files they name.
+
+    It lets a cache hit skip reading, validating and parsing credentials entirely. An
+    entry is stored under it only after the same inputs went through the full path
+    successfully, so a hit cannot bypass a check that would have failed. Returns None
+    when a named file cannot be read (the full path then says why).
+    """
+    material = {name: values.get(name) for name in TOKEN_INPUTS}
+    material["_term"] = credentials_file
+    material["_keywords"] = sorted(keywords)
+    digests = {}
+    for label, path in (("credentials", credentials_file or values.get("service_credentials_file")), ("key", values.get("private_key_file"))):
+        if path:
+            try:
+                digests[label] = _file_digest(os.path.expanduser(str(path)))
+            except OSError:
+                return None
+    encoded = json.dumps([INPUT_FINGERPRINT_VERSION, material, digests], sort_keys=True, default=str, separators=(",", ":"))
+    return "i" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def cache_directory(mode, cache_dir, run_cache_dir):
+    """Where tokens are kept for a cache mode, or None when caching is off or impossible."""
+    if mode == "persistent":
+        return cache_dir or default_persistent_dir()
+    if mode == "run" and run_cache_dir:
+        return os.path.join(run_cache_dir, RUN_CACHE_SUBDIR)
+    return None
+
+
+def cached_entry_for_inputs(values, credentials_file, run_cache_dir, now, keywords=()):
+    """The fast path of a cache hit: an entry stored under the inputs' fingerprint, or None.
+
+    Standard library only, no validation: anything unusual returns None and the caller
+    takes the full path, which validates and reports errors properly.
+    """
+    if values.get("force_refresh"):
+        return None
+    directory = cache_directory(values.get("cache"), values.get("cache_dir"), run_cache_dir)
+    if not directory or not os.path.isdir(directory):
+        return None
+    try:
+        check_directory(directory, "cache_dir")
+    except Exception:  # pylint: disable=broad-exception-caught
+        return None
+    key = input_fingerprint(values, credentials_file, keywords)
+    if key is None:
+        return None
+    entry = read_entry(directory, key)
+    margin = values.get("refresh_margin")
+    if isinstance(margin, bool) or not isinstance(margin, int) or not usable(entry, now, margin):
+        return None
+    not_after = entry.get("certificate_not_after")
+    if not_after is not None and (not isinstance(not_after, str) or not_after <= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))):
+        return None
+    return entry
