@@ -100,6 +100,9 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import ca
 from ansible_collections.aemops.ims.plugins.module_utils._option_specs import OPTION_SPECS, PLUGIN_NAME, SECRET_OPTIONS, plugin_option_definitions
 
 
+OPTION_VARIABLES = tuple("aem_ims_" + name for name in OPTION_SPECS)
+
+
 def _register_option_definitions():
     """Give ansible-core this lookup's option definitions before it parses the YAML docs.
 
@@ -127,7 +130,7 @@ class LookupModule(LookupBase):
         try:
             paths = self._credentials_files(terms, variables)
             try:
-                self.set_options(var_options=variables, direct=kwargs)
+                self.set_options(var_options=self._option_variables(variables), direct=kwargs)
             except AnsibleError as error:
                 self._validate_keywords(kwargs)
                 raise AnsibleLookupError(self._public_message(error, secrets)) from None
@@ -144,6 +147,17 @@ class LookupModule(LookupBase):
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught
             raise AnsibleLookupError(self._public_message(error, secrets)) from None
+
+    def _option_variables(self, variables):
+        """The aem_ims_* variables, templated.
+
+        ansible-core hands plugin options taken from variables over as written, so
+        `aem_ims_service_credentials: "{{ vault_aem_credentials }}"` would arrive as that
+        literal text (see community.hashi_vault#434).
+        """
+        if not variables:
+            return {}
+        return {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in variables}
 
     @staticmethod
     def _public_message(error, secrets):

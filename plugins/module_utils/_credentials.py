@@ -163,7 +163,15 @@ def normalize_private_key(text, where):
     if "\\n" in pem:
         pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
     pem = pem.replace("\r\n", "\n").replace("\r", "\n")
-    pem = "\n".join(line.strip() for line in pem.split("\n") if line.strip())
+    lines = []
+    for line in pem.split("\n"):
+        line = line.strip()
+        if line:
+            lines.append(line)
+        # Traditional encrypted PEM (Proc-Type/DEK-Info) needs its blank line after the headers.
+        if line.startswith("DEK-Info:"):
+            lines.append("")
+    pem = "\n".join(lines)
     if not pem:
         raise KeyMaterialError("the private key from %s is empty" % where, field="private_key")
     begin = _PRIVATE_KEY_BEGIN.search(pem)

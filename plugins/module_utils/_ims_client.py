@@ -252,6 +252,13 @@ class ImsHttpClient:
             raise TransportError(
                 "the request to IMS at %s failed: %s" % (self.origin, type(error).__name__), retryable=False
             ) from None
+        except OSError as error:
+            # requests reports an unreadable CA bundle this way, before any connection.
+            raise TransportError(
+                "the request to IMS at %s could not be prepared: %s (check ca_path)" % (self.origin, error.strerror or type(error).__name__),
+                retryable=False,
+                field="ca_path",
+            ) from None
         return response
 
     def _send(self, url, fields, attempt_timeout):

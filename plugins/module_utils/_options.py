@@ -264,5 +264,9 @@ def settings_from_params(params, origins=None):
     for name in ("service_credentials_file", "private_key_file", "ca_path", "cache_dir"):
         if values[name] is not None:
             values[name] = os.path.expanduser(str(values[name]))
+    # requests would only fail on a missing CA bundle when connecting, with an OSError that names nothing.
+    if values["ca_path"] is not None and not os.path.isfile(values["ca_path"]):
+        problem = "is not a file" if os.path.exists(values["ca_path"]) else "does not exist"
+        raise OptionError("ca_path %s %s: it must be a PEM file of CA certificates" % (values["ca_path"], problem), field="ca_path")
     values["timeout"] = float(values["timeout"])
     return Settings(origins=origins, **values)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from datetime import datetime, timezone
 
@@ -55,6 +56,7 @@ def check_certificate_expiry(not_after, request, now, warn):
         )
     days_left = (expires - now) / 86400.0
     if days_left < CERTIFICATE_WARNING_DAYS and warn is not None:
+        days_left = math.ceil(days_left)
         warn(
             "the certificate of the %s expires on %s (in %d days): add a new certificate for this technical account in the AEM "
             "Developer Console and download the service credentials again before then" % (request.source, not_after, int(days_left))
