@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Harness for the integration tests: real ansible-playbook runs against the real IMS emulator.
+
+Every run happens at -vvvv with ANSIBLE_LOG_PATH set, so that each test can assert that
+no secret reached stdout, stderr or the log. Secrets never appear in playbook source:
+ansible-core 2.19+ quotes playbook lines in errors and warnings, which would report a
+leak that is not one. They reach playbooks through files, environment variables or an
+extra-vars file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+COLLECTION_ROOT = HERE.parent.parent
+EMULATOR_DIR = COLLECTION_ROOT / "tests" / "ims_emulator"
+# Anything that looks like a JWT or an IMS token (both are base64url JSON: '{"' -> 'eyJ').
+JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
+PLAYBOOK_TIMEOUT = 600
+
+
+def _load_emulator_client():
+    spec = importlib.util.spec_from_file_location("aemops_ims_emulator_client", EMULATOR_DIR / "client.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+emulator_client = _load_emulator_client()
+
+
+def collections_path():
+    """The ansible_collections/ layout the tests run from (made by `make collection`)."""
+    configured = os.environ.get("AEMOPS_IMS_COLLECTIONS_PATH")
+    if configured:
+        return configured
+    # COLLECTION_ROOT is .../ansible_collections/aemops/ims
+    return str(COLLECTION_ROOT.parent.parent.parent)
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """One HTTPS IMS emulator for the session; tests isolate themselves by integration (client id)."""
+    state_dir = tmp_path_factory.mktemp("ims-emulator")
+    process, client = emulator_client.start_emulator(str(state_dir), python=sys.executable, log_path=str(state_dir / "emulator.log"))
+    try:
+        yield client
+    finally:
+        emulator_client.stop_emulator(process)
+
+
+def pem_body_lines(pem):
+    """The base64 lines of a PEM block: any one of them in output is a leak."""
+    lines = []
+    for line in (pem or "").replace("\r\n", "\n").split("\n"):
+        line = line.strip()
+        if line and not line.startswith("-----") and ":" not in line and len(line) >= 16:
+            lines.append(line)
+    return lines
+
+
+@dataclass
+class Credentials:
+    """An integration created in the emulator, with its files written in a private directory."""
+
+    integration: dict
+    directory: Path
+    files: dict = field(default_factory=dict)
+
+    @property
+    def client_id(self):
+        return self.integration["client_id"]
+
+    @property
+    def secrets(self):
+        """Every secret of this integration: client secrets, passphrase, each private key line."""
+        values = list(self.integration["client_secrets"])
+        if self.integration.get("passphrase"):
+            values.append(self.integration["passphrase"])
+        values.extend(pem_body_lines(self.integration["private_key_pem"]))
+        return values
+
+    def write(self, fmt="aem_service_credentials", name=None, transform=None):
+        """Write one credentials shape as a 0600 JSON file; transform(dict) may alter it first."""
+        document = json.loads(json.dumps(self.integration["formats"][fmt]))
+        if transform is not None:
+            document = transform(document) or document
+        path = self.directory / (name or "%s.json" % fmt)
+        path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+        self.files[fmt] = path
+        return path
+
+    def write_private_key(self, name="private.key"):
+        path = self.directory / name
+        path.write_text(self.integration["private_key_pem"], encoding="utf-8")
+        path.chmod(0o600)
+        return path
+
+
+@pytest.fixture
+def make_credentials(emulator, tmp_path):
+    """Factory: make_credentials(**emulator options) -> Credentials (a fresh integration)."""
+    counter = [0]
+
+    def factory(**options):
+        counter[0] += 1
+        integration = emulator.create_integration(**options)
+        if options.get("passphrase"):
+            integration["passphrase"] = options["passphrase"]
+        directory = tmp_path / ("credentials-%d" % counter[0])
+        directory.mkdir(mode=0o700)
+        return Credentials(integration=integration, directory=directory)
+
+    return factory
+
+
+@pytest.fixture
+def credentials(make_credentials):
+    """A fresh AEM CS JWT integration, its service credentials written to a file."""
+    created = make_credentials()
+    created.write()
+    return created
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+    log: str
+    workspace: Path
+
+    @property
+    def output(self):
+        return "\n".join((self.stdout, self.stderr, self.log))
+
+    def result_file(self, name="result.json"):
+        """A JSON file the playbook wrote into its workspace (tests use it to read tokens back)."""
+        return json.loads((self.workspace / name).read_text(encoding="utf-8"))
+
+    def assert_ok(self):
+        assert self.rc == 0, "ansible-playbook failed (rc=%d):\n%s" % (self.rc, self.tail())
+
+    def assert_failed(self):
+        assert self.rc != 0, "ansible-playbook succeeded unexpectedly:\n%s" % self.tail()
+
+    def tail(self, lines=60):
+        return "\n".join(self.stdout.splitlines()[-lines:] + ["--- stderr ---"] + self.stderr.splitlines()[-20:])
+
+    def assert_no_secrets(self, *secrets, allow_jwt_shaped=False):
+        """No secret (nor any line of a multi-line one) in stdout, stderr or the log.
+
+        Unless allow_jwt_shaped, also nothing shaped like a JWT or IMS token at all: the
+        signed JWT is never returned anywhere, so this is how its absence is checked.
+        """
+        output = self.output
+        for secret in secrets:
+            if not secret:
+                continue
+            for fragment in [secret] + pem_body_lines(secret):
+                assert fragment not in output, "a secret (%d chars, starting %r) leaked into the output" % (len(fragment), fragment[:4])
+        if not allow_jwt_shaped:
+            match = JWT_PATTERN.search(output)
+            assert match is None, "a JWT-shaped value leaked into the output: %s..." % match.group(0)[:12]
+
+    def failure_messages(self):
+        """The `msg` of each failed task, from the -vvvv JSON output."""
+        return re.findall(r'"msg": "((?:[^"\\]|\\.)*)"', self.stdout)
+
+
+class Ansible:
+    """Runs ansible-playbook in a private workspace with a given inventory size."""
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+
+    def inventory(self, hosts):
+        lines = ["[aem]"]
+        for index in range(1, hosts + 1):
+            lines.append("host%03d ansible_connection=local ansible_python_interpreter=%s" % (index, sys.executable))
+        path = self.workspace / ("inventory-%d.ini" % hosts)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def run(self, playbook, hosts=1, forks=5, env=None, extra_vars=None, secret_vars=None, check=False, verbosity="-vvvv", args=(), name="playbook.yml"):
+        """Run a playbook given as YAML text. secret_vars go through a 0600 extra-vars file."""
+        playbook_path = self.workspace / name
+        playbook_path.write_text(playbook, encoding="utf-8")
+        log_path = self.workspace / "ansible.log"
+        if log_path.exists():
+            log_path.unlink()
+        command = [
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            str(self.inventory(hosts)),
+            "-f",
+            str(forks),
+            str(playbook_path),
+        ]
+        if verbosity:
+            command.append(verbosity)
+        if check:
+            command.append("--check")
+        variables = dict(extra_vars or {})
+        variables.setdefault("workspace", str(self.workspace))
+        command.extend(["-e", json.dumps(variables)])
+        if secret_vars:
+            secrets_path = self.workspace / "secret-vars.json"
+            secrets_path.write_text(json.dumps(secret_vars), encoding="utf-8")
+            secrets_path.chmod(0o600)
+            command.extend(["-e", "@%s" % secrets_path])
+        command.extend(args)
+        environment = {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_"))}
+        environment.update(
+            ANSIBLE_COLLECTIONS_PATH=collections_path(),
+            ANSIBLE_LOG_PATH=str(log_path),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_RETRY_FILES_ENABLED="0",
+            ANSIBLE_HOST_KEY_CHECKING="0",
+            ANSIBLE_LOCAL_TEMP=str(self.workspace / "ansible-tmp"),
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            XDG_CACHE_HOME=str(self.workspace / "xdg-cache"),
+        )
+        environment.update(env or {})
+        completed = subprocess.run(
+            command, cwd=self.workspace, env=environment, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
+        )
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+        return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, log, self.workspace)
+
+
+@pytest.fixture
+def ansible(tmp_path):
+    workspace = Path(tempfile.mkdtemp(prefix="pb-", dir=tmp_path))
+    return Ansible(workspace)
+
+
+@pytest.fixture
+def requests_for(emulator):
+    """requests_for(client_id) -> how many token requests the emulator received for that client."""
+
+    def count(client_id):
+        return emulator.stats()["by_client"].get(client_id, {}).get("requests", 0)
+
+    return count
+
+
+@pytest.fixture
+def issued_for(emulator):
+    """issued_for(client_id) -> how many tokens the emulator issued to that client."""
+
+    def count(client_id):
+        return emulator.stats()["by_client"].get(client_id, {}).get("issued", 0)
+
+    return count
