@@ -134,7 +134,7 @@ class LookupModule(LookupBase):
             except AnsibleError as error:
                 self._validate_keywords(kwargs)
                 raise AnsibleLookupError(self._public_message(error, secrets)) from None
-            values = {name: self.get_option(name) for name in OPTION_SPECS}
+            values = self._option_values()
             secrets.extend(values[name] for name in SECRET_OPTIONS if isinstance(values[name], str))
 
             # The common case, a token this run (or cache_dir) already holds: no validation, no parsing, no heavy imports.
@@ -147,6 +147,17 @@ class LookupModule(LookupBase):
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught
             raise AnsibleLookupError(self._public_message(error, secrets)) from None
+
+    def _option_values(self):
+        values = {}
+        for name in OPTION_SPECS:
+            value, origin = self.get_option_and_origin(name)
+            # An empty environment variable means unset (AWX injects every field of a credential
+            # type, empty or not); ansible-core would turn an empty path into the current directory.
+            if isinstance(origin, str) and origin.startswith("env: ") and not os.environ.get(origin[5:], "").strip():
+                value = OPTION_SPECS[name][0].get("default")
+            values[name] = value
+        return values
 
     def _option_variables(self, variables):
         """The aem_ims_* variables, templated.
