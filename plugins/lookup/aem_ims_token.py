@@ -93,6 +93,7 @@ import time
 
 from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.lookup import LookupBase
 
 # Only what a cache hit needs is imported here; the rest loads in _obtain() and on errors.
@@ -101,6 +102,56 @@ from ansible_collections.aemops.ims.plugins.module_utils._option_specs import OP
 
 
 OPTION_VARIABLES = tuple("aem_ims_" + name for name in OPTION_SPECS)
+BOOLEAN_OPTIONS = tuple(name for name, (spec, _env) in OPTION_SPECS.items() if spec["type"] == "bool")
+_BOOLEAN_WORDS = frozenset(word.lower() for word in BOOLEANS if isinstance(word, str))
+
+
+def _forget_blank_environment():
+    """Treat empty AEM_IMS_* variables as unset, as the module does.
+
+    AWX and AAP inject every field of a credential type, empty or not, and ansible-core
+    would read an empty path as the current directory and an empty choice as invalid.
+    Only this collection's variables are touched, and only when they are blank.
+    """
+    for name in [name for name, value in os.environ.items() if name.startswith("AEM_IMS_") and not value.strip()]:
+        del os.environ[name]
+
+
+def _raw_options(kwargs, option_variables):
+    """Each option as written, from the highest source that sets it (ansible.cfg aside)."""
+    raw = {}
+    for name, (_spec, env) in OPTION_SPECS.items():
+        if name in kwargs:
+            raw[name] = kwargs[name]
+        elif "aem_ims_" + name in option_variables:
+            raw[name] = option_variables["aem_ims_" + name]
+        elif env in os.environ:
+            raw[name] = os.environ[env]
+    # Unknown keywords too, so that validation names them.
+    raw.update((name, value) for name, value in kwargs.items() if name not in OPTION_SPECS)
+    return raw
+
+
+def _secret_strings(raw):
+    """Every string inside the secret options' values, for scrubbing messages."""
+    found = []
+    pending = [raw.get(name) for name in SECRET_OPTIONS]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and value:
+            found.append(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+    return found
+
+
+def _explain_invalid(raw):
+    """Raise the module's own one-line message for invalid option values, if any."""
+    from ansible_collections.aemops.ims.plugins.module_utils._options import validate_params  # pylint: disable=import-outside-toplevel
+
+    validate_params(raw, for_module=False, with_env=False)
 
 
 def _register_option_definitions():
@@ -126,38 +177,33 @@ _register_option_definitions()
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
-        secrets = [value for name, value in kwargs.items() if name in SECRET_OPTIONS and isinstance(value, str)]
+        secrets = []
         try:
+            _forget_blank_environment()
+            option_variables = self._option_variables(variables)
+            raw = _raw_options(kwargs, option_variables)
+            secrets = _secret_strings(raw)
             paths = self._credentials_files(terms, variables)
             try:
-                self.set_options(var_options=self._option_variables(variables), direct=kwargs)
+                self.set_options(var_options=option_variables, direct=kwargs)
             except AnsibleError as error:
-                self._validate_keywords(kwargs)
+                _explain_invalid(raw)
                 raise AnsibleLookupError(self._public_message(error, secrets)) from None
-            values = self._option_values()
-            secrets.extend(values[name] for name in SECRET_OPTIONS if isinstance(values[name], str))
+            # ansible-core reads booleans leniently ("ture" is false); the module refuses them, and so does this.
+            if any(isinstance(raw.get(name), str) and raw[name].strip().lower() not in _BOOLEAN_WORDS for name in BOOLEAN_OPTIONS):
+                _explain_invalid(raw)
+            values = {name: self.get_option(name) for name in OPTION_SPECS}
 
             # The common case, a token this run (or cache_dir) already holds: no validation, no parsing, no heavy imports.
             cache_root = C.DEFAULT_LOCAL_TMP if C.DEFAULT_LOCAL_TMP and os.path.isdir(C.DEFAULT_LOCAL_TMP) else None
             entries = [cached_entry_for_inputs(values, path, cache_root, time.time(), kwargs) for path in paths]
             if all(entries):
                 return [entry["access_token"] for entry in entries]
-            return self._obtain(values, paths, kwargs, cache_root)
+            return self._obtain(values, raw, paths, kwargs, cache_root)
         except AnsibleLookupError:
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught
             raise AnsibleLookupError(self._public_message(error, secrets)) from None
-
-    def _option_values(self):
-        values = {}
-        for name in OPTION_SPECS:
-            value, origin = self.get_option_and_origin(name)
-            # An empty environment variable means unset (AWX injects every field of a credential
-            # type, empty or not); ansible-core would turn an empty path into the current directory.
-            if isinstance(origin, str) and origin.startswith("env: ") and not os.environ.get(origin[5:], "").strip():
-                value = OPTION_SPECS[name][0].get("default")
-            values[name] = value
-        return values
 
     def _option_variables(self, variables):
         """The aem_ims_* variables, templated.
@@ -177,15 +223,7 @@ class LookupModule(LookupBase):
 
         return public_message(error, secrets)
 
-    @staticmethod
-    def _validate_keywords(kwargs):
-        # Same names, types and messages as the module; ansible-core's own checks word them differently.
-        if kwargs:
-            from ansible_collections.aemops.ims.plugins.module_utils._options import validate_params  # pylint: disable=import-outside-toplevel
-
-            validate_params(kwargs, for_module=False, with_env=False)
-
-    def _obtain(self, values, paths, kwargs, cache_root):
+    def _obtain(self, values, raw, paths, kwargs, cache_root):
         """The full path: validate, read credentials, use or fill the cache, exchange when needed."""
         # pylint: disable=import-outside-toplevel
         from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params
@@ -193,7 +231,7 @@ class LookupModule(LookupBase):
         from ansible_collections.aemops.ims.plugins.plugin_utils._controller import describe_plugin_origin, warn
 
         def make_settings():
-            self._validate_keywords(kwargs)
+            _explain_invalid(raw)
             origins = {}
             for name in OPTION_SPECS:
                 described = describe_plugin_origin(name, self.get_option_and_origin(name)[1])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 
@@ -31,6 +32,8 @@ RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_ENTRY_BYTES = 64 * 1024
 MAX_FINGERPRINTED_FILE_BYTES = 1024 * 1024
 INPUT_FINGERPRINT_VERSION = 1
+# Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
+MAX_EPOCH = 1e10
 
 # The options that decide which token IMS issues. Transport options (TLS, proxy,
 # timeouts, retries) and cache tuning do not, so they stay out of the fingerprint.
@@ -81,27 +84,27 @@ def check_directory(path, label):
 
 
 def read_entry(directory, key):
-        """The entry for key, or None when absent, unreadable, corrupt or foreign."""
-        try:
-            descriptor = os.open(os.path.join(directory, key + ".json"), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
+    """The entry for key, or None when absent, unreadable, corrupt or foreign."""
+    try:
+        descriptor = os.open(os.path.join(directory, key + ".json"), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > MAX_ENTRY_BYTES:
             return None
-        try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > MAX_ENTRY_BYTES:
-                return None
-            data = os.read(descriptor, MAX_ENTRY_BYTES + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(descriptor)
-        try:
-            entry = json.loads(data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not _valid_entry(entry, key):
-            return None
-        return entry
+        data = os.read(descriptor, MAX_ENTRY_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    try:
+        entry = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not _valid_entry(entry, key):
+        return None
+    return entry
 
 
 def _valid_entry(entry, key):
@@ -111,8 +114,11 @@ def _valid_entry(entry, key):
         return False
     for name in ("expires_at", "issued_at"):
         value = entry.get(name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_EPOCH:
             return False
+    not_after = entry.get("certificate_not_after")
+    if not_after is not None and not (isinstance(not_after, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", not_after)):
+        return False
     return True
 
 

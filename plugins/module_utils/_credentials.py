@@ -97,6 +97,8 @@ def parse_json_object(text, label, field_name):
         raise CredentialsError("%s is empty" % label, field=field_name)
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise CredentialsError("%s is not valid JSON: it is nested too deeply" % label, field=field_name) from None
     except ValueError as error:
         # JSONDecodeError's msg/lineno/colno never quote the document, which may hold secrets.
         where = ""
@@ -361,8 +363,8 @@ def _credential_label(credential):
 def _extract_console(document, settings):
     extracted = _Extracted(FORMAT_CONSOLE)
     extracted.put("org_id", document.get("project.org.ims_org_id"), "project.org.ims_org_id")
-    credentials = document.get("project.workspace.details.credentials", list, required=True)
-    if isinstance(credentials, str) or not all(isinstance(item, dict) for item in credentials):
+    credentials = document.get("project.workspace.details.credentials", object, required=True)
+    if not isinstance(credentials, list) or not all(isinstance(item, dict) for item in credentials):
         raise CredentialsError("project.workspace.details.credentials in %s must be a list of objects" % document.label, field="credentials")
     usable = [item for item in credentials if isinstance(item.get("jwt"), dict) or isinstance(item.get("oauth_server_to_server"), dict)]
     if settings.credential_id or settings.credential_name:
@@ -589,7 +591,9 @@ def build_token_request(settings, credentials_file=None):
 
     auth_method = settings.auth_method
     if auth_method == "auto":
-        auth_method = METHOD_JWT if private_key else METHOD_S2S
+        # AEM service credentials are always JWT; elsewhere a key is what makes JWT possible.
+        is_aem = extracted is not None and extracted.credentials_format == FORMAT_AEM
+        auth_method = METHOD_JWT if private_key or is_aem else METHOD_S2S
 
     client_id = resolver.pick("client_id")
     if not client_id:

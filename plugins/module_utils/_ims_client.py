@@ -14,6 +14,7 @@ are never quoted: request bodies hold the client secret and the JWT.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import time
@@ -49,6 +50,9 @@ BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 10.0
 MAX_BODY_BYTES = 256 * 1024
+MAX_RETRY_AFTER_SECONDS = 86400.0
+# Ten billion: no unit of any IMS endpoint makes a real lifetime this long.
+MAX_EXPIRES_IN = 1e10
 USER_AGENT = "aemops.ims/0.1.0 (+https://github.com/aemops/ims)"
 
 _BAD_SECRET = re.compile(r"client_secret", re.IGNORECASE)
@@ -71,7 +75,7 @@ def _hint(code, description, status, origin, server_date):
             "the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer Console; "
             "download the service credentials again"
         )
-    if code == "invalid_token" and ("expire" in text or "not yet valid" in text or "clock" in text or "iat" in text):
+    if code == "invalid_token" and (re.search(r"expire|not yet valid|clock|\biat\b", text)):
         local = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
         return "the controller clock looks wrong (clock skew): local time is %s, IMS time is %s" % (local, server_date or "unknown")
     if code == "invalid_token":
@@ -106,81 +110,97 @@ def _excerpt(body, secrets):
 
 
 def _retry_after_seconds(value):
+    """Retry-After as seconds (delta-seconds or HTTP-date), capped; None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if re.fullmatch(r"[0-9]+", value):
+        return MAX_RETRY_AFTER_SECONDS if len(value) > 9 else min(float(value), MAX_RETRY_AFTER_SECONDS)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return min(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()), MAX_RETRY_AFTER_SECONDS)
+
+
+def _printable(value, limit):
+    """A header or JSON value made safe for a one-line message: printable ASCII, bounded length."""
+    text = re.sub(r"[^\x20-\x7e]+", " ", str(value))
+    return one_line(text, limit)
+
+
+def _usable_expires_in(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and 0 < value < MAX_EXPIRES_IN
 
 
 def interpret_response(status, headers, body, what, origin, secrets):
-    """Return the parsed success JSON, or raise ImsResponseError with one line."""
-    content_type = (headers.get("Content-Type") or "").split(";")[0].strip() or "no content type"
+    """Return (the parsed success JSON, the Date header), or raise ImsResponseError with one line.
+
+    Everything quoted from the answer is reduced to printable text and scrubbed of the
+    request's secrets: a misbehaving server or proxy could echo them back.
+    """
+    content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
     debug_id = headers.get("x-debug-id")
-    server_date = headers.get("Date")
-    data = None
+    debug_id = re.sub(r"[^A-Za-z0-9._:-]", "", str(debug_id))[:80] if debug_id else None
+    server_date = _printable(headers.get("Date"), 40) if headers.get("Date") else None
     try:
         data = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     retryable = status == 429 or status >= 500
     retry_after = _retry_after_seconds(headers.get("Retry-After")) if retryable else None
 
+    def fail(message, **details):
+        return ImsResponseError(redact(one_line(message), secrets), status=status, retryable=retryable, retry_after=retry_after, **details)
+
     if 200 <= status < 300:
         if not isinstance(data, dict):
-            raise ImsResponseError(
-                "IMS answered the %s with HTTP %d but not with JSON (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets)), status=status
-            )
+            raise fail("IMS answered the %s with HTTP %d but not with JSON (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets)))
         if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
-            raise ImsResponseError("IMS answered the %s with HTTP %d but without an access_token" % (what, status), status=status)
-        expires_in = data.get("expires_in")
-        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0:
-            raise ImsResponseError("IMS answered the %s without a usable expires_in" % what, status=status)
+            raise fail("IMS answered the %s with HTTP %d but without an access_token" % (what, status))
+        if not _usable_expires_in(data.get("expires_in")):
+            raise fail("IMS answered the %s without a usable expires_in" % what)
         return data, server_date
     if 300 <= status < 400:
-        target = re.sub(r"^([a-z]+://[^/]+).*$", r"\1", headers.get("Location") or "")
-        raise ImsResponseError(
-            "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)" % (what, status, " to " + target if target else "", origin),
-            status=status,
+        # Only an absolute target's scheme and host: a path or query could carry anything.
+        target = re.match(r"^(https?://[A-Za-z0-9.:\[\]-]+)", headers.get("Location") or "")
+        raise fail(
+            "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)"
+            % (what, status, " to " + target.group(1) if target else "", origin)
         )
     if isinstance(data, dict) and data.get("error"):
-        code = one_line(data.get("error"), 60)
-        description = redact(one_line(data.get("error_description") or "", 300), secrets)
+        code = redact(_printable(data.get("error"), 60), secrets)
+        description = redact(_printable(data.get("error_description") or "", 300), secrets)
         message = "IMS rejected the %s: HTTP %d %s" % (what, status, code)
         if description:
-            message += ": " + description
+            message += ": " + description.rstrip(". ")
         if debug_id:
-            message += " (x-debug-id %s)" % one_line(debug_id, 80)
+            message += " (x-debug-id %s)" % debug_id
         hint = _hint(code, description, status, origin, server_date)
         if hint:
             message += ". Hint: " + hint
-        raise ImsResponseError(
-            message, status=status, code=code, description=description, debug_id=debug_id, retryable=retryable, retry_after=retry_after
-        )
+        raise fail(message, code=code, description=description, debug_id=debug_id)
     if data is None:
         message = "IMS answered the %s with HTTP %d and a non-JSON body (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets))
     else:
         message = "IMS answered the %s with HTTP %d and JSON without an error code" % (what, status)
     if debug_id:
-        message += " (x-debug-id %s)" % one_line(debug_id, 80)
+        message += " (x-debug-id %s)" % debug_id
     hint = _hint(None, None, status, origin, server_date)
     if hint:
         message += ". Hint: " + hint
-    raise ImsResponseError(message, status=status, retryable=retryable, retry_after=retry_after)
+    raise fail(message)
 
 
 def _tls_reason(error):
     text = str(error)
-    match = re.search(r"certificate verify failed: ([^()'\"]+)", text)
+    match = re.search(r"certificate verify failed: (.+?)\.? \(_ssl", text) or re.search(r"certificate verify failed: ([^()\"]+)", text)
     if match:
-        return "certificate verify failed: " + match.group(1).strip()
+        return _printable("certificate verify failed: " + match.group(1).strip(), 200)
     match = re.search(r"(hostname '[^']+' doesn't match[^()'\"]*|wrong version number|unexpected eof[^()'\"]*)", text, re.IGNORECASE)
     return match.group(1) if match else "the TLS handshake failed"
 

@@ -42,19 +42,32 @@ LIMITS = {
     "refresh_margin": (0, 86400),
 }
 
-_FACT_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_HOST_LABEL = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+_FACT_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+
+def env_fallback_unless_blank(*names):
+    """ansible-core's env_fallback, except that an empty variable counts as unset.
+
+    AWX and AAP inject every field of a credential type, empty or not; an empty
+    AEM_IMS_JWT_LIFETIME must mean the default, not "not an integer".
+    """
+    from ansible.module_utils.errors import AnsibleFallbackNotFound  # pylint: disable=import-outside-toplevel
+
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and value.strip():
+            return value
+    raise AnsibleFallbackNotFound
 
 
 def argument_spec(for_module=True, with_env=True):
     """The AnsibleModule-style argument spec; the module gets environment fallbacks from it."""
-    from ansible.module_utils.common.parameters import env_fallback  # pylint: disable=import-outside-toplevel
-
     spec = {}
     for name, (option, env) in OPTION_SPECS.items():
         option = dict(option)
         if with_env:
-            option["fallback"] = (env_fallback, [env])
+            option["fallback"] = (env_fallback_unless_blank, [env])
         spec[name] = option
     if for_module:
         spec.update({name: dict(option) for name, option in MODULE_ONLY_SPECS.items()})
@@ -108,8 +121,9 @@ def validate_params(params, for_module=True, with_env=True):
 
 
 def _option_named_in(message, spec):
-    for name in spec:
-        if "'%s'" % name in message:
+    # Longest first: "private_key_file" must win over "private_key".
+    for name in sorted(spec, key=len, reverse=True):
+        if re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(name), message):
             return name
     return None
 
@@ -155,29 +169,32 @@ def parse_ims_endpoint(value, field_name="ims_endpoint"):
     path: a path would end up inside every claim and IMS would reject the JWT.
     """
     raw = str(value).strip()
-    shown = raw if len(raw) <= 80 else raw[:77] + "..."
+    # A user:password in a URL is a secret: never echo it.
+    shown = re.sub(r"(?<=://)[^/@]*@", "***@", raw)
+    shown = re.sub(r"[\x00-\x1f\x7f]", "?", shown)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     example = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
     scheme = "https"
     rest = raw
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", raw)
+    match = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", raw, re.DOTALL)
     if match:
         scheme, rest = match.group(1).lower(), match.group(2)
         if scheme not in ("https", "http"):
             raise OptionError("%s must be %s, not a %s:// URL (got '%s')" % (field_name, example, scheme, shown), field=field_name)
     rest = rest.rstrip("/")
-    if not rest or any(char in rest for char in "/?#@ \t\\"):
+    if not rest or any(char in rest for char in "/?#@\\") or any(char.isspace() for char in rest):
         raise OptionError("%s must be %s, without a path, query or user (got '%s')" % (field_name, example, shown), field=field_name)
     host, port = rest, None
-    ipv6 = re.match(r"^\[([0-9A-Fa-f:.]+)\](?::(.*))?$", rest)
+    ipv6 = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(.*))?", rest)
     if ipv6:
         host, port = "[%s]" % ipv6.group(1), ipv6.group(2)
     elif rest.count(":") == 1:
         host, port = rest.split(":")
     elif ":" in rest:
         raise OptionError("%s must be %s (got '%s')" % (field_name, example, shown), field=field_name)
-    if port is not None and (not port.isdigit() or not 0 < int(port) < 65536):
+    if port is not None and (not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536):
         raise OptionError("%s has an invalid port (got '%s')" % (field_name, shown), field=field_name)
-    if not ipv6 and not all(re.match(_HOST_LABEL, label) for label in host.split(".")):
+    if not ipv6 and not all(re.fullmatch(_HOST_LABEL, label) for label in host.split(".")):
         raise OptionError("%s must be %s (got '%s')" % (field_name, example, shown), field=field_name)
     if scheme == "http" and not _is_loopback(host):
         raise OptionError(
@@ -256,7 +273,7 @@ def settings_from_params(params, origins=None):
     if values["proxy_url"] is not None and not re.match(r"^(https?|socks5h?)://[^/?#\s]+/?$", values["proxy_url"]):
         raise OptionError("proxy_url must look like http://[user:password@]host:port", field="proxy_url")
     fact_name = values["fact_name"]
-    if fact_name is not None and not re.match(_FACT_NAME, fact_name):
+    if fact_name is not None and not re.fullmatch(_FACT_NAME, fact_name):
         raise OptionError("fact_name must be a valid variable name, got '%s'" % fact_name[:60], field="fact_name")
 
     values["metascopes"] = tuple(_clean_list(values["metascopes"]))

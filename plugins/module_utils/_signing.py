@@ -71,8 +71,12 @@ def load_private_key(request):
     except UnsupportedAlgorithm:
         raise KeyMaterialError("the private key from %s uses an unsupported algorithm or encryption" % where, field="private_key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        kind = type(key).__name__.replace("_", "").replace("PrivateKey", "") or "non-RSA"
-        raise KeyMaterialError("the private key from %s is a %s key: IMS signs with RS256 and needs an RSA key" % (where, kind), field="private_key")
+        kind = type(key).__name__.replace("_", "").replace("PrivateKey", "").replace("Elliptic", "") or "non-RSA"
+        kind = {"": "non-RSA"}.get(kind, kind)
+        article = "an" if kind[:1] in "AEIOU" else "a"
+        raise KeyMaterialError(
+            "the private key from %s is %s %s key: IMS signs with RS256 and needs an RSA key" % (where, article, kind), field="private_key"
+        )
     return key
 
 
@@ -96,7 +100,9 @@ def check_certificate(request, key):
             certificate = x509.load_pem_x509_certificate(request.certificate.encode("ascii", "replace"))
         except ValueError:
             raise KeyMaterialError("publicKey in the %s is not a readable X.509 certificate" % request.source, field="publicKey") from None
-        if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+        # Compared as SubjectPublicKeyInfo bytes: a certificate may hold any kind of key.
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        if certificate.public_key().public_bytes(*spki) != key.public_key().public_bytes(*spki):
             raise KeyMaterialError(
                 "the private key from %s does not match the certificate in publicKey of the %s: they belong to different "
                 "integrations or key rotations; download the service credentials again, or use the matching private key"

@@ -23,7 +23,7 @@ import contextlib
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache import TokenCache, cache_directory, cached_entry_for_inputs, input_fingerprint, usable
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import METHOD_JWT, build_token_request
-from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     CLIENT_CREDENTIALS_PATH,
     JWT_EXCHANGE_PATH,
@@ -58,8 +58,9 @@ def check_certificate_expiry(not_after, request, now, warn):
     if days_left < CERTIFICATE_WARNING_DAYS and warn is not None:
         days_left = math.ceil(days_left)
         warn(
-            "the certificate of the %s expires on %s (in %d days): add a new certificate for this technical account in the AEM "
-            "Developer Console and download the service credentials again before then" % (request.source, not_after, int(days_left))
+            "the certificate of the %s expires on %s (in %d day%s): add a new certificate for this technical account in the AEM "
+            "Developer Console and download the service credentials again before then"
+            % (request.source, not_after, days_left, "" if days_left == 1 else "s")
         )
 
 
@@ -184,8 +185,17 @@ def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None,
     also passes input_key (see _cache.input_fingerprint): the entry is then stored
     under that key too, for its fast path.
     """
-    hit_warn = warn if warn_on_cache_hit else None
     request = build_token_request(settings, credentials_file)
+    try:
+        return _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, input_key)
+    except AemImsError as error:
+        # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
+        error.msg = redact(error.msg, request.secret_values())
+        raise
+
+
+def _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, input_key):
+    hit_warn = warn if warn_on_cache_hit else None
     cache = open_cache(settings, run_cache_dir)
     if cache is None:
         return _result(request, exchange(request, settings, now, warn), False, now())
