@@ -1,0 +1,254 @@
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of the aem_ims_token action plugin: hidden results, one-line failures, no secret in them."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.loader import action_loader
+
+from ansible_collections.aemops.ims.plugins.module_utils import _token_service
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, ImsResponseError
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS
+from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
+from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_2
+
+ACTION = "aemops.ims.aem_ims_token"
+ENVIRONMENT_VARIABLES = [env for _name, (_spec, env) in OPTION_SPECS.items()]
+PLUGIN_MODULE = "ansible_collections.aemops.ims.plugins.action.aem_ims_token"
+TOKEN = {
+    "auth_method": "jwt",
+    "client_id": CLIENT_ID,
+    "ims_endpoint": "https://ims-na1.adobelogin.com",
+    "credentials_format": "aem_service_credentials",
+    "metascopes": ["ent_aem_cloud_api"],
+    "access_token": "eyJ.access.token",
+    "token_type": "bearer",
+    "expires_in": 86399,
+    "expires_at": "2026-01-02T00:00:00Z",
+    "cached": False,
+    "headers": {"Authorization": "Bearer eyJ.access.token", "x-api-key": CLIENT_ID},
+}
+UNEXPECTED = (
+    r"^unexpected internal error in aemops\.ims\.aem_ims_token \(%s at test_aem_ims_token\.py:\d+\); "
+    r"please report it at https://github\.com/aemops/ims/issues$"
+)
+
+
+class Obtained:
+    """obtain_token stand-in: records its calls, returns TOKEN or raises what it is told."""
+
+    def __init__(self):
+        self.calls = []
+        self.failure = None
+
+    def __call__(self, settings, **kwargs):
+        self.calls.append((settings, kwargs))
+        if self.failure is not None:
+            raise self.failure
+        return dict(TOKEN)
+
+
+@pytest.fixture
+def obtained(monkeypatch, tmp_path):
+    fake = Obtained()
+    plugin_module = importlib.import_module(PLUGIN_MODULE)
+    monkeypatch.setattr(plugin_module, "obtain_token", fake, raising=False)
+    monkeypatch.setattr(_token_service, "obtain_token", fake)
+    monkeypatch.setattr(plugin_module, "run_cache_dir", lambda: str(tmp_path), raising=False)
+    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
+    return fake
+
+
+def make_action(args, async_val=0, check_mode=False):
+    task = MagicMock(Task)
+    task.args = dict(args)
+    task.async_val = async_val
+    task.check_mode = check_mode
+    task.action = ACTION
+    return action_loader.get(ACTION, task=task, connection=MagicMock(), play_context=PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+
+
+def run(args, **kwargs):
+    return make_action(args, **kwargs).run(task_vars={})
+
+
+def assert_failure(result):
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert "_ansible_no_log" not in result
+    assert "\n" not in result["msg"] and len(result["msg"]) <= 600
+    assert "access_token" not in result
+
+
+def test_the_action_plugin_is_found_and_declares_its_capabilities():
+    action = make_action({})
+    assert type(action).__module__ == PLUGIN_MODULE
+    assert action._supports_async is False
+    assert action._supports_check_mode is True
+    assert action.TRANSFERS_FILES is False
+
+
+def test_success_is_hidden_and_unchanged(obtained):
+    result = run({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    assert result["_ansible_no_log"] is True
+    assert result["changed"] is False
+    assert "failed" not in result
+    assert "ansible_facts" not in result
+    for name, value in TOKEN.items():
+        assert result[name] == value
+
+
+def test_fact_name_sets_a_fact_with_the_same_result(obtained):
+    result = run({"client_id": CLIENT_ID, "fact_name": "aem_token"})
+    assert result["ansible_facts"] == {"aem_token": TOKEN}
+    assert result["_ansible_no_log"] is True
+
+
+def test_settings_cache_directory_and_warn_reach_obtain_token(obtained, tmp_path):
+    run({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "retries": 1, "cache": "persistent", "cache_dir": str(tmp_path / "c")})
+    ((settings, kwargs),) = obtained.calls
+    assert (settings.client_id, settings.client_secret, settings.retries, settings.cache) == (CLIENT_ID, CLIENT_SECRET, 1, "persistent")
+    assert settings.cache_dir == str(tmp_path / "c")
+    assert kwargs["run_cache_dir"] == str(tmp_path)
+    assert kwargs["warn"] is _controller.warn
+    assert settings.where("client_id") == "the client_id option"
+    assert settings.where("org_id") == "the org_id option or AEM_IMS_ORG_ID"
+
+
+def test_environment_variables_are_read_and_named(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    monkeypatch.setenv("AEM_IMS_METASCOPES", "ent_aem_cloud_api,ent_cloudmgr_sdk")
+    run({})
+    settings = obtained.calls[-1][0]
+    assert settings.client_id == "env-client"
+    assert settings.metascopes == ("ent_aem_cloud_api", "ent_cloudmgr_sdk")
+    assert settings.where("client_id") == "environment variable AEM_IMS_CLIENT_ID"
+    run({"client_id": "task-client"})
+    settings = obtained.calls[-1][0]
+    assert (settings.client_id, settings.where("client_id")) == ("task-client", "the client_id option")
+
+
+def test_empty_environment_variables_mean_unset(obtained, monkeypatch):
+    # AWX and Automation Platform inject every field of a credential type, empty or not.
+    for env in ENVIRONMENT_VARIABLES:
+        monkeypatch.setenv(env, "")
+    result = run({"client_id": CLIENT_ID})
+    assert "failed" not in result, result.get("msg")
+    settings = obtained.calls[-1][0]
+    assert (settings.timeout, settings.retries, settings.jwt_lifetime, settings.refresh_margin) == (30.0, 3, 300, 600)
+    assert (settings.validate_certs, settings.force_refresh, settings.cache, settings.auth_method) == (True, False, "run", "auto")
+    assert (settings.service_credentials_file, settings.ca_path, settings.client_secret, settings.metascopes) == (None, None, None, ())
+
+
+def test_check_mode_gets_a_real_token(obtained):
+    result = run({"client_id": CLIENT_ID}, check_mode=True)
+    assert result["access_token"] == TOKEN["access_token"]
+    assert len(obtained.calls) == 1
+
+
+def test_async_is_refused(obtained):
+    with pytest.raises(AnsibleActionFail) as info:
+        run({"client_id": CLIENT_ID}, async_val=30)
+    assert str(info.value.message) == "This action (aemops.ims.aem_ims_token) does not support async."
+    assert obtained.calls == []
+
+
+def test_option_errors_fail_with_one_line(obtained):
+    result = run({"jwt_lifetime": 5})
+    assert_failure(result)
+    assert result["msg"] == "jwt_lifetime must be between 10 and 86400, got 5"
+    assert obtained.calls == []
+
+
+def test_unknown_option(obtained):
+    result = run({"client_id": "x", "clientid": "y"})
+    assert_failure(result)
+    assert result["msg"].startswith("Unsupported option(s) for aemops.ims.aem_ims_token: clientid. Supported options: auth_method, ca_path, cache, ")
+    assert "fact_name" in result["msg"]
+
+
+def test_core_errors_are_shown_as_they_are(obtained):
+    obtained.failure = CredentialsError("client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID")
+    result = run({})
+    assert_failure(result)
+    assert result["msg"] == "client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID"
+
+
+@pytest.mark.parametrize(
+    "args, env, secret",
+    [
+        ({"client_secret": CLIENT_SECRET}, {}, CLIENT_SECRET),
+        ({}, {"AEM_IMS_CLIENT_SECRET": CLIENT_SECRET}, CLIENT_SECRET),
+        ({"private_key_passphrase": "Passphrase-0f-the-key"}, {}, "Passphrase-0f-the-key"),
+        ({"proxy_url": "http://user:Pr0xyPassw0rd@proxy:3128"}, {}, "Pr0xyPassw0rd"),
+        ({}, {"AEM_IMS_PROXY_URL": "http://user:Pr0xyPassw0rd@proxy:3128"}, "Pr0xyPassw0rd"),
+    ],
+)
+def test_secrets_in_a_core_error_are_redacted(obtained, monkeypatch, args, env, secret):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    obtained.failure = ImsResponseError("IMS rejected the request for %s" % secret)
+    result = run(dict(args, client_id=CLIENT_ID))
+    assert_failure(result)
+    assert result["msg"] == "IMS rejected the request for ********"
+
+
+@pytest.mark.parametrize("exception", [RuntimeError, KeyError, TypeError])
+def test_unexpected_errors_never_show_their_text(obtained, exception):
+    obtained.failure = exception("boom with %s and %s inside" % (CLIENT_SECRET, CLIENT_SECRET_2))
+    result = run({"client_secret": CLIENT_SECRET})
+    assert_failure(result)
+    assert re.match(UNEXPECTED % exception.__name__, result["msg"]), result["msg"]
+    assert CLIENT_SECRET_2 not in result["msg"]
+
+
+def test_a_whole_exchange_through_the_action(creds, fake_ims, tmp_path, monkeypatch):
+    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "run_cache_dir", lambda: str(tmp_path), raising=False)
+    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
+    fake_ims.token(expires_in=86399999, access_token="real-flow-token")
+    first = run({"service_credentials": creds.aem(), "fact_name": "aem"})
+    second = run({"service_credentials": creds.aem()})
+    assert (first["access_token"], first["cached"], second["cached"]) == ("real-flow-token", False, True)
+    assert first["ansible_facts"]["aem"]["headers"] == {"Authorization": "Bearer real-flow-token", "x-api-key": CLIENT_ID}
+    assert first["_ansible_no_log"] is True and second["_ansible_no_log"] is True
+    assert len(fake_ims.calls) == 1
+
+
+def test_a_failed_exchange_through_the_action(creds, fake_ims, tmp_path, monkeypatch):
+    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "run_cache_dir", lambda: str(tmp_path), raising=False)
+    fake_ims.error(400, "invalid_token", "Could not match JWT signature to any of the bindings", headers={"x-debug-id": "dbg"})
+    result = run({"service_credentials": creds.aem(), "retries": 0})
+    assert_failure(result)
+    assert result["msg"].startswith(
+        "IMS rejected the JWT exchange: HTTP 400 invalid_token: Could not match JWT signature to any of the bindings (x-debug-id dbg)"
+    )
+
+
+@pytest.mark.parametrize("form", ["file", "dict", "json"])
+def test_a_secret_echoed_by_ims_never_reaches_the_user(creds, fake_ims, tmp_path, monkeypatch, form):
+    # The client secret comes from the credentials, not from an option; IMS (or a proxy) echoes it back.
+    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "run_cache_dir", lambda: str(tmp_path), raising=False)
+    document = creds.flat_s2s(CLIENT_SECRETS=[CLIENT_SECRET])
+    path = tmp_path / "oauth.json"
+    path.write_text(json.dumps(document))
+    args = {
+        "file": {"service_credentials_file": str(path)},
+        "dict": {"service_credentials": document},
+        "json": {"service_credentials": json.dumps(document)},
+    }[form]
+    fake_ims.error(400, "invalid_client " + CLIENT_SECRET, "bad client", headers={"x-debug-id": CLIENT_SECRET})
+    result = run(dict(args, retries=0))
+    assert_failure(result)
+    assert CLIENT_SECRET not in result["msg"]

@@ -1,0 +1,428 @@
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of the aem_ims_token lookup: terms, option precedence, errors like the module's."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible import constants as C
+from ansible.errors import AnsibleLookupError
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.loader import action_loader, lookup_loader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.aemops.ims.plugins.module_utils import _token_service
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS
+from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
+from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET
+
+NAME = "aemops.ims.aem_ims_token"
+
+
+class Obtained:
+    """obtain_token stand-in: one token per credentials file, every call recorded."""
+
+    def __init__(self):
+        self.calls = []
+        self.failure = None
+
+    def __call__(self, settings, credentials_file=None, run_cache_dir=None, **kwargs):
+        self.calls.append(dict(kwargs, settings=settings, credentials_file=credentials_file, run_cache_dir=run_cache_dir))
+        if self.failure is not None:
+            raise self.failure
+        token = "token-for-%s" % (credentials_file.rsplit("/", 1)[-1] if credentials_file else "options")
+        return {"access_token": token, "cached": False}
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "ansible-local"
+    directory.mkdir()
+    monkeypatch.setattr(C, "DEFAULT_LOCAL_TMP", str(directory))
+    return directory
+
+
+@pytest.fixture
+def obtained(monkeypatch, run_dir):
+    fake = Obtained()
+    monkeypatch.setattr(_token_service, "obtain_token", fake)
+    return fake
+
+
+@pytest.fixture
+def ini(tmp_path, monkeypatch):
+    """Point ansible-core's configuration at an ansible.cfg of the test's own."""
+
+    def use(text, name="ansible.cfg"):
+        path = tmp_path / name
+        path.write_text(text)
+        monkeypatch.setattr(C.config, "_config_file", str(path))
+        monkeypatch.setattr(C.config, "_parsers", dict(C.config._parsers))
+        return str(path)
+
+    return use
+
+
+def lookup(terms=None, variables=None, **kwargs):
+    variables = variables or {}
+    loader = DataLoader()
+    plugin = lookup_loader.get(NAME, loader=loader, templar=Templar(loader=loader, variables=variables))
+    return plugin.run(terms or [], variables, **kwargs)
+
+
+def lookup_error(terms=None, variables=None, **kwargs):
+    with pytest.raises(AnsibleLookupError) as info:
+        lookup(terms, variables, **kwargs)
+    message = str(info.value.message)
+    assert "\n" not in message
+    return message
+
+
+def module_message(args):
+    task = MagicMock(Task)
+    task.args = dict(args)
+    task.async_val = 0
+    task.check_mode = False
+    task.action = NAME
+    action = action_loader.get(NAME, task=task, connection=MagicMock(), play_context=PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+    result = action.run(task_vars={})
+    assert result.get("failed") is True, result
+    return result["msg"]
+
+
+def write_credentials(tmp_path, name, document):
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+# --- terms ------------------------------------------------------------------------------------
+
+
+def test_the_lookup_is_found():
+    plugin = lookup_loader.get(NAME)
+    assert type(plugin).__module__ == "ansible_collections.aemops.ims.plugins.lookup.aem_ims_token"
+
+
+def test_no_terms_gives_one_token_from_the_options(obtained, run_dir):
+    assert lookup(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, scopes=["openid"]) == ["token-for-options"]
+    (call,) = obtained.calls
+    assert call["credentials_file"] is None
+    assert call["run_cache_dir"] == str(run_dir)
+    assert call["warn_on_cache_hit"] is False
+    assert call["warn"] is _controller.warn
+    assert (call["settings"].client_id, call["settings"].client_secret, call["settings"].scopes) == (CLIENT_ID, CLIENT_SECRET, ("openid",))
+
+
+def test_each_term_gives_one_token(obtained, tmp_path, creds):
+    first = write_credentials(tmp_path, "dev.json", creds.aem())
+    second = write_credentials(tmp_path, "stage.json", creds.flat_s2s())
+    assert lookup([first, " " + second + " "]) == ["token-for-dev.json", "token-for-stage.json"]
+    assert [call["credentials_file"] for call in obtained.calls] == [first, second]
+
+
+def test_relative_terms_are_looked_for_in_files(obtained, monkeypatch):
+    searched = []
+
+    def find(self, variables, subdir, needle, ignore_missing=False):
+        searched.append((subdir, needle, ignore_missing))
+        return "/playbook/files/" + needle if needle == "known.json" else None
+
+    monkeypatch.setattr(type(lookup_loader.get(NAME)), "find_file_in_search_path", find)
+    assert lookup(["known.json", "unknown.json"]) == ["token-for-known.json", "token-for-unknown.json"]
+    assert [call["credentials_file"] for call in obtained.calls] == ["/playbook/files/known.json", "unknown.json"]
+    assert searched == [("files", "known.json", True), ("files", "unknown.json", True)]
+
+
+@pytest.mark.parametrize("term, kind", [("", "an empty string"), ("   ", "an empty string"), (5, "a int"), (["a"], "a list"), (None, "a NoneType")])
+def test_bad_terms(obtained, term, kind):
+    assert lookup_error([term]) == "each term must be the path of a credentials file, got %s" % kind
+    assert obtained.calls == []
+
+
+# --- precedence -------------------------------------------------------------------------------
+
+
+def test_precedence_keyword_variable_environment_ini_default(obtained, monkeypatch, ini):
+    cfg = ini("[aem_ims]\nclient_id = ini-client\ntimeout = 12\n")
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    variables = {"aem_ims_client_id": "var-client"}
+
+    def settings_after(**kwargs):
+        lookup(variables=variables, **kwargs)
+        return obtained.calls[-1]["settings"]
+
+    settings = settings_after(client_id="keyword-client")
+    assert (settings.client_id, settings.where("client_id")) == ("keyword-client", "the client_id option")
+    settings = settings_after()
+    assert (settings.client_id, settings.where("client_id")) == ("var-client", "variable aem_ims_client_id")
+    variables = {}
+    settings = settings_after()
+    assert (settings.client_id, settings.where("client_id")) == ("env-client", "environment variable AEM_IMS_CLIENT_ID")
+    monkeypatch.delenv("AEM_IMS_CLIENT_ID")
+    settings = settings_after()
+    assert (settings.client_id, settings.where("client_id")) == ("ini-client", "client_id in %s" % cfg)
+    assert settings.timeout == 12.0
+    ini("[defaults]\n", "empty.cfg")
+    settings = settings_after()
+    assert (settings.client_id, settings.where("client_id")) == (None, "the client_id option or AEM_IMS_CLIENT_ID")
+    assert (settings.timeout, settings.retries, settings.cache, settings.auth_method) == (30.0, 3, "run", "auto")
+
+
+def test_secret_options_are_not_read_from_ansible_cfg(obtained, ini):
+    ini("[aem_ims]\nclient_secret = from-ansible-cfg\nforce_refresh = true\n")
+    lookup()
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.client_secret, settings.force_refresh) == (None, False)
+
+
+def test_empty_environment_variables_mean_unset(obtained, monkeypatch):
+    # AWX and Automation Platform inject every field of a credential type, empty or not.
+    for _name, (_spec, env) in OPTION_SPECS.items():
+        monkeypatch.setenv(env, "")
+    assert lookup(client_id=CLIENT_ID) == ["token-for-options"]
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.timeout, settings.retries, settings.jwt_lifetime, settings.refresh_margin) == (30.0, 3, 300, 600)
+    assert (settings.validate_certs, settings.force_refresh, settings.cache, settings.auth_method) == (True, False, "run", "auto")
+    assert (settings.service_credentials_file, settings.ca_path, settings.client_secret, settings.metascopes) == (None, None, None, ())
+
+
+def test_list_options_from_the_environment_and_variables(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_METASCOPES", "ent_aem_cloud_api, ent_cloudmgr_sdk")
+    lookup(variables={"aem_ims_scopes": ["openid", "AdobeID,openid"]})
+    settings = obtained.calls[-1]["settings"]
+    assert settings.metascopes == ("ent_aem_cloud_api", "ent_cloudmgr_sdk")
+    assert settings.scopes == ("openid", "AdobeID")
+
+
+def test_option_variables_are_templated(obtained):
+    variables = {"aem_ims_client_id": trust_as_template("{{ vault_client_id }}"), "vault_client_id": "templated-client", "unrelated": 1}
+    lookup(variables=variables)
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.client_id, settings.where("client_id")) == ("templated-client", "variable aem_ims_client_id")
+
+
+def test_every_option_can_come_from_a_variable(obtained, tmp_path):
+    variables = {"aem_ims_%s" % name: None for name in OPTION_SPECS}
+    variables.update(aem_ims_client_id="v-client", aem_ims_retries=1, aem_ims_cache="off", aem_ims_ims_endpoint="ims-na1-stg1.adobelogin.com")
+    lookup(variables={name: value for name, value in variables.items() if value is not None})
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.client_id, settings.retries, settings.cache, settings.ims_endpoint) == ("v-client", 1, "off", "https://ims-na1-stg1.adobelogin.com")
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_core_errors_become_lookup_errors_with_the_same_message(obtained):
+    obtained.failure = CredentialsError("client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID")
+    assert lookup_error() == "client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"jwt_lifetime": 5},
+        {"jwt_lifetime": "abc"},
+        {"retries": 11},
+        {"client_secret": ["x"]},
+        {"metascopes": {"a": 1}},
+        {"cache": "sometimes"},
+        {"auth_method": "password"},
+        {"ims_endpoint": "https://ims-na1.adobelogin.com/ims/token/v3"},
+        {"proxy_url": "proxy:3128"},
+        {"service_credentials": [1, 2]},
+    ],
+    ids="-".join,
+)
+def test_keyword_errors_match_the_module(obtained, kwargs):
+    assert lookup_error(**kwargs) == module_message(kwargs)
+    assert obtained.calls == []
+
+
+def test_unknown_keyword_gives_the_module_message(obtained):
+    message = lookup_error(client_id="x", bogus=1)
+    assert message == "Unsupported option(s) for aemops.ims.aem_ims_token: bogus. Supported options: %s" % ", ".join(sorted(OPTION_SPECS))
+    module = module_message({"client_id": "x", "bogus": 1})
+    assert module.split(". Supported options: ", maxsplit=1)[0] == message.split(". Supported options: ", maxsplit=1)[0]
+
+
+def test_fact_name_is_not_a_lookup_option(obtained):
+    assert lookup_error(fact_name="x").startswith("Unsupported option(s) for aemops.ims.aem_ims_token: fact_name. ")
+
+
+@pytest.mark.parametrize(
+    "env, value", [("AEM_IMS_JWT_LIFETIME", "abc"), ("AEM_IMS_CACHE", "sometimes"), ("AEM_IMS_VALIDATE_CERTS", "maybe"), ("AEM_IMS_RETRIES", "99")]
+)
+def test_environment_errors_match_the_module(obtained, monkeypatch, env, value):
+    monkeypatch.setenv(env, value)
+    assert lookup_error() == module_message({})
+
+
+@pytest.mark.parametrize("value", ["ture", "maybe", "yes please"])
+def test_a_mistyped_validate_certs_never_turns_tls_verification_off(obtained, monkeypatch, value):
+    # ansible-core's lenient boolean makes any unknown word False; the module refuses such a value.
+    monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", value)
+    try:
+        lookup()
+    except AnsibleLookupError as error:
+        assert "validate_certs" in str(error.message)
+        return
+    assert obtained.calls[-1]["settings"].validate_certs is True
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("aem_ims_client_secret", ["Var-Secret-Value-777"]),
+        ("aem_ims_client_secret", {"nested": "Var-Secret-Value-777"}),
+        ("aem_ims_private_key", ["-----BEGIN RSA PRIVATE KEY-----", "Var-Secret-Value-777", "-----END RSA PRIVATE KEY-----"]),
+        ("aem_ims_private_key_passphrase", ["Var-Secret-Value-777"]),
+        ("aem_ims_proxy_url", {"url": "http://u:Var-Secret-Value-777@proxy:3128"}),
+    ],
+)
+def test_secret_variables_of_the_wrong_type_are_not_quoted(obtained, variable, value):
+    message = lookup_error(variables={variable: value})
+    assert "Var-Secret-Value-777" not in message
+    assert variable[len("aem_ims_"):] in message
+
+
+def test_secrets_from_keywords_and_variables_are_redacted(obtained):
+    obtained.failure = CredentialsError("IMS said Var-Secret-Value-777 and Kw-Secret-Value-888")
+    message = lookup_error(variables={"aem_ims_client_secret": "Var-Secret-Value-777"}, private_key_passphrase="Kw-Secret-Value-888")
+    assert message == "IMS said ******** and ********"
+
+
+def test_unexpected_errors_hide_their_text(obtained):
+    obtained.failure = ValueError("odd " + CLIENT_SECRET)
+    message = lookup_error(client_secret=CLIENT_SECRET)
+    assert re.match(
+        r"^unexpected internal error in aemops\.ims\.aem_ims_token \(ValueError at test_aem_ims_token\.py:\d+\); "
+        r"please report it at https://github\.com/aemops/ims/issues$",
+        message,
+    ), message
+
+
+# --- the real path, with a fake IMS -----------------------------------------------------------
+
+
+def test_a_token_is_fetched_once_and_then_served_from_the_cache(creds, fake_ims, run_dir, tmp_path):
+    path = write_credentials(tmp_path, "creds.json", creds.aem())
+    fake_ims.token(expires_in=86399999, access_token="lookup-token")
+    assert lookup([path]) == ["lookup-token"]
+    assert lookup([path]) == ["lookup-token"]
+    assert lookup(service_credentials_file=path) == ["lookup-token"]
+    assert len(fake_ims.calls) == 1
+
+
+def test_a_changed_credentials_file_is_not_served_a_stale_token(creds, fake_ims, run_dir, tmp_path):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    fake_ims.token(expires_in=86399, access_token="first").token(expires_in=86399, access_token="second")
+    assert lookup([path]) == ["first"]
+    write_credentials(tmp_path, "creds.json", creds.flat_s2s(SCOPES=["openid"]))
+    assert lookup([path]) == ["second"]
+    assert len(fake_ims.calls) == 2
+
+
+def test_force_refresh_and_cache_off_always_ask_ims(creds, fake_ims, run_dir, tmp_path):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    fake_ims.token(expires_in=86399, access_token="a").token(expires_in=86399, access_token="b").token(expires_in=86399, access_token="c")
+    assert lookup([path]) == ["a"]
+    assert lookup([path], force_refresh=True) == ["b"]
+    assert lookup([path], cache="off") == ["c"]
+    assert len(fake_ims.calls) == 3
+
+
+def test_an_ims_failure_through_the_lookup(creds, fake_ims, run_dir, tmp_path):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    fake_ims.error(400, "invalid_scope", "Invalid scope")
+    message = lookup_error([path], retries=0)
+    assert message == (
+        "IMS rejected the OAuth Server-to-Server token request: HTTP 400 invalid_scope: Invalid scope. "
+        "Hint: the metascopes or scopes do not match those of the integration; copy them from the credentials"
+    )
+
+
+# --- a cache hit imports none of the heavy packages --------------------------------------------
+
+_LOOKUP_HIT = r"""
+import json, os, sys, time
+from ansible.plugins.loader import init_plugin_loader, lookup_loader
+init_plugin_loader([sys.argv[1]])
+from ansible import constants as C
+lookup = lookup_loader.get("aemops.ims.aem_ims_token")
+credentials, mode = sys.argv[2], sys.argv[3]
+kwargs = {}
+if mode == "run":
+    # What an earlier fork of the same run left in the run's cache directory.
+    from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params, validate_params
+    from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
+    from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache
+    request = build_token_request(settings_from_params(validate_params({"service_credentials_file": credentials}, with_env=False)))
+    now = time.time()
+    TokenCache.open(os.path.join(C.DEFAULT_LOCAL_TMP, RUN_CACHE_SUBDIR)).write(
+        request.cache_key(), {"access_token": "cached-token", "issued_at": now, "expires_at": now + 3600, "certificate_not_after": "2999-01-01T00:00:00Z"}
+    )
+else:
+    kwargs = {"cache": "persistent", "cache_dir": sys.argv[4]}
+before = set(sys.modules)
+tokens = lookup.run([credentials], {}, **kwargs) + lookup.run([credentials], {}, **kwargs)
+heavy = ("requests", "jwt", "cryptography", "urllib3")
+print(json.dumps({
+    "tokens": tokens,
+    "new": sorted(name for name in set(sys.modules) - before if name.split(".")[0] in heavy),
+    "requests_or_jwt": sorted(name for name in sys.modules if name.split(".")[0] in ("requests", "jwt")),
+    "signing": "ansible_collections.aemops.ims.plugins.module_utils._signing" in sys.modules,
+}))
+"""
+
+
+def _collections_root():
+    import ansible_collections.aemops.ims.plugins.module_utils._errors as anchor  # pylint: disable=import-outside-toplevel
+
+    path = os.path.abspath(anchor.__file__)
+    for _unused in range(6):
+        path = os.path.dirname(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["run", "persistent"])
+def test_a_cache_hit_of_the_lookup_imports_no_heavy_package(creds, tmp_path, mode):
+    from ansible_collections.aemops.ims.plugins.module_utils._cache import TokenCache  # pylint: disable=import-outside-toplevel
+    from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request  # pylint: disable=import-outside-toplevel
+    from ansible_collections.aemops.ims.tests.unit.plugins.conftest import build_settings  # pylint: disable=import-outside-toplevel
+
+    credentials = write_credentials(tmp_path, "creds.json", creds.aem())
+    cache_dir = str(tmp_path / "persistent")
+    if mode == "persistent":
+        request = build_token_request(build_settings(service_credentials_file=credentials))
+        now = time.time()
+        TokenCache.open(cache_dir).write(
+            request.cache_key(), {"access_token": "cached-token", "issued_at": now, "expires_at": now + 3600, "certificate_not_after": "2999-01-01T00:00:00Z"}
+        )
+    env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), HOME=str(tmp_path))
+    completed = subprocess.run(
+        [sys.executable, "-c", _LOOKUP_HIT, _collections_root(), credentials, mode, cache_dir],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert outcome["tokens"] == ["cached-token", "cached-token"]
+    assert outcome["new"] == []
+    assert outcome["requests_or_jwt"] == []
+    assert outcome["signing"] is False

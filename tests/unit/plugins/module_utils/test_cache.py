@@ -1,0 +1,524 @@
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of the token cache: files, permissions, atomicity, locking and the lookup's fast path."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from ansible_collections.aemops.ims.plugins.module_utils import _cache
+from ansible_collections.aemops.ims.plugins.module_utils._cache import (
+    CACHE_FORMAT,
+    RUN_CACHE_SUBDIR,
+    TokenCache,
+    cache_directory,
+    cached_entry_for_inputs,
+    default_persistent_dir,
+    input_fingerprint,
+    usable,
+)
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError
+
+KEY = "ab" * 32
+NOW = 1_767_225_600.0
+
+
+def entry(**fields):
+    value = {"access_token": "eyJ.token.sig", "token_type": "bearer", "issued_at": NOW, "expires_at": NOW + 86400, "certificate_not_after": None}
+    value.update(fields)
+    return value
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return TokenCache.open(str(tmp_path / "tokens"))
+
+
+def entry_path(cache, key=KEY):
+    return os.path.join(cache.directory, key + ".json")
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# --- round trip and files ---------------------------------------------------------------------
+
+
+def test_round_trip(cache):
+    cache.write(KEY, entry())
+    assert cache.read(KEY) == dict(entry(), format=CACHE_FORMAT, key=KEY)
+
+
+def test_missing_entry(cache):
+    assert cache.read(KEY) is None
+
+
+def test_modes_are_private(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        cache = TokenCache.open(str(tmp_path / "a" / "tokens"))
+        cache.write(KEY, entry())
+        with cache.lock(KEY, 1) as held:
+            assert held is True
+    finally:
+        os.umask(old_umask)
+    assert mode_of(cache.directory) == 0o700
+    assert mode_of(entry_path(cache)) == 0o600
+    assert mode_of(os.path.join(cache.directory, KEY + ".lock")) == 0o600
+
+
+def test_write_leaves_no_temporary_file(cache):
+    cache.write(KEY, entry())
+    cache.write(KEY, entry(access_token="second"))
+    assert sorted(os.listdir(cache.directory)) == [KEY + ".json"]
+    assert cache.read(KEY)["access_token"] == "second"
+
+
+def test_the_file_holds_no_secret_but_the_token(cache):
+    cache.write(KEY, entry())
+    with open(entry_path(cache), encoding="utf-8") as handle:
+        stored = json.load(handle)
+    assert sorted(stored) == ["access_token", "certificate_not_after", "expires_at", "format", "issued_at", "key", "token_type"]
+
+
+def test_remove(cache):
+    cache.write(KEY, entry())
+    cache.remove(KEY)
+    cache.remove(KEY)
+    assert cache.read(KEY) is None
+
+
+def test_readers_never_see_a_partial_file(cache):
+    big = "x" * 30_000
+    cache.write(KEY, entry(access_token="a" + big))
+    stop = threading.Event()
+
+    def writer():
+        count = 0
+        while not stop.is_set():
+            count += 1
+            cache.write(KEY, entry(access_token=("b" if count % 2 else "a") + big))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        seen = set()
+        for _unused in range(300):
+            value = cache.read(KEY)
+            assert value is not None
+            assert value["access_token"][1:] == big
+            seen.add(value["access_token"][0])
+    finally:
+        stop.set()
+        thread.join()
+    assert seen <= {"a", "b"}
+
+
+def test_failed_replace_keeps_the_old_entry_and_no_temporary(cache, monkeypatch):
+    cache.write(KEY, entry(access_token="old"))
+
+    def failing_replace(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(CacheError) as info:
+        cache.write(KEY, entry(access_token="new"))
+    monkeypatch.undo()
+    assert info.value.msg == "cache_dir %s is not writable: No space left on device" % cache.directory
+    assert cache.read(KEY)["access_token"] == "old"
+    assert sorted(os.listdir(cache.directory)) == [KEY + ".json"]
+
+
+def test_unwritable_directory(cache, monkeypatch):
+    if os.geteuid() == 0:
+        def denied(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", denied)
+    else:
+        os.chmod(cache.directory, 0o500)
+    try:
+        with pytest.raises(CacheError) as info:
+            cache.write(KEY, entry())
+    finally:
+        os.chmod(cache.directory, 0o700)
+    assert info.value.msg == "cache_dir %s is not writable: Permission denied" % cache.directory
+
+
+# --- what read() ignores ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe\x00",
+        b'{"access_token": "eyJ", "expires_at": 17',
+        b"[1, 2, 3]",
+        b"null",
+        json.dumps(entry(format="someone-else/1", key=KEY)).encode(),
+        json.dumps(entry(format=CACHE_FORMAT, key="cd" * 32)).encode(),
+        json.dumps(entry(format=CACHE_FORMAT)).encode(),
+        json.dumps(entry(format=CACHE_FORMAT, key=KEY, access_token=5)).encode(),
+        json.dumps(entry(format=CACHE_FORMAT, key=KEY, access_token="")).encode(),
+        json.dumps(entry(format=CACHE_FORMAT, key=KEY, expires_at="tomorrow")).encode(),
+        json.dumps(entry(format=CACHE_FORMAT, key=KEY, expires_at=True)).encode(),
+        json.dumps(entry(format=CACHE_FORMAT, key=KEY, issued_at=None)).encode(),
+        json.dumps(dict(entry(format=CACHE_FORMAT, key=KEY), padding="x" * 70_000)).encode(),
+    ],
+    ids=[
+        "empty",
+        "not-json",
+        "not-utf8",
+        "truncated",
+        "list",
+        "null",
+        "foreign-format",
+        "other-key",
+        "no-key",
+        "token-not-a-string",
+        "token-empty",
+        "expiry-a-string",
+        "expiry-a-bool",
+        "issued-at-missing",
+        "too-large",
+    ],
+)
+def test_bad_entries_are_ignored_and_replaced(cache, content):
+    with open(entry_path(cache), "wb") as handle:
+        handle.write(content)
+    assert cache.read(KEY) is None
+    cache.write(KEY, entry())
+    assert cache.read(KEY)["access_token"] == "eyJ.token.sig"
+
+
+def test_deeply_nested_entry_is_ignored_not_a_crash(cache):
+    with open(entry_path(cache), "wb") as handle:
+        handle.write(b"[" * 60_000)
+    assert cache.read(KEY) is None
+
+
+def test_wrong_type_certificate_date_is_ignored(cache):
+    # A hit checks certificate_not_after as an ISO date: a value of another type must not reach that check.
+    with open(entry_path(cache), "w", encoding="utf-8") as handle:
+        json.dump(entry(format=CACHE_FORMAT, key=KEY, certificate_not_after=12345), handle)
+    assert cache.read(KEY) is None
+
+
+def test_a_directory_in_place_of_the_entry_is_ignored(cache):
+    os.mkdir(entry_path(cache))
+    assert cache.read(KEY) is None
+
+
+def test_symlinked_entry_is_not_followed(cache, tmp_path):
+    elsewhere = tmp_path / "planted.json"
+    elsewhere.write_text(json.dumps(entry(format=CACHE_FORMAT, key=KEY, access_token="planted")))
+    os.symlink(str(elsewhere), entry_path(cache))
+    assert cache.read(KEY) is None
+    cache.write(KEY, entry(access_token="mine"))
+    assert json.loads(elsewhere.read_text())["access_token"] == "planted"
+    assert not os.path.islink(entry_path(cache))
+    assert cache.read(KEY)["access_token"] == "mine"
+
+
+def test_read_error_is_a_miss(cache, monkeypatch):
+    cache.write(KEY, entry())
+
+    def failing_read(descriptor, size):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "read", failing_read)
+    assert cache.read(KEY) is None
+
+
+def test_entry_owned_by_another_user_is_ignored(cache, monkeypatch):
+    cache.write(KEY, entry())
+    real = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: real + 1)
+    assert cache.read(KEY) is None
+
+
+# --- the directory ----------------------------------------------------------------------------
+
+
+def test_directory_owned_by_another_user_is_refused(tmp_path, monkeypatch):
+    directory = tmp_path / "shared"
+    directory.mkdir(mode=0o700)
+    owner = os.stat(str(directory)).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1000)
+    with pytest.raises(CacheError) as info:
+        TokenCache.open(str(directory))
+    assert info.value.msg == (
+        "cache_dir %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir" % (directory, owner, owner + 1000)
+    )
+    assert info.value.field == "cache_dir"
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o707, 0o777, 0o720])
+def test_directory_writable_by_others_is_refused(tmp_path, mode):
+    directory = tmp_path / "open"
+    directory.mkdir()
+    os.chmod(str(directory), mode)
+    with pytest.raises(CacheError) as info:
+        TokenCache.open(str(directory), "the run's token cache directory")
+    assert info.value.msg == (
+        "the run's token cache directory %s is writable by other users (mode %04o): refusing to keep tokens there; "
+        "run chmod 700 on it or choose another cache_dir" % (directory, mode)
+    )
+
+
+def test_readable_by_others_is_allowed(tmp_path):
+    directory = tmp_path / "readable"
+    directory.mkdir()
+    os.chmod(str(directory), 0o755)
+    assert TokenCache.open(str(directory)).directory == str(directory)
+
+
+def test_symlink_to_a_private_directory_is_allowed(tmp_path):
+    target = tmp_path / "real"
+    target.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    os.symlink(str(target), str(link))
+    cache = TokenCache.open(str(link))
+    cache.write(KEY, entry())
+    assert os.path.exists(str(target / (KEY + ".json")))
+
+
+def test_a_file_in_place_of_the_directory(tmp_path):
+    path = tmp_path / "file"
+    path.write_text("x")
+    with pytest.raises(CacheError) as info:
+        TokenCache.open(str(path))
+    assert info.value.msg == "cache_dir %s cannot be created: File exists" % path
+
+
+def test_directory_that_cannot_be_created(tmp_path):
+    (tmp_path / "file").write_text("x")
+    path = tmp_path / "file" / "tokens"
+    with pytest.raises(CacheError) as info:
+        TokenCache.open(str(path))
+    assert info.value.msg == "cache_dir %s cannot be created: Not a directory" % path
+
+
+def test_check_directory_of_a_vanished_path(tmp_path):
+    with pytest.raises(CacheError) as info:
+        _cache.check_directory(str(tmp_path / "gone"), "cache_dir")
+    assert info.value.msg == "cache_dir %s cannot be used: No such file or directory" % (tmp_path / "gone")
+
+
+def test_check_directory_of_a_file(tmp_path):
+    path = tmp_path / "f"
+    path.write_text("")
+    with pytest.raises(CacheError) as info:
+        _cache.check_directory(str(path), "cache_dir")
+    assert info.value.msg == "cache_dir %s is not a directory" % path
+
+
+# --- locking ----------------------------------------------------------------------------------
+
+_HOLDER = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+_PROBE = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    print("busy")
+else:
+    print("free")
+"""
+
+
+def test_lock_excludes_another_process(cache):
+    def probe():
+        command = [sys.executable, "-c", _PROBE, os.path.join(cache.directory, KEY + ".lock")]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+
+    with cache.lock(KEY, 1) as held:
+        assert held is True
+        assert probe() == "busy"
+    assert probe() == "free"
+
+
+def test_lock_held_elsewhere_times_out_and_yields_false(cache):
+    path = os.path.join(cache.directory, KEY + ".lock")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with cache.lock(KEY, 0.3) as held:
+            assert held is False
+        assert 0.3 <= time.monotonic() - started < 5
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    with cache.lock(KEY, 0.3) as held:
+        assert held is True
+
+
+def test_lock_waits_for_a_release(cache):
+    path = os.path.join(cache.directory, KEY + ".lock")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        threading.Timer(0.3, holder.stdin.close).start()
+        started = time.monotonic()
+        with cache.lock(KEY, 20) as held:
+            assert held is True
+        assert time.monotonic() - started >= 0.25
+    finally:
+        holder.wait(timeout=30)
+        holder.stdout.close()
+
+
+def test_lock_on_a_symlink_is_refused(cache, tmp_path):
+    os.symlink(str(tmp_path / "elsewhere"), os.path.join(cache.directory, KEY + ".lock"))
+    with pytest.raises(CacheError) as info:
+        with cache.lock(KEY, 1):
+            pass
+    assert info.value.msg == "cache_dir %s is not writable: Too many levels of symbolic links" % cache.directory
+    assert not os.path.exists(str(tmp_path / "elsewhere"))
+
+
+# --- usable and locations ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expires_in, margin, expected",
+    [(3600, 600, True), (601, 600, True), (600, 600, False), (10, 0, True), (0, 0, False), (-5, 0, False), (86400, 86400, False)],
+)
+def test_usable(expires_in, margin, expected):
+    assert usable(entry(expires_at=NOW + expires_in), NOW, margin) is expected
+
+
+def test_usable_without_entry():
+    assert usable(None, NOW, 0) is False
+
+
+def test_default_persistent_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_persistent_dir() == str(tmp_path / "xdg" / "aemops.ims" / "tokens")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_persistent_dir() == str(tmp_path / "home" / ".cache" / "aemops.ims" / "tokens")
+
+
+def test_cache_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_directory("off", "/x", "/run") is None
+    assert cache_directory("run", None, None) is None
+    assert cache_directory("run", "/x", "/run") == os.path.join("/run", RUN_CACHE_SUBDIR)
+    assert cache_directory("persistent", "/x", "/run") == "/x"
+    assert cache_directory("persistent", None, None) == str(tmp_path / "aemops.ims" / "tokens")
+
+
+# --- the lookup's fast path -------------------------------------------------------------------
+
+
+def values(**overrides):
+    base = {"cache": "run", "cache_dir": None, "force_refresh": False, "refresh_margin": 600, "client_id": "c", "client_secret": "s3cret-value"}
+    base.update(overrides)
+    return base
+
+
+def test_input_fingerprint_is_stable_opaque_and_sensitive(tmp_path):
+    credentials = tmp_path / "c.json"
+    credentials.write_text('{"a": 1}')
+    first = input_fingerprint(values(), str(credentials), ["client_id"])
+    assert first == input_fingerprint(values(), str(credentials), ["client_id"])
+    assert first.startswith("i") and len(first) == 65
+    assert "s3cret-value" not in first
+    assert input_fingerprint(values(client_secret="other"), str(credentials), ["client_id"]) != first
+    assert input_fingerprint(values(), str(credentials), ["client_id", "client_secret"]) != first
+    assert input_fingerprint(values(timeout=5, retries=0, validate_certs=False), str(credentials), ["client_id"]) == first
+    credentials.write_text('{"a": 2}')
+    assert input_fingerprint(values(), str(credentials), ["client_id"]) != first
+
+
+def test_input_fingerprint_of_an_unreadable_file_is_none(tmp_path):
+    assert input_fingerprint(values(), str(tmp_path / "missing.json")) is None
+    assert input_fingerprint(values(private_key_file=str(tmp_path / "missing.pem"))) is None
+
+
+def stored_fast_entry(run_dir, inputs, credentials_file=None, **fields):
+    cache = TokenCache.open(os.path.join(run_dir, RUN_CACHE_SUBDIR))
+    key = input_fingerprint(inputs, credentials_file)
+    cache.write(key, entry(**fields))
+    return cache, key
+
+
+def test_fast_path_hit(tmp_path):
+    inputs = values()
+    stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
+    hit = cached_entry_for_inputs(inputs, None, str(tmp_path), time.time())
+    assert hit["access_token"] == "eyJ.token.sig"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"force_refresh": True},
+        {"cache": "off"},
+        {"refresh_margin": True},
+        {"refresh_margin": "600"},
+        {"refresh_margin": 7200},
+        {"client_secret": "another"},
+    ],
+)
+def test_fast_path_misses(tmp_path, change):
+    inputs = values()
+    stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
+    assert cached_entry_for_inputs(dict(inputs, **change), None, str(tmp_path), time.time()) is None
+
+
+def test_fast_path_with_an_unreadable_credentials_file(tmp_path):
+    stored_fast_entry(str(tmp_path), values(), expires_at=time.time() + 3600)
+    assert cached_entry_for_inputs(values(), str(tmp_path / "gone.json"), str(tmp_path), time.time()) is None
+
+
+def test_fast_path_without_a_cache_directory(tmp_path):
+    assert cached_entry_for_inputs(values(), None, None, time.time()) is None
+    assert cached_entry_for_inputs(values(), None, str(tmp_path / "nothing"), time.time()) is None
+
+
+def test_fast_path_refuses_an_unsafe_directory(tmp_path):
+    inputs = values()
+    cache, _key = stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
+    os.chmod(cache.directory, 0o777)
+    try:
+        assert cached_entry_for_inputs(inputs, None, str(tmp_path), time.time()) is None
+    finally:
+        os.chmod(cache.directory, 0o700)
+
+
+@pytest.mark.parametrize("not_after, hit", [("2999-01-01T00:00:00Z", True), ("2000-01-01T00:00:00Z", False), (12345, False)])
+def test_fast_path_checks_the_certificate_date(tmp_path, not_after, hit):
+    inputs = values()
+    stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600, certificate_not_after=not_after)
+    assert (cached_entry_for_inputs(inputs, None, str(tmp_path), time.time()) is not None) is hit
+
+
+def test_fast_path_with_persistent_cache_dir(tmp_path):
+    inputs = values(cache="persistent", cache_dir=str(tmp_path / "persist"))
+    cache = TokenCache.open(str(tmp_path / "persist"))
+    cache.write(input_fingerprint(inputs, None), entry(expires_at=time.time() + 3600))
+    assert cached_entry_for_inputs(inputs, None, None, time.time())["access_token"] == "eyJ.token.sig"

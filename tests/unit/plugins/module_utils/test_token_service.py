@@ -1,0 +1,644 @@
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of _token_service: expiry, the cache semantics, certificate checks, the exchange itself."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import jwt
+import pytest
+
+from ansible_collections.aemops.ims.plugins.module_utils import _token_service
+from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CacheError, ImsResponseError, KeyMaterialError
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import (
+    check_certificate_expiry,
+    expiry_from_answer,
+    iso_utc,
+    obtain_token,
+)
+from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CLIENT_SECRET_2,
+    ORG_ID,
+    S2S_CLIENT_ID,
+    TECHNICAL_ACCOUNT_EMAIL,
+    TECHNICAL_ACCOUNT_ID,
+    build_settings,
+    fake_access_token,
+)
+
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+DAY = 86400.0
+PROD = "https://ims-na1.adobelogin.com"
+
+
+def clock(start=NOW):
+    """A now() that the test moves by hand."""
+
+    class Clock:
+        def __init__(self):
+            self.value = start
+
+        def __call__(self):
+            return self.value
+
+    return Clock()
+
+
+class Exchanges:
+    """A stand-in for exchange(): counts calls, returns a fresh entry or raises what it is told."""
+
+    def __init__(self, lifetime=DAY, certificate_not_after=None):
+        self.calls = 0
+        self.lifetime = lifetime
+        self.certificate_not_after = certificate_not_after
+        self.failure = None
+
+    def __call__(self, request, settings, now=None, warn=None):
+        self.calls += 1
+        if self.failure is not None:
+            raise self.failure
+        issued = now()
+        return {
+            "access_token": "token-%d" % self.calls,
+            "token_type": "bearer",
+            "issued_at": issued,
+            "expires_at": issued + self.lifetime,
+            "certificate_not_after": self.certificate_not_after,
+        }
+
+
+@pytest.fixture
+def exchanges(monkeypatch):
+    fake = Exchanges()
+    monkeypatch.setattr(_token_service, "exchange", fake)
+    return fake
+
+
+def cache_files(directory):
+    if not os.path.isdir(directory):
+        return []
+    return sorted(name for name in os.listdir(directory) if name.endswith(".json"))
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+
+def test_jwt_exchange_expiry_is_in_milliseconds():
+    assert expiry_from_answer({"access_token": "opaque", "expires_in": 86399999}, 0.001, NOW) == pytest.approx(NOW + 86399.999)
+
+
+def test_oauth_expiry_is_in_seconds():
+    assert expiry_from_answer({"access_token": "opaque", "expires_in": 86399}, 1.0, NOW) == NOW + 86399
+
+
+def test_token_claims_win_when_the_unit_was_misread():
+    token = fake_access_token(created_at_ms=int(NOW * 1000), expires_in_ms=86_400_000)
+    # Milliseconds read as seconds would make the token look valid for about 1000 days.
+    assert expiry_from_answer({"access_token": token, "expires_in": 86399999}, 1.0, NOW) == NOW + 86400
+    # Seconds read as milliseconds would make it expire after 86 s.
+    assert expiry_from_answer({"access_token": token, "expires_in": 86399}, 0.001, NOW) == NOW + 86400
+
+
+def test_answer_wins_when_it_agrees_with_the_claims():
+    token = fake_access_token(created_at_ms=int(NOW * 1000) - 100_000, expires_in_ms=86_400_000)
+    assert expiry_from_answer({"access_token": token, "expires_in": 86399}, 1.0, NOW) == NOW + 86399
+
+
+def test_claims_in_the_past_are_ignored():
+    token = fake_access_token(created_at_ms=int((NOW - 2 * DAY) * 1000), expires_in_ms=86_400_000)
+    assert expiry_from_answer({"access_token": token, "expires_in": 86399}, 1.0, NOW) == NOW + 86399
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "opaque-token",
+        "a.b.c",
+        "a.%%%.c",
+        fake_access_token(),
+        fake_access_token(created_at_ms="yesterday", expires_in_ms="1"),
+        "x." + "W10" + ".y",
+    ],
+)
+def test_unreadable_claims_fall_back_to_the_answer(token):
+    assert expiry_from_answer({"access_token": token, "expires_in": 3600}, 1.0, NOW) == NOW + 3600
+
+
+def test_iso_utc():
+    assert iso_utc(NOW) == "2026-01-01T00:00:00Z"
+    assert iso_utc(NOW + 0.9) == "2026-01-01T00:00:00Z"
+
+
+# --- certificate expiry -----------------------------------------------------------------------
+
+
+class _Request:
+    source = "service credentials file /etc/aem/creds.json"
+
+
+def test_certificate_far_from_expiry_is_silent():
+    warnings = []
+    check_certificate_expiry("2026-03-01T00:00:00Z", _Request(), NOW, warnings.append)
+    check_certificate_expiry(None, _Request(), NOW, warnings.append)
+    assert warnings == []
+
+
+def test_certificate_expiring_soon_warns():
+    warnings = []
+    check_certificate_expiry("2026-01-11T01:00:00Z", _Request(), NOW, warnings.append)
+    assert warnings == [
+        "the certificate of the service credentials file /etc/aem/creds.json expires on 2026-01-11T01:00:00Z (in 11 days): add a new "
+        "certificate for this technical account in the AEM Developer Console and download the service credentials again before then"
+    ]
+    check_certificate_expiry("2026-01-11T01:00:00Z", _Request(), NOW, None)
+
+
+def test_certificate_expired_fails():
+    with pytest.raises(KeyMaterialError) as info:
+        check_certificate_expiry("2025-12-31T23:59:59Z", _Request(), NOW, None)
+    assert info.value.msg == (
+        "the certificate of the service credentials file /etc/aem/creds.json expired on 2025-12-31T23:59:59Z: IMS will reject every JWT. "
+        "In the AEM Developer Console add a new certificate (or private key) for this technical account and download the service "
+        "credentials again"
+    )
+    assert info.value.field == "publicKey"
+
+
+# --- cache semantics (exchange replaced) ------------------------------------------------------
+
+
+def test_run_cache_reuses_the_token(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.aem())
+    now = clock()
+    first = obtain_token(settings, run_cache_dir=str(tmp_path), now=now)
+    second = obtain_token(settings, run_cache_dir=str(tmp_path), now=now)
+    assert exchanges.calls == 1
+    assert (first["cached"], second["cached"]) == (False, True)
+    assert first["access_token"] == second["access_token"] == "token-1"
+    assert len(cache_files(str(tmp_path / RUN_CACHE_SUBDIR))) == 1
+
+
+def test_run_cache_without_a_run_directory_always_exchanges(creds, exchanges):
+    settings = build_settings(service_credentials=creds.aem())
+    results = [obtain_token(settings, run_cache_dir=None, now=clock()) for _unused in range(2)]
+    assert exchanges.calls == 2
+    assert [result["cached"] for result in results] == [False, False]
+
+
+def test_cache_off_always_exchanges_and_writes_nothing(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.aem(), cache="off")
+    for _unused in range(3):
+        assert obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())["cached"] is False
+    assert exchanges.calls == 3
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_persistent_cache_outlives_the_run(creds, exchanges, tmp_path):
+    cache_dir = str(tmp_path / "persistent")
+    settings = build_settings(service_credentials=creds.aem(), cache="persistent", cache_dir=cache_dir)
+    obtain_token(settings, run_cache_dir=str(tmp_path / "run1"), now=clock())
+    later = obtain_token(settings, run_cache_dir=str(tmp_path / "run2"), now=clock(NOW + 3600))
+    assert (exchanges.calls, later["cached"]) == (1, True)
+    assert later["expires_in"] == int(DAY - 3600)
+    assert not os.path.exists(str(tmp_path / "run1"))
+    other = build_settings(service_credentials=creds.aem(), cache="persistent", cache_dir=str(tmp_path / "elsewhere"))
+    assert obtain_token(other, now=clock())["cached"] is False
+
+
+def test_persistent_cache_default_directory(creds, exchanges, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    settings = build_settings(service_credentials=creds.aem(), cache="persistent")
+    obtain_token(settings, now=clock())
+    assert len(cache_files(str(tmp_path / "xdg" / "aemops.ims" / "tokens"))) == 1
+
+
+def test_refresh_margin(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.aem(), refresh_margin=600)
+    obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    # 601 s left: still reused; 600 s left: renewed.
+    assert obtain_token(settings, run_cache_dir=str(tmp_path), now=clock(NOW + DAY - 601))["cached"] is True
+    renewed = obtain_token(settings, run_cache_dir=str(tmp_path), now=clock(NOW + DAY - 600))
+    assert (renewed["cached"], renewed["access_token"], exchanges.calls) == (False, "token-2", 2)
+    zero_margin = build_settings(service_credentials=creds.aem(), refresh_margin=0)
+    assert obtain_token(zero_margin, run_cache_dir=str(tmp_path), now=clock(NOW + 2 * DAY - 601))["cached"] is True
+
+
+def test_force_refresh_replaces_a_valid_token(creds, exchanges, tmp_path):
+    obtain_token(build_settings(service_credentials=creds.aem()), run_cache_dir=str(tmp_path), now=clock())
+    forced = obtain_token(build_settings(service_credentials=creds.aem(), force_refresh=True), run_cache_dir=str(tmp_path), now=clock())
+    assert (forced["cached"], forced["access_token"], exchanges.calls) == (False, "token-2", 2)
+    after = obtain_token(build_settings(service_credentials=creds.aem()), run_cache_dir=str(tmp_path), now=clock())
+    assert (after["cached"], after["access_token"]) == (True, "token-2")
+
+
+def test_failures_are_never_cached(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.aem())
+    exchanges.failure = ImsResponseError("IMS rejected the JWT exchange: HTTP 400 invalid_token", status=400, code="invalid_token")
+    for _unused in range(2):
+        with pytest.raises(ImsResponseError):
+            obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    assert exchanges.calls == 2
+    assert cache_files(str(tmp_path / RUN_CACHE_SUBDIR)) == []
+    exchanges.failure = None
+    assert obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())["cached"] is False
+
+
+def test_different_credentials_do_not_share_a_token(creds, exchanges, tmp_path):
+    obtain_token(build_settings(service_credentials=creds.aem()), run_cache_dir=str(tmp_path), now=clock())
+    other = obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path), now=clock())
+    assert (other["cached"], exchanges.calls) == (False, 2)
+
+
+def test_an_unsafe_run_cache_directory_is_refused(creds, exchanges, tmp_path):
+    directory = tmp_path / RUN_CACHE_SUBDIR
+    directory.mkdir()
+    os.chmod(str(directory), 0o777)
+    with pytest.raises(CacheError) as info:
+        obtain_token(build_settings(service_credentials=creds.aem()), run_cache_dir=str(tmp_path), now=clock())
+    assert info.value.msg.startswith("the run's token cache directory %s is writable by other users (mode 0777)" % directory)
+    assert exchanges.calls == 0
+
+
+def test_cached_entry_with_a_wrong_type_certificate_date_is_not_a_crash(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.aem())
+    request = build_token_request(settings)
+    cache = TokenCache.open(str(tmp_path / RUN_CACHE_SUBDIR))
+    cache.write(request.cache_key(), {"access_token": "odd", "issued_at": NOW, "expires_at": NOW + DAY, "certificate_not_after": 12345})
+    result = obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    assert (result["cached"], result["access_token"], exchanges.calls) == (False, "token-1", 1)
+
+
+def test_absurd_cached_expiry_is_not_a_crash(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.aem())
+    cache = TokenCache.open(str(tmp_path / RUN_CACHE_SUBDIR))
+    cache.write(build_token_request(settings).cache_key(), {"access_token": "odd", "issued_at": NOW, "expires_at": 1e300})
+    try:
+        result = obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    except AemImsError:
+        return
+    assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", result["expires_at"])
+
+
+# --- result -----------------------------------------------------------------------------------
+
+
+def test_result_of_a_jwt_token(creds, keys, exchanges, tmp_path):
+    exchanges.certificate_not_after = "2027-01-01T00:00:00Z"
+    result = obtain_token(build_settings(service_credentials=creds.aem()), run_cache_dir=str(tmp_path), now=clock())
+    assert result == {
+        "auth_method": "jwt",
+        "client_id": CLIENT_ID,
+        "ims_endpoint": PROD,
+        "credentials_format": "aem_service_credentials",
+        "email": TECHNICAL_ACCOUNT_EMAIL,
+        "metascopes": ["ent_aem_cloud_api"],
+        "access_token": "token-1",
+        "token_type": "bearer",
+        "expires_in": 86400,
+        "expires_at": "2026-01-02T00:00:00Z",
+        "cached": False,
+        "headers": {"Authorization": "Bearer token-1", "x-api-key": CLIENT_ID},
+        "certificate_expires_at": "2027-01-01T00:00:00Z",
+    }
+
+
+def test_result_of_an_oauth_token(creds, exchanges):
+    settings = build_settings(service_credentials=creds.flat_s2s(TECHNICAL_ACCOUNT_EMAIL=None), cache="off")
+    result = obtain_token(settings, now=clock())
+    assert result["auth_method"] == "oauth_server_to_server"
+    assert result["scopes"] == ["openid", "AdobeID", "read_organizations"]
+    assert "metascopes" not in result and "certificate_expires_at" not in result and "email" not in result
+    assert result["headers"] == {"Authorization": "Bearer token-1", "x-api-key": S2S_CLIENT_ID}
+
+
+def test_expires_in_never_goes_negative(creds, exchanges, tmp_path):
+    exchanges.lifetime = 10
+    settings = build_settings(service_credentials=creds.aem(), refresh_margin=0, cache="off")
+    values = iter([NOW, NOW + 60])
+    result = obtain_token(settings, now=lambda: next(values))
+    assert result["expires_in"] == 0
+
+
+# --- the exchange against a fake IMS ----------------------------------------------------------
+
+
+def jwt_settings(creds, **overrides):
+    params = dict(service_credentials=creds.aem(), cache="off", retries=0)
+    params.update(overrides)
+    return build_settings(**params)
+
+
+def test_jwt_exchange_posts_a_signed_jwt(creds, keys, fake_ims):
+    fake_ims.token(expires_in=86399999, access_token="opaque-access-token")
+    result = obtain_token(jwt_settings(creds, jwt_lifetime=120), now=clock())
+    (call,) = fake_ims.calls
+    assert call["url"] == PROD + "/ims/exchange/jwt"
+    assert sorted(call["fields"]) == ["client_id", "client_secret", "jwt_token"]
+    assert (call["fields"]["client_id"], call["fields"]["client_secret"]) == (CLIENT_ID, CLIENT_SECRET)
+    claims = jwt.decode(call["fields"]["jwt_token"], keys.public_key, algorithms=["RS256"], audience=PROD + "/c/" + CLIENT_ID, options={"verify_exp": False})
+    assert (claims["iss"], claims["sub"], claims["iat"], claims["exp"]) == (ORG_ID, TECHNICAL_ACCOUNT_ID, int(NOW), int(NOW) + 120)
+    assert claims[PROD + "/s/ent_aem_cloud_api"] is True
+    assert result["access_token"] == "opaque-access-token"
+    assert result["expires_in"] == 86399
+    assert result["certificate_expires_at"] == keys.not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_oauth_exchange_posts_client_credentials(creds, fake_ims):
+    fake_ims.token(expires_in=86399, access_token="opaque")
+    result = obtain_token(build_settings(service_credentials=creds.aio_s2s(), cache="off"), now=clock())
+    (call,) = fake_ims.calls
+    assert call["url"] == PROD + "/ims/token/v3"
+    assert call["fields"] == {
+        "grant_type": "client_credentials",
+        "client_id": S2S_CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "scope": "openid,AdobeID,read_organizations",
+    }
+    assert result["expires_in"] == 86399
+    assert result["expires_at"] == iso_utc(NOW + 86399)
+
+
+def test_oauth_answer_in_milliseconds_is_corrected_by_the_token_claims(creds, fake_ims):
+    token = fake_access_token(created_at_ms=int(NOW * 1000), expires_in_ms=86_400_000)
+    fake_ims.token(expires_in=86399999, access_token=token)
+    result = obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    assert result["expires_in"] == 86400
+
+
+def test_transport_options_reach_the_client(creds, fake_ims, monkeypatch, tmp_path):
+    seen = {}
+    original_init = _token_service.ImsHttpClient.__init__
+
+    def spy(self, origin, **kwargs):
+        seen.update(kwargs, origin=origin)
+        original_init(self, origin, **kwargs)
+
+    monkeypatch.setattr(_token_service.ImsHttpClient, "__init__", spy)
+    fake_ims.token(expires_in=3600)
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = build_settings(
+        service_credentials=creds.flat_s2s(), cache="off", timeout=7, retries=2, validate_certs=False, ca_path=str(ca_file), proxy_url="http://u:pw@proxy:3128"
+    )
+    obtain_token(settings, now=clock())
+    assert seen["origin"] == PROD
+    transport = (seen["timeout"], seen["retries"], seen["validate_certs"], seen["ca_path"], seen["proxy_url"])
+    assert transport == (7.0, 2, False, str(ca_file), "http://u:pw@proxy:3128")
+    assert {CLIENT_SECRET, CLIENT_SECRET_2, "pw", "http://u:pw@proxy:3128"} <= set(seen["secrets"])
+
+
+def test_each_retry_signs_a_fresh_jwt(creds, keys, fake_ims):
+    fake_ims.answer(503, "busy").token()
+    # Time moves 5 s with every request IMS receives.
+    obtain_token(jwt_settings(creds, retries=2), now=lambda: NOW + 5 * len(fake_ims.calls))
+    first, second = (jwt.decode(call["fields"]["jwt_token"], options={"verify_signature": False}) for call in fake_ims.calls)
+    assert (first["iat"], second["iat"]) == (int(NOW), int(NOW) + 5)
+    assert len(fake_ims.sleeps) == 1
+
+
+def test_secret_rotation_moves_to_the_next_secret_on_a_bad_secret(creds, fake_ims):
+    fake_ims.error(400, "invalid_client", "invalid client_secret parameter").token(expires_in=86399, access_token="second-secret-token")
+    result = obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    assert [call["fields"]["client_secret"] for call in fake_ims.calls] == [CLIENT_SECRET, CLIENT_SECRET_2]
+    assert result["access_token"] == "second-secret-token"
+
+
+def test_secret_rotation_stops_on_another_error(creds, fake_ims):
+    fake_ims.error(400, "invalid_scope", "Invalid scope").token()
+    with pytest.raises(ImsResponseError) as info:
+        obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    assert [call["fields"]["client_secret"] for call in fake_ims.calls] == [CLIENT_SECRET]
+    assert info.value.code == "invalid_scope"
+
+
+def test_secret_rotation_stops_on_an_unknown_client(creds, fake_ims):
+    fake_ims.error(400, "invalid_client", "invalid client_id parameter").token()
+    with pytest.raises(ImsResponseError):
+        obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    assert len(fake_ims.calls) == 1
+
+
+def test_every_secret_rejected(creds, fake_ims):
+    fake_ims.error(400, "invalid_client", "invalid client_secret parameter").error(400, "invalid_client", "invalid client_secret parameter")
+    with pytest.raises(ImsResponseError) as info:
+        obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    assert len(fake_ims.calls) == 2
+    assert info.value.msg == (
+        "IMS rejected the OAuth Server-to-Server token request: HTTP 400 invalid_client: invalid client_secret parameter. "
+        "Hint: the client_secret is wrong, or was rotated out in the Developer Console"
+    )
+
+
+def test_secrets_echoed_by_ims_are_redacted(creds, fake_ims):
+    fake_ims.error(401, "invalid_client", "client %s with secret %s" % (S2S_CLIENT_ID, CLIENT_SECRET_2))
+    with pytest.raises(ImsResponseError) as info:
+        obtain_token(build_settings(service_credentials=creds.flat_s2s(CLIENT_SECRETS=[CLIENT_SECRET_2]), cache="off"), now=clock())
+    assert CLIENT_SECRET_2 not in info.value.msg
+    assert "with secret ********" in info.value.msg
+
+
+def test_a_key_that_does_not_match_the_certificate_fails_before_any_request(creds, other_keys, fake_ims):
+    with pytest.raises(KeyMaterialError) as info:
+        obtain_token(jwt_settings(creds, service_credentials=creds.aem(publicKey=other_keys.certificate)), now=clock())
+    assert "does not match the certificate" in info.value.msg
+    assert fake_ims.calls == []
+
+
+def test_absurd_expires_in_is_not_a_crash(creds, fake_ims):
+    fake_ims.token(expires_in=1e20)
+    try:
+        result = obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    except AemImsError:
+        return
+    assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", result["expires_at"])
+
+
+# --- certificate expiry on a miss and on a hit ------------------------------------------------
+
+
+def expiring(creds, keys, days_left):
+    """Service credentials whose certificate expires days_left days after NOW."""
+    from ansible_collections.aemops.ims.tests.unit.plugins.conftest import make_certificate  # pylint: disable=import-outside-toplevel
+
+    not_after = datetime.datetime.fromtimestamp(NOW + days_left * DAY, datetime.timezone.utc)
+    not_before = datetime.datetime.fromtimestamp(NOW - 300 * DAY, datetime.timezone.utc)
+    return creds.aem(publicKey=make_certificate(keys.key, not_before=not_before, not_after=not_after)), not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_certificate_expiring_soon_warns_on_miss_and_on_hit(creds, keys, fake_ims, tmp_path):
+    document, not_after = expiring(creds, keys, 10.5)
+    settings = build_settings(service_credentials=document)
+    warnings = []
+    fake_ims.token()
+    first = obtain_token(settings, run_cache_dir=str(tmp_path), warn=warnings.append, now=clock())
+    expected = (
+        "the certificate of the service_credentials expires on %s (in 11 days): add a new certificate for this technical account in the "
+        "AEM Developer Console and download the service credentials again before then" % not_after
+    )
+    assert warnings == [expected]
+    assert first["certificate_expires_at"] == not_after
+    second = obtain_token(settings, run_cache_dir=str(tmp_path), warn=warnings.append, now=clock())
+    assert second["cached"] is True
+    assert warnings == [expected, expected]
+    third = obtain_token(settings, run_cache_dir=str(tmp_path), warn=warnings.append, now=clock(), warn_on_cache_hit=False)
+    assert third["cached"] is True
+    assert warnings == [expected, expected]
+    assert len(fake_ims.calls) == 1
+
+
+def test_certificate_far_from_expiry_does_not_warn(creds, keys, fake_ims):
+    document, _not_after = expiring(creds, keys, 31)
+    warnings = []
+    fake_ims.token()
+    obtain_token(jwt_settings(creds, service_credentials=document), warn=warnings.append, now=clock())
+    assert warnings == []
+
+
+def test_expired_certificate_fails_on_miss_without_asking_ims(creds, keys, fake_ims):
+    document, not_after = expiring(creds, keys, -1)
+    with pytest.raises(KeyMaterialError) as info:
+        obtain_token(jwt_settings(creds, service_credentials=document), now=clock())
+    assert info.value.msg == (
+        "the certificate of the service_credentials expired on %s: IMS will reject every JWT. In the AEM Developer Console add a new "
+        "certificate (or private key) for this technical account and download the service credentials again" % not_after
+    )
+    assert fake_ims.calls == []
+
+
+@pytest.mark.parametrize("warn_on_cache_hit", [True, False])
+def test_certificate_that_expired_since_the_token_was_cached_fails_on_hit(creds, keys, fake_ims, tmp_path, warn_on_cache_hit):
+    document, not_after = expiring(creds, keys, 0.25)
+    settings = build_settings(service_credentials=document)
+    fake_ims.token()
+    obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    with pytest.raises(KeyMaterialError) as info:
+        obtain_token(settings, run_cache_dir=str(tmp_path), now=clock(NOW + 0.5 * DAY), warn_on_cache_hit=warn_on_cache_hit)
+    assert info.value.msg.startswith("the certificate of the service_credentials expired on %s: " % not_after)
+    assert len(fake_ims.calls) == 1
+
+
+# --- the lookup's path after a fast-path miss --------------------------------------------------
+
+
+def lookup_values(document, **overrides):
+    values = {name: None for name in ("service_credentials_file", "credential_name", "credential_id", "client_id", "client_secret", "org_id")}
+    values.update(
+        service_credentials=document,
+        auth_method="auto",
+        cache="run",
+        cache_dir=None,
+        refresh_margin=600,
+        force_refresh=False,
+        timeout=30.0,
+        retries=3,
+        jwt_lifetime=300,
+        validate_certs=True,
+    )
+    values.update(overrides)
+    return values
+
+
+def test_obtain_token_for_inputs_reports_an_unsafe_directory(creds, exchanges, tmp_path):
+    obtain_for_inputs = getattr(_token_service, "obtain_token_for_inputs", None)
+    if obtain_for_inputs is None:
+        pytest.skip("no obtain_token_for_inputs in this version")
+    directory = tmp_path / RUN_CACHE_SUBDIR
+    directory.mkdir()
+    os.chmod(str(directory), 0o777)
+    values = lookup_values(creds.flat_s2s())
+    with pytest.raises(CacheError) as info:
+        obtain_for_inputs(values, None, [], str(tmp_path), lambda: build_settings(service_credentials=values["service_credentials"]))
+    assert info.value.msg.startswith("the run's token cache directory %s is writable by other users (mode 0777)" % directory)
+    assert exchanges.calls == 0
+
+
+@pytest.mark.parametrize("timeout, retries, expected", [(30.0, 3, 155.0), (5.0, 0, 10.0), ("junk", 3, 155.0), (None, None, 35.0)])
+def test_lock_wait_covers_a_whole_exchange(timeout, retries, expected):
+    lock_wait = getattr(_token_service, "_lock_wait", None)
+    if lock_wait is None:
+        pytest.skip("no _lock_wait in this version")
+    assert lock_wait({"timeout": timeout, "retries": retries}) == expected
+
+
+def test_obtain_token_for_inputs_validates_once_then_serves_from_the_fast_path(creds, exchanges, tmp_path):
+    obtain_for_inputs = getattr(_token_service, "obtain_token_for_inputs", None)
+    if obtain_for_inputs is None:
+        pytest.skip("no obtain_token_for_inputs in this version")
+    values = lookup_values(creds.flat_s2s())
+    made = []
+
+    def make_settings():
+        made.append(1)
+        return build_settings(service_credentials=values["service_credentials"])
+
+    assert obtain_for_inputs(values, None, ["service_credentials"], str(tmp_path), make_settings) == "token-1"
+    assert obtain_for_inputs(values, None, ["service_credentials"], str(tmp_path), make_settings) == "token-1"
+    assert (len(made), exchanges.calls) == (1, 1)
+
+
+# --- a cache hit imports none of the heavy packages --------------------------------------------
+
+_CACHE_HIT = r"""
+import json, sys
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
+from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params, validate_params
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+settings = settings_from_params(validate_params({"service_credentials_file": sys.argv[2]}, with_env=False))
+result = obtain_token(settings, run_cache_dir=sys.argv[3], warn=print)
+if sys.argv[4] == "control":
+    # Proves that the measurement below sees the heavy packages when they are loaded.
+    from ansible_collections.aemops.ims.plugins.module_utils import _signing  # noqa: F401
+print(json.dumps({
+    "cached": result["cached"],
+    "token": result["access_token"],
+    "heavy": sorted(name for name in sys.modules if name.split(".")[0] in ("requests", "jwt", "cryptography", "urllib3")),
+    "signing": "ansible_collections.aemops.ims.plugins.module_utils._signing" in sys.modules,
+}))
+"""
+
+
+def collections_root():
+    """The directory that holds ansible_collections/, as the test run's PYTHONPATH has it."""
+    path = os.path.abspath(_token_service.__file__)
+    for _unused in range(6):
+        path = os.path.dirname(path)
+    return path
+
+
+def test_a_cache_hit_imports_no_heavy_package(creds, tmp_path):
+    credentials = tmp_path / "creds.json"
+    credentials.write_text(json.dumps(creds.aem()))
+    settings = build_settings(service_credentials_file=str(credentials))
+    request = build_token_request(settings)
+    cache = TokenCache.open(str(tmp_path / "run" / RUN_CACHE_SUBDIR))
+    now = time.time()
+    entry = {"access_token": "cached-token", "issued_at": now, "expires_at": now + 3600, "certificate_not_after": "2999-01-01T00:00:00Z"}
+    cache.write(request.cache_key(), entry)
+    outcomes = {}
+    for mode in ("hit", "control"):
+        completed = subprocess.run(
+            [sys.executable, "-c", _CACHE_HIT, collections_root(), str(credentials), str(tmp_path / "run"), mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ),
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        outcomes[mode] = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert (outcomes["hit"]["cached"], outcomes["hit"]["token"]) == (True, "cached-token")
+    assert outcomes["hit"]["heavy"] == []
+    assert outcomes["hit"]["signing"] is False
+    assert {"jwt", "cryptography"} <= {name.split(".")[0] for name in outcomes["control"]["heavy"]}

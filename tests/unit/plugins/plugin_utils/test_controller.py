@@ -1,0 +1,97 @@
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of _controller: the run's cache directory, warnings, public messages and option origins."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ansible import constants as C
+from ansible.errors import AnsibleError
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, ImsResponseError
+from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
+    describe_module_origins,
+    describe_plugin_origin,
+    public_message,
+    run_cache_dir,
+)
+
+SECRET = "Controller-Secret-Value-42"
+
+
+def test_run_cache_dir_is_the_local_temp_directory(monkeypatch, tmp_path):
+    monkeypatch.setattr(C, "DEFAULT_LOCAL_TMP", str(tmp_path))
+    assert run_cache_dir() == str(tmp_path)
+
+
+@pytest.mark.parametrize("value", [None, "", "/nonexistent/aemops-ims-unit-test"])
+def test_run_cache_dir_without_a_usable_directory(monkeypatch, value):
+    monkeypatch.setattr(C, "DEFAULT_LOCAL_TMP", value)
+    assert run_cache_dir() is None
+
+
+def test_warn_prefixes_the_plugin_name(monkeypatch):
+    shown = []
+    monkeypatch.setattr(_controller.display, "warning", shown.append)
+    _controller.warn("the certificate expires soon")
+    assert shown == ["aemops.ims.aem_ims_token: the certificate expires soon"]
+
+
+def test_public_message_of_a_core_error_is_its_message_redacted():
+    assert public_message(CredentialsError("client_id is missing")) == "client_id is missing"
+    assert public_message(ImsResponseError("echo %s here" % SECRET), [SECRET]) == "echo ******** here"
+
+
+def test_public_message_of_an_ansible_error_is_one_line_and_redacted():
+    error = AnsibleError("Invalid value for\n'client_secret': %s" % SECRET)
+    assert public_message(error, [SECRET]) == "Invalid value for 'client_secret': ********"
+
+
+def _raise(exception):
+    raise exception
+
+
+def test_public_message_of_an_unexpected_error_shows_only_type_and_place():
+    message = None
+    try:
+        _raise(KeyError("contains " + SECRET))
+    except KeyError as error:
+        message = public_message(error, [])
+    assert re.match(
+        r"^unexpected internal error in aemops\.ims\.aem_ims_token \(KeyError at test_controller\.py:\d+\); "
+        r"please report it at https://github\.com/aemops/ims/issues$",
+        message,
+    ), message
+    assert SECRET not in message
+
+
+def test_public_message_of_an_exception_that_was_never_raised():
+    assert public_message(RuntimeError(SECRET)) == (
+        "unexpected internal error in aemops.ims.aem_ims_token (RuntimeError); please report it at https://github.com/aemops/ims/issues"
+    )
+
+
+@pytest.mark.parametrize(
+    "origin, expected",
+    [
+        (None, None),
+        ("", None),
+        ("default", None),
+        ("Direct", "the client_id option"),
+        ("env: AEM_IMS_CLIENT_ID", "environment variable AEM_IMS_CLIENT_ID"),
+        ("var: aem_ims_client_id", "variable aem_ims_client_id"),
+        ("/etc/ansible/ansible.cfg", "client_id in /etc/ansible/ansible.cfg"),
+    ],
+)
+def test_describe_plugin_origin(origin, expected):
+    assert describe_plugin_origin("client_id", origin) == expected
+
+
+def test_describe_module_origins():
+    env_names = {"client_id": "AEM_IMS_CLIENT_ID", "org_id": "AEM_IMS_ORG_ID", "scopes": "AEM_IMS_SCOPES"}
+    origins = describe_module_origins({"client_id": "x", "scopes": None}, {"ORG": "y", "AEM_IMS_ORG_ID": "o", "AEM_IMS_SCOPES": ""}, env_names)
+    assert origins == {"client_id": "the client_id option", "org_id": "environment variable AEM_IMS_ORG_ID"}
