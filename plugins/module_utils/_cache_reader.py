@@ -35,27 +35,6 @@ INPUT_FINGERPRINT_VERSION = 1
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
 
-# The options that decide which token IMS issues. Transport options (TLS, proxy,
-# timeouts, retries) and cache tuning do not, so they stay out of the fingerprint.
-TOKEN_INPUTS = (
-    "service_credentials_file",
-    "service_credentials",
-    "credential_name",
-    "credential_id",
-    "auth_method",
-    "client_id",
-    "client_secret",
-    "org_id",
-    "technical_account_id",
-    "private_key",
-    "private_key_file",
-    "private_key_passphrase",
-    "metascopes",
-    "scopes",
-    "ims_endpoint",
-)
-
-
 def default_persistent_dir():
     """Under the user's cache directory, as the AWS CLI keeps ~/.aws/cli/cache."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -141,7 +120,9 @@ def input_fingerprint(values, credentials_file=None, keywords=()):
     successfully, so a hit cannot bypass a check that would have failed. Returns None
     when a named file cannot be read (the full path then says why).
     """
-    material = {name: values.get(name) for name in TOKEN_INPUTS}
+    # Every option, not only those that decide the token: an entry found here skips
+    # validation, so it must have been stored for exactly these values.
+    material = {name: value for name, value in values.items() if name != "force_refresh"}
     material["_term"] = credentials_file
     material["_keywords"] = sorted(keywords)
     digests = {}

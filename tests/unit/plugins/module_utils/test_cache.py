@@ -449,7 +449,10 @@ def test_input_fingerprint_is_stable_opaque_and_sensitive(tmp_path):
     assert "s3cret-value" not in first
     assert input_fingerprint(values(client_secret="other"), str(credentials), ["client_id"]) != first
     assert input_fingerprint(values(), str(credentials), ["client_id", "client_secret"]) != first
-    assert input_fingerprint(values(timeout=5, retries=0, validate_certs=False), str(credentials), ["client_id"]) == first
+    # Every option counts, transport ones included: a fast-path hit skips validation, so it
+    # must only ever serve the exact values that were validated once.
+    assert input_fingerprint(values(timeout=5), str(credentials), ["client_id"]) != first
+    assert input_fingerprint(values(force_refresh=True), str(credentials), ["client_id"]) == first
     credentials.write_text('{"a": 2}')
     assert input_fingerprint(values(), str(credentials), ["client_id"]) != first
 
