@@ -16,7 +16,7 @@ options:
       - Path to the credentials JSON file, as downloaded.
       - Usually the AEM as a Cloud Service B(service credentials) from the AEM Developer Console
         (Integrations > Technical Accounts), the JSON with an C(integration) object.
-      - Also read as they come, and reported in RV(credentials_format) by the module, are an Adobe Developer
+      - Also read as they come, and reported in RV(aemops.ims.aem_ims_token#module:credentials_format) by the module, are an Adobe Developer
         Console project JSON (see O(credential_name)), the flat OAuth Server-to-Server JSON (C(CLIENT_ID),
         C(CLIENT_SECRETS), C(SCOPES), ...) and an aio-lib-ims context (C(client_id), C(meta_scopes), C(private_key), ...).
       - Mutually exclusive with O(service_credentials).

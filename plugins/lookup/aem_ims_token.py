@@ -19,7 +19,7 @@ description:
     cache a play over 200 hosts with 3 tasks would ask IMS 600 times; with O(cache=run), the default, it asks once per
     credential per run, whatever C(forks) is.
 author:
-  - aemops.ims contributors
+  - aemops.ims contributors (@aemops)
 extends_documentation_fragment:
   - aemops.ims.aem_ims
   - aemops.ims.aem_ims.plugins

@@ -27,6 +27,7 @@ def _cache_error(message):
 
     return CacheError(message, field="cache_dir")
 
+
 CACHE_FORMAT = "aemops.ims/token-cache/1"
 RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_ENTRY_BYTES = 64 * 1024
@@ -34,6 +35,8 @@ MAX_FINGERPRINTED_FILE_BYTES = 1024 * 1024
 INPUT_FINGERPRINT_VERSION = 1
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
+ISO_UTC_SECONDS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+
 
 def default_persistent_dir():
     """Under the user's cache directory, as the AWS CLI keeps ~/.aws/cli/cache."""
@@ -52,8 +55,7 @@ def check_directory(path, label):
         raise _cache_error("%s %s is not a directory" % (label, path))
     if info.st_uid != os.geteuid():
         raise _cache_error(
-            "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir"
-            % (label, path, info.st_uid, os.geteuid())
+            "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir" % (label, path, info.st_uid, os.geteuid())
         )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise _cache_error(
@@ -96,9 +98,7 @@ def _valid_entry(entry, key):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_EPOCH:
             return False
     not_after = entry.get("certificate_not_after")
-    if not_after is not None and not (isinstance(not_after, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", not_after)):
-        return False
-    return True
+    return not_after is None or (isinstance(not_after, str) and re.fullmatch(ISO_UTC_SECONDS, not_after) is not None)
 
 
 def usable(entry, now, refresh_margin):

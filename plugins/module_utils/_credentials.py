@@ -157,11 +157,8 @@ def normalize_private_key(text, where):
             decoded = base64.b64decode(compact, validate=True)
         except (binascii.Error, ValueError):
             decoded = b""
-        if b"-----BEGIN" in decoded:
-            try:
-                pem = decoded.decode("ascii").strip()
-            except UnicodeDecodeError:
-                pass
+        if b"-----BEGIN" in decoded and decoded.isascii():
+            pem = decoded.decode("ascii").strip()
     if "\\n" in pem:
         pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
     pem = pem.replace("\r\n", "\n").replace("\r", "\n")
@@ -182,13 +179,9 @@ def normalize_private_key(text, where):
             raise KeyMaterialError("the private key from %s is a certificate, not a private key" % where, field="private_key")
         if "BEGIN PUBLIC KEY" in pem or "BEGIN RSA PUBLIC KEY" in pem:
             raise KeyMaterialError("the private key from %s is a public key, not a private key" % where, field="private_key")
-        raise KeyMaterialError(
-            "the private key from %s is not a PEM private key: no '-----BEGIN ... PRIVATE KEY-----' line" % where, field="private_key"
-        )
+        raise KeyMaterialError("the private key from %s is not a PEM private key: no '-----BEGIN ... PRIVATE KEY-----' line" % where, field="private_key")
     if "OPENSSH" in begin.group(1):
-        raise KeyMaterialError(
-            "the private key from %s is in OpenSSH format; IMS needs a PEM RSA key (PKCS#1 or PKCS#8)" % where, field="private_key"
-        )
+        raise KeyMaterialError("the private key from %s is in OpenSSH format; IMS needs a PEM RSA key (PKCS#1 or PKCS#8)" % where, field="private_key")
     if ("-----END %s-----" % begin.group(1)) not in pem:
         raise KeyMaterialError("the private key from %s is truncated: its '-----END %s-----' line is missing" % (where, begin.group(1)), field="private_key")
     return pem + "\n"
@@ -324,7 +317,9 @@ def detect_format(data):
         return FORMAT_CONSOLE
     if "CLIENT_ID" in data or "CLIENT_SECRETS" in data:
         return FORMAT_S2S_FLAT
-    if "client_id" in data and any(key in data for key in ("client_secret", "client_secrets", "meta_scopes", "technical_account_id", "ims_org_id", "private_key", "scopes")):
+    if "client_id" in data and any(
+        key in data for key in ("client_secret", "client_secrets", "meta_scopes", "technical_account_id", "ims_org_id", "private_key", "scopes")
+    ):
         return FORMAT_AIO
     return None
 
@@ -485,9 +480,7 @@ def _load_document(settings, credentials_file):
         if isinstance(inline, str):
             stripped = inline.strip()
             if stripped and stripped[0] not in "{[" and (stripped.startswith(("/", "~", ".")) or stripped.endswith(".json")):
-                raise OptionError(
-                    "service_credentials holds a file name, not JSON: use service_credentials_file for a path", field="service_credentials"
-                )
+                raise OptionError("service_credentials holds a file name, not JSON: use service_credentials_file for a path", field="service_credentials")
             return _Document(parse_json_object(inline, label, "service_credentials"), label)
         return _Document(inline, label)
     if settings.service_credentials_file is not None:
@@ -646,12 +639,10 @@ def build_token_request(settings, credentials_file=None):
         if certificate is not None:
             request.certificate = normalize_certificate(certificate, source)
         request.certificate_expiration = _parse_expiration(resolver.document_value("certificate_expiration"), source)
-    else:
-        if not request.scopes:
-            raise CredentialsError(
-                "scopes are missing for OAuth Server-to-Server: looked in %s%s. Copy them from the credential's page in the Adobe Developer Console"
-                % (settings.where("scopes"), (" and the %s" % source) if source != "options" else ""),
-                field="scopes",
-            )
+    elif not request.scopes:
+        raise CredentialsError(
+            "scopes are missing for OAuth Server-to-Server: looked in %s%s. Copy them from the credential's page in the Adobe Developer Console"
+            % (settings.where("scopes"), (" and the %s" % source) if source != "options" else ""),
+            field="scopes",
+        )
     return request
-

@@ -41,6 +41,7 @@ def _import_requests():
         ) from None
     return requests
 
+
 JWT_EXCHANGE_PATH = "/ims/exchange/jwt"
 CLIENT_CREDENTIALS_PATH = "/ims/token/v3"
 
@@ -169,8 +170,7 @@ def interpret_response(status, headers, body, what, origin, secrets):
         # Only an absolute target's scheme and host: a path or query could carry anything.
         target = re.match(r"^(https?://[A-Za-z0-9.:\[\]-]+)", headers.get("Location") or "")
         raise fail(
-            "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)"
-            % (what, status, " to " + target.group(1) if target else "", origin)
+            "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)" % (what, status, " to " + target.group(1) if target else "", origin)
         )
     if isinstance(data, dict) and data.get("error"):
         code = redact(_printable(data.get("error"), 60), secrets)
@@ -269,9 +269,7 @@ class ImsHttpClient:
         except requests.exceptions.ConnectionError as error:
             raise TransportError("could not connect to IMS at %s%s: %s" % (self.origin, what_proxy, _connection_reason(error))) from None
         except (requests.exceptions.RequestException, ValueError) as error:
-            raise TransportError(
-                "the request to IMS at %s failed: %s" % (self.origin, type(error).__name__), retryable=False
-            ) from None
+            raise TransportError("the request to IMS at %s failed: %s" % (self.origin, type(error).__name__), retryable=False) from None
         except OSError as error:
             # requests reports an unreadable CA bundle this way, before any connection.
             raise TransportError(

@@ -74,7 +74,12 @@ def plugin_option_definitions():
     """
     definitions = {"_terms": {"type": "list", "elements": "path", "required": False, "description": ["Credentials files."]}}
     for name, (spec, env) in OPTION_SPECS.items():
-        definition = {"type": spec["type"], "description": ["See the aemops.ims.aem_ims doc fragment."], "env": [{"name": env}], "vars": [{"name": "aem_ims_" + name}]}
+        definition = {
+            "type": spec["type"],
+            "description": ["See the aemops.ims.aem_ims doc fragment."],
+            "env": [{"name": env}],
+            "vars": [{"name": "aem_ims_" + name}],
+        }
         for key in ("default", "choices", "elements"):
             if key in spec:
                 definition[key] = list(spec[key]) if key == "choices" else spec[key]

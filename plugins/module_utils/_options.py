@@ -108,8 +108,7 @@ def validate_params(params, for_module=True, with_env=True):
         if isinstance(error, UnsupportedError):
             unknown = sorted(set(params) - set(spec))
             raise OptionError(
-                "Unsupported option(s) for %s: %s. Supported options: %s"
-                % (PLUGIN_NAME, ", ".join(unknown), ", ".join(sorted(spec))),
+                "Unsupported option(s) for %s: %s. Supported options: %s" % (PLUGIN_NAME, ", ".join(unknown), ", ".join(sorted(spec))),
                 field=unknown[0] if unknown else None,
             )
         message = str(result.errors.msg)
@@ -265,9 +264,7 @@ def settings_from_params(params, origins=None):
 
     credentials = values["service_credentials"]
     if credentials is not None and not isinstance(credentials, (dict, str)):
-        raise OptionError(
-            "service_credentials must be a dict or a JSON string, got %s" % _describe_type(credentials), field="service_credentials"
-        )
+        raise OptionError("service_credentials must be a dict or a JSON string, got %s" % _describe_type(credentials), field="service_credentials")
     if values["ims_endpoint"] is not None:
         values["ims_endpoint"] = parse_ims_endpoint(values["ims_endpoint"])
     if values["proxy_url"] is not None and not re.match(r"^(https?|socks5h?)://[^/?#\s]+/?$", values["proxy_url"]):

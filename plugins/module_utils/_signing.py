@@ -74,9 +74,7 @@ def load_private_key(request):
         kind = type(key).__name__.replace("_", "").replace("PrivateKey", "").replace("Elliptic", "") or "non-RSA"
         kind = {"": "non-RSA"}.get(kind, kind)
         article = "an" if kind[:1] in "AEIOU" else "a"
-        raise KeyMaterialError(
-            "the private key from %s is %s %s key: IMS signs with RS256 and needs an RSA key" % (where, article, kind), field="private_key"
-        )
+        raise KeyMaterialError("the private key from %s is %s %s key: IMS signs with RS256 and needs an RSA key" % (where, article, kind), field="private_key")
     return key
 
 

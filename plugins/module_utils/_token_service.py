@@ -59,8 +59,7 @@ def check_certificate_expiry(not_after, request, now, warn):
         days_left = math.ceil(days_left)
         warn(
             "the certificate of the %s expires on %s (in %d day%s): add a new certificate for this technical account in the AEM "
-            "Developer Console and download the service credentials again before then"
-            % (request.source, not_after, days_left, "" if days_left == 1 else "s")
+            "Developer Console and download the service credentials again before then" % (request.source, not_after, days_left, "" if days_left == 1 else "s")
         )
 
 

@@ -22,7 +22,7 @@ description:
     and never a secret.
   - Tokens are cached (O(cache)), so that a play over many hosts and tasks makes one IMS request per credential.
 author:
-  - aemops.ims contributors
+  - aemops.ims contributors (@aemops)
 extends_documentation_fragment:
   - aemops.ims.aem_ims
 options:
@@ -46,10 +46,11 @@ attributes:
     support: none
     description: Refused, because the status of an async job would bypass the hiding of the result.
   platform:
+    support: full
     platforms: posix
     description: Runs on the controller, for any target.
 notes:
-  - The module always returns RV(changed=false).
+  - The module always returns C(changed=false).
   - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
     environment), not on managed hosts.
   - A token obtained once is reused by later tasks, hosts and forks of the same run (O(cache=run), the default).
@@ -63,7 +64,8 @@ seealso:
     plugin_type: lookup
   - name: Generating access tokens for server-side APIs (AEM as a Cloud Service)
     description: Where the service credentials come from.
-    link: https://experienceleague.adobe.com/en/docs/experience-manager-cloud-service/content/implementing/developing/generating-access-tokens-for-server-side-apis
+    link: >-
+      https://experienceleague.adobe.com/en/docs/experience-manager-cloud-service/content/implementing/developing/generating-access-tokens-for-server-side-apis
   - name: OAuth Server-to-Server credential implementation guide
     description: Adobe's documentation of the client_credentials grant.
     link: https://developer.adobe.com/developer-console/docs/guides/authentication/ServerToServerAuthentication/implementation/

@@ -125,8 +125,15 @@ def _reader(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def start_emulator(state_dir: str, python: str = sys.executable, timeout: float = 30, log_path: str | None = None,
-                   host: str = "127.0.0.1", port: int = 0, exit_with_parent: bool = True) -> tuple[subprocess.Popen, EmulatorClient]:
+def start_emulator(
+    state_dir: str,
+    python: str = sys.executable,
+    timeout: float = 30,
+    log_path: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    exit_with_parent: bool = True,
+) -> tuple[subprocess.Popen, EmulatorClient]:
     """Launch the emulator script and wait until it is serving.
 
     Its stderr log goes to ``log_path`` (default ``state_dir/emulator.log``)

@@ -87,22 +87,37 @@ MSG_SCOPE_REQUIRED = "The scope parameter is required"
 MSG_INVALID_SCOPE = "Invalid scope"
 
 FAULT_KEYS = frozenset(("status", "retry_after", "retry_after_http_date_in", "html", "drop", "delay", "hang", "body", "headers"))
-INTEGRATION_OPTIONS = frozenset((
-    "kind", "metascopes", "scopes", "client_secrets", "key_format", "passphrase", "key_size",
-    "cert_days_valid", "cert_not_before_days", "jti_required", "client_id",
-))
+INTEGRATION_OPTIONS = frozenset(
+    (
+        "kind",
+        "metascopes",
+        "scopes",
+        "client_secrets",
+        "key_format",
+        "passphrase",
+        "key_size",
+        "cert_days_valid",
+        "cert_not_before_days",
+        "jti_required",
+        "client_id",
+    )
+)
 CERTIFICATE_OPTIONS = frozenset(("key_format", "passphrase", "key_size", "cert_days_valid", "cert_not_before_days"))
 
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 _METASCOPE_RE = re.compile(r"^(https?://[^/]+)/s/(.*)$", re.IGNORECASE)
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-_HTML_502 = (
-    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
-)
+_HTML_502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
 _STATUS_ERRORS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 408: "request_timeout",
-    429: "too_many_requests", 500: "internal_error", 502: "bad_gateway", 503: "service_unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    408: "request_timeout",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
     504: "gateway_timeout",
 }
 _STATUS_DESCRIPTIONS = {
@@ -224,8 +239,15 @@ def build_tls_material(state_dir: str, host: str) -> tuple[str, str, str]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -254,8 +276,15 @@ def build_tls_material(state_dir: str, host: str) -> tuple[str, str, str]:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -433,11 +462,13 @@ class EmulatorState:
             # An expired certificate still needs a sane validity window.
             not_before = not_after - 365 * 86400
         key = generate_rsa(key_size)
-        name = x509.Name([
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Adobe"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
-        ])
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Adobe"),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+            ]
+        )
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -740,8 +771,7 @@ class EmulatorState:
         def encode_int(value: int) -> str:
             return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
-        return {"keys": [{"kty": "RSA", "kid": TOKEN_HEADER["kid"], "use": "sig", "alg": "RS256",
-                          "n": encode_int(numbers.n), "e": encode_int(numbers.e)}]}
+        return {"keys": [{"kty": "RSA", "kid": TOKEN_HEADER["kid"], "use": "sig", "alg": "RS256", "n": encode_int(numbers.n), "e": encode_int(numbers.e)}]}
 
     # -- IMS checks --------------------------------------------------------
 
@@ -1343,7 +1373,7 @@ class Handler(BaseHTTPRequestHandler):
             home = "/home/users/system/" + hashlib.sha256(email_address.encode("utf-8")).hexdigest()[:20]
             self._send_json(200, {"authorizableId": email_address, "home": home, "clientId": claims.get("client_id")})
             return
-        sub_path = "/" + path[len("/aem/"):] if path.startswith("/aem/") else "/"
+        sub_path = "/" + path[len("/aem/") :] if path.startswith("/aem/") else "/"
         if method == "GET":
             self._send_json(200, {"path": sub_path, "authorizableId": email_address})
         elif method == "POST":

@@ -238,9 +238,7 @@ class Ansible:
             XDG_CACHE_HOME=str(self.workspace / "xdg-cache"),
         )
         environment.update(env or {})
-        completed = subprocess.run(
-            command, cwd=self.workspace, env=environment, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
-        )
+        completed = subprocess.run(command, cwd=self.workspace, env=environment, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
         log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
         return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, log, self.workspace)
 

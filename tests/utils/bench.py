@@ -198,14 +198,14 @@ def main():
 
         def median_of(text, variables, secret_variables=None, runs=repeat, play_hosts=hosts):
             times, exchanges = [], []
-            for _ in range(runs):
+            for _run in range(runs):
                 elapsed, count = bench.measured(client_id, text, play_hosts, forks, variables, secret_variables)
                 times.append(elapsed)
                 exchanges.append(count)
             return statistics.median(times), exchanges
 
         lookup_run, run_exchanges = median_of(LOOKUP_TASKS.format(cache="run"), base)
-        literal, _ = median_of(LITERAL_TASKS.format(cache="run"), base)
+        literal, _exchanges = median_of(LITERAL_TASKS.format(cache="run"), base)
         lookup_off, off_exchanges = median_of(LOOKUP_TASKS.format(cache="off"), base, runs=1)
         rows.append(("lookup, cache=run: %d hosts x 3 tasks, forks %d" % (hosts, forks), "%d per run" % max(run_exchanges), "%.1f s" % lookup_run, ""))
         rows.append(("lookup, cache=off: same playbook", "%d" % off_exchanges[0], "%.1f s" % lookup_off, ""))
@@ -213,9 +213,9 @@ def main():
         rows.append(("overhead lookup (cache=run) / literal", "", "", "%.2fx" % (lookup_run / literal)))
         rows.append(("lookup cache=off / cache=run", "", "", "%.2fx" % (lookup_off / lookup_run)))
 
-        module_time, _ = median_of(MODULE_PLAY, base, play_hosts=1)
+        module_time, _exchanges = median_of(MODULE_PLAY, base, play_hosts=1)
         uri_times = []
-        for _ in range(repeat):
+        for _run in range(repeat):
             variables = dict(base, origin=emulator.origin, client_id=client_id, jwt_token=_sign_jwt(integration, emulator.origin))
             elapsed, _count = bench.measured(client_id, URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]})
             uri_times.append(elapsed)

@@ -46,9 +46,7 @@ def save_task(expression, name="result.json", title=None):
       run_once: true
       check_mode: false
       changed_when: false
-""".format(
-        title=title or "Keep %s for the test (hidden)" % name, expression=expression, name=name
-    )
+""".format(title=title or "Keep %s for the test (hidden)" % name, expression=expression, name=name)
 
 
 def token_claims(token):

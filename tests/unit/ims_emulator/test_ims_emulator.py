@@ -310,12 +310,14 @@ def _missing(name):
         fields = jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ))
         del fields[name]
         return fields
+
     return build
 
 
 def _claims(**options):
     def build(ctx):
         return jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, **options))
+
     return build
 
 
@@ -323,12 +325,14 @@ def _raw(header, payload_fn, signature=b"sig"):
     def build(ctx):
         payload = payload_fn(ctx) if callable(payload_fn) else payload_fn
         return jwt_fields(ctx.integ, raw_jwt(header, payload, signature))
+
     return build
 
 
 def _with_token(token_fn):
     def build(ctx):
         return jwt_fields(ctx.integ, token_fn(ctx))
+
     return build
 
 
@@ -340,6 +344,7 @@ def _alg_none(ctx):
 def _signed_by(key_fn):
     def build(ctx):
         return jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, key=key_fn(ctx)))
+
     return build
 
 
@@ -356,8 +361,13 @@ JWT_ERROR_CASES = [
     ("missing-client_secret", _missing("client_secret"), 400, "invalid_request", "Missing required parameter: client_secret"),
     ("missing-jwt_token", _missing("jwt_token"), 400, "invalid_request", "Missing required parameter: jwt_token"),
     ("empty-jwt_token", lambda ctx: jwt_fields(ctx.integ, ""), 400, "invalid_request", "Missing required parameter: jwt_token"),
-    ("unknown-client", lambda ctx: dict(jwt_fields(ctx.integ, "x.y.z"), client_id="cm-p1-e1-integration"),
-     400, "invalid_client", "invalid client_id parameter"),
+    (
+        "unknown-client",
+        lambda ctx: dict(jwt_fields(ctx.integ, "x.y.z"), client_id="cm-p1-e1-integration"),
+        400,
+        "invalid_client",
+        "invalid client_id parameter",
+    ),
     ("oauth-only-client", lambda ctx: jwt_fields(ctx.s2s, "x.y.z"), 400, "unauthorized_client", "Client is not authorized for the jwt_bearer grant"),
     ("wrong-secret", lambda ctx: jwt_fields(ctx.integ, "not-even-a-jwt", secret="p8e-wrong"), 401, "invalid_client", "invalid client_secret parameter"),
     ("two-parts", _with_token(lambda ctx: "abc.def"), 400, "invalid_token", MSG_FORMAT),
@@ -371,29 +381,57 @@ JWT_ERROR_CASES = [
     ("exp-float", _claims(extra={"exp": time.time() + 300.5}), 400, "invalid_token", MSG_FORMAT),
     ("exp-bool", _claims(extra={"exp": True}), 400, "invalid_token", MSG_FORMAT),
     ("jti-string", _claims(extra={"jti": "abc"}), 400, "invalid_token", MSG_FORMAT),
-    ("aud-other-environment", lambda ctx: jwt_fields(ctx.integ, build_jwt(
-        ctx.emu, ctx.integ, extra={"aud": f"https://ims-na1.adobelogin.com/c/{ctx.integ['client_id']}"})),
-     400, "invalid_client", MSG_OTHER_ENV),
-    ("aud-other-client", lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"aud": f"{ctx.emu.origin}/c/cm-p1-e2-integration"})),
-     400, "invalid_client", MSG_AUD_MISMATCH),
-    ("aud-list", lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"aud": [f"{ctx.emu.origin}/c/{ctx.integ['client_id']}"]})),
-     400, "invalid_client", MSG_AUD_MISMATCH),
+    (
+        "aud-other-environment",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"aud": f"https://ims-na1.adobelogin.com/c/{ctx.integ['client_id']}"})),
+        400,
+        "invalid_client",
+        MSG_OTHER_ENV,
+    ),
+    (
+        "aud-other-client",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"aud": f"{ctx.emu.origin}/c/cm-p1-e2-integration"})),
+        400,
+        "invalid_client",
+        MSG_AUD_MISMATCH,
+    ),
+    (
+        "aud-list",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"aud": [f"{ctx.emu.origin}/c/{ctx.integ['client_id']}"]})),
+        400,
+        "invalid_client",
+        MSG_AUD_MISMATCH,
+    ),
     ("aud-missing", _claims(drop=("aud",)), 400, "invalid_client", MSG_AUD_MISMATCH),
     ("alg-none", _with_token(_alg_none), 400, "invalid_token", MSG_NO_BINDING),
     ("alg-hs256", _hs256, 400, "invalid_token", MSG_NO_BINDING),
     ("iss-wrong", _claims(extra={"iss": "0123456789ABCDEF01234567@AdobeOrg"}), 400, "invalid_token", MSG_NO_BINDING),
     ("sub-wrong", _claims(extra={"sub": "0123456789ABCDEF01234567@techacct.adobe.com"}), 400, "invalid_token", MSG_NO_BINDING),
     ("wrong-key", _signed_by(_other_key), 400, "invalid_token", MSG_NO_BINDING),
-    ("forged-signature", _raw({"alg": "RS256", "typ": "JWT"}, lambda ctx: build_claims(ctx.emu, ctx.integ), b"x" * 256),
-     400, "invalid_token", MSG_NO_BINDING),
+    ("forged-signature", _raw({"alg": "RS256", "typ": "JWT"}, lambda ctx: build_claims(ctx.emu, ctx.integ), b"x" * 256), 400, "invalid_token", MSG_NO_BINDING),
     ("expired", _claims(exp=-40), 400, "invalid_token", MSG_EXPIRED),
     ("iat-future", _claims(extra={"iat": int(time.time()) + 120}), 400, "invalid_token", MSG_NOT_YET_VALID),
-    ("metascope-string-true", lambda ctx: jwt_fields(ctx.integ, build_jwt(
-        ctx.emu, ctx.integ, extra={f"{ctx.emu.origin}/s/ent_aem_cloud_api": "true"})), 400, "invalid_scope", MSG_INVALID_METASCOPE),
-    ("metascope-false", lambda ctx: jwt_fields(ctx.integ, build_jwt(
-        ctx.emu, ctx.integ, extra={f"{ctx.emu.origin}/s/ent_aem_cloud_api": False})), 400, "invalid_scope", MSG_INVALID_METASCOPE),
-    ("metascope-other-host", lambda ctx: jwt_fields(ctx.integ, build_jwt(
-        ctx.emu, ctx.integ, extra={"https://ims-na1.adobelogin.com/s/ent_aem_cloud_api": True})), 400, "invalid_scope", MSG_INVALID_METASCOPE),
+    (
+        "metascope-string-true",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={f"{ctx.emu.origin}/s/ent_aem_cloud_api": "true"})),
+        400,
+        "invalid_scope",
+        MSG_INVALID_METASCOPE,
+    ),
+    (
+        "metascope-false",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={f"{ctx.emu.origin}/s/ent_aem_cloud_api": False})),
+        400,
+        "invalid_scope",
+        MSG_INVALID_METASCOPE,
+    ),
+    (
+        "metascope-other-host",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"https://ims-na1.adobelogin.com/s/ent_aem_cloud_api": True})),
+        400,
+        "invalid_scope",
+        MSG_INVALID_METASCOPE,
+    ),
     ("no-metascope", _claims(metascopes=[]), 400, "invalid_scope", MSG_NO_METASCOPE),
     ("metascope-not-subset", _claims(metascopes=["ent_aem_cloud_api", "ent_cloudmgr_sdk"]), 400, "invalid_scope", MSG_METASCOPE_SUBSET),
     ("metascope-unknown", _claims(metascopes=["ent_user_sdk"]), 400, "invalid_scope", MSG_METASCOPE_SUBSET),
@@ -497,12 +535,15 @@ def test_rotation_and_revocation(emu, jwt_integ):
     assert info.value.status == 404
 
 
-@pytest.mark.parametrize("key_format,passphrase,marker", [
-    ("pkcs1", None, "-----BEGIN RSA PRIVATE KEY-----"),
-    ("pkcs1", "s3cret-pass", "Proc-Type: 4,ENCRYPTED"),
-    ("pkcs8", None, "-----BEGIN PRIVATE KEY-----"),
-    ("pkcs8", "s3cret-pass", "-----BEGIN ENCRYPTED PRIVATE KEY-----"),
-])
+@pytest.mark.parametrize(
+    "key_format,passphrase,marker",
+    [
+        ("pkcs1", None, "-----BEGIN RSA PRIVATE KEY-----"),
+        ("pkcs1", "s3cret-pass", "Proc-Type: 4,ENCRYPTED"),
+        ("pkcs8", None, "-----BEGIN PRIVATE KEY-----"),
+        ("pkcs8", "s3cret-pass", "-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+    ],
+)
 def test_key_formats_round_trip(emu, key_format, passphrase, marker):
     options = {"key_format": key_format}
     if passphrase:
@@ -575,8 +616,11 @@ def test_write_credentials_and_key(tmp_path, jwt_integ, s2s_integ):
 
 def test_developer_console_and_other_formats(emu, jwt_integ, s2s_integ):
     both = create(emu, kind="both", client_secrets=2)
-    for integ, kind, blocks in ((jwt_integ, "service", {"jwt"}), (s2s_integ, "oauth_server_to_server", {"oauth_server_to_server"}),
-                                (both, "oauth_server_to_server_migrate", {"jwt", "oauth_server_to_server"})):
+    for integ, kind, blocks in (
+        (jwt_integ, "service", {"jwt"}),
+        (s2s_integ, "oauth_server_to_server", {"oauth_server_to_server"}),
+        (both, "oauth_server_to_server_migrate", {"jwt", "oauth_server_to_server"}),
+    ):
         project = integ["formats"]["developer_console_project"]["project"]
         assert re.fullmatch(r"\d+", project["id"]) and project["org"]["ims_org_id"] == integ["org_id"]
         workspace = project["workspace"]
@@ -587,8 +631,10 @@ def test_developer_console_and_other_formats(emu, jwt_integ, s2s_integ):
         assert blocks <= set(credential) and not ({"jwt", "oauth_server_to_server"} - blocks) & set(credential)
         if "jwt" in blocks:
             assert credential["jwt"] == {
-                "client_id": integ["client_id"], "client_secret": integ["client_secrets"][0],
-                "technical_account_email": integ["email"], "technical_account_id": integ["technical_account_id"],
+                "client_id": integ["client_id"],
+                "client_secret": integ["client_secrets"][0],
+                "technical_account_email": integ["email"],
+                "technical_account_id": integ["technical_account_id"],
                 "meta_scopes": ["ent_aem_cloud_api"],
             }
         if "oauth_server_to_server" in blocks:
@@ -600,25 +646,39 @@ def test_developer_console_and_other_formats(emu, jwt_integ, s2s_integ):
     assert s2s_integ["private_key_pem"] is None and s2s_integ["certificate_pem"] is None
     assert re.fullmatch(r"[0-9a-f]{32}", s2s_integ["client_id"])
     assert s2s_integ["formats"]["oauth_s2s_flat"] == {
-        "ORG_ID": s2s_integ["org_id"], "CLIENT_ID": s2s_integ["client_id"], "CLIENT_SECRETS": s2s_integ["client_secrets"],
-        "SCOPES": s2s_integ["scopes"], "TECHNICAL_ACCOUNT_ID": s2s_integ["technical_account_id"],
+        "ORG_ID": s2s_integ["org_id"],
+        "CLIENT_ID": s2s_integ["client_id"],
+        "CLIENT_SECRETS": s2s_integ["client_secrets"],
+        "SCOPES": s2s_integ["scopes"],
+        "TECHNICAL_ACCOUNT_ID": s2s_integ["technical_account_id"],
         "TECHNICAL_ACCOUNT_EMAIL": s2s_integ["email"],
     }
     assert s2s_integ["formats"]["aio_context"] == {
-        "client_id": s2s_integ["client_id"], "client_secrets": s2s_integ["client_secrets"],
-        "technical_account_id": s2s_integ["technical_account_id"], "technical_account_email": s2s_integ["email"],
-        "scopes": s2s_integ["scopes"], "ims_org_id": s2s_integ["org_id"],
+        "client_id": s2s_integ["client_id"],
+        "client_secrets": s2s_integ["client_secrets"],
+        "technical_account_id": s2s_integ["technical_account_id"],
+        "technical_account_email": s2s_integ["email"],
+        "scopes": s2s_integ["scopes"],
+        "ims_org_id": s2s_integ["org_id"],
     }
     assert set(jwt_integ["formats"]["aio_context"]) == {
-        "client_id", "client_secret", "technical_account_id", "technical_account_email", "meta_scopes", "ims_org_id", "private_key"}
+        "client_id",
+        "client_secret",
+        "technical_account_id",
+        "technical_account_email",
+        "meta_scopes",
+        "ims_org_id",
+        "private_key",
+    }
     assert set(both["formats"]) >= {"aem_service_credentials", "oauth_s2s_flat", "aio_context", "aio_context_oauth"}
     # A migrated credential works with both grants.
     assert_token_ok(exchange(emu, both), 86399999)
     assert_token_ok(post(emu, "/ims/token/v3", s2s_fields(both, 1)), 86399)
     dev = jwt_integ["formats"]["local_development_token"]
     assert dev["ok"] is True and dev["statusCode"] == 200
-    resp = requests.get(emu.url("/libs/granite/security/currentuser.json"), headers={"Authorization": f"Bearer {dev['accessToken']}"},
-                        verify=emu.ca_path, timeout=5)
+    resp = requests.get(
+        emu.url("/libs/granite/security/currentuser.json"), headers={"Authorization": f"Bearer {dev['accessToken']}"}, verify=emu.ca_path, timeout=5
+    )
     assert resp.status_code == 200 and resp.json()["authorizableId"].startswith("developer-")
 
 
@@ -705,8 +765,9 @@ def test_validate_token(emu, jwt_integ):
     url = emu.url("/ims/validate_token/v1")
     body = requests.post(url, data={"type": "access_token", "client_id": jwt_integ["client_id"], "token": token}, verify=emu.ca_path, timeout=5).json()
     assert body["valid"] is True and body["token"]["client_id"] == jwt_integ["client_id"]
-    body = requests.post(url, data={"type": "access_token", "client_id": jwt_integ["client_id"]}, headers={"Authorization": f"Bearer {token}"},
-                         verify=emu.ca_path, timeout=5).json()
+    body = requests.post(
+        url, data={"type": "access_token", "client_id": jwt_integ["client_id"]}, headers={"Authorization": f"Bearer {token}"}, verify=emu.ca_path, timeout=5
+    ).json()
     assert body["valid"] is True
     body = requests.post(url, data={"type": "access_token", "client_id": "someone-else", "token": token}, verify=emu.ca_path, timeout=5).json()
     assert body["valid"] is False
@@ -746,8 +807,9 @@ def test_fault_429_retry_after(emu, jwt_integ):
 
 
 def test_fault_502_html_and_verbatim(emu, jwt_integ):
-    emu.inject_faults([{"status": 502, "html": True}, {"status": 418, "body": "I'm a teapot", "headers": {"X-Custom": "yes", "Content-Type": "text/x-tea"}},
-                       {"status": 504}])
+    emu.inject_faults(
+        [{"status": 502, "html": True}, {"status": 418, "body": "I'm a teapot", "headers": {"X-Custom": "yes", "Content-Type": "text/x-tea"}}, {"status": 504}]
+    )
     resp = exchange(emu, jwt_integ)
     assert resp.status_code == 502
     assert resp.headers["Content-Type"].startswith("text/html")
@@ -822,8 +884,12 @@ def test_stats_50_concurrent(emu, jwt_integ, s2s_integ):
     assert 20 <= stats["concurrent_max"] <= count
     emu.reset()
     assert emu.stats() == {
-        "token_requests": 0, "tokens_issued": 0, "by_endpoint": {"jwt": {"requests": 0, "issued": 0}, "oauth": {"requests": 0, "issued": 0}},
-        "by_client": {}, "errors": {}, "concurrent_max": 0,
+        "token_requests": 0,
+        "tokens_issued": 0,
+        "by_endpoint": {"jwt": {"requests": 0, "issued": 0}, "oauth": {"requests": 0, "issued": 0}},
+        "by_client": {},
+        "errors": {},
+        "concurrent_max": 0,
     }
     assert emu.requests_log() == []
 
@@ -838,8 +904,16 @@ def test_requests_log_has_names_not_values(emu, jwt_integ):
     secret = jwt_integ["client_secrets"][0]
     exchange(emu, jwt_integ, build_jwt(emu, jwt_integ, exp=-100))
     entries = emu.requests_log()
-    assert entries == [{"path": "/ims/exchange/jwt", "content_type": "application/x-www-form-urlencoded",
-                        "fields": ["client_id", "client_secret", "jwt_token"], "query_fields": [], "status": 400, "error": "invalid_token"}]
+    assert entries == [
+        {
+            "path": "/ims/exchange/jwt",
+            "content_type": "application/x-www-form-urlencoded",
+            "fields": ["client_id", "client_secret", "jwt_token"],
+            "query_fields": [],
+            "status": 400,
+            "error": "invalid_token",
+        }
+    ]
     assert secret not in json.dumps(entries)
 
 
@@ -899,8 +973,12 @@ def test_mock_aem_rejections(emu, jwt_integ):
         assert resp.status_code == 401 and resp.json() == {"error": "unauthorized"}
     # Same claims, signed by a key that is not the emulator's.
     claims = jwt.decode(token, options={"verify_signature": False})
-    foreign = jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
-                         headers={"x5u": "ims_na1-key-at-1.cer", "kid": "ims_na1-key-at-1"})
+    foreign = jwt.encode(
+        claims,
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        algorithm="RS256",
+        headers={"x5u": "ims_na1-key-at-1.cer", "kid": "ims_na1-key-at-1"},
+    )
     assert aem(emu, "GET", "/aem/x", foreign).status_code == 401
     resp = aem(emu, "GET", "/aem/x", token, api_key="some-other-client")
     assert resp.status_code == 403 and resp.json() == {"error": "forbidden"}
@@ -920,8 +998,7 @@ def test_log_has_no_secrets(emulator, emu, s2s_integ):
     integ = create(emu, passphrase="a-passphrase-to-hide", client_secrets=2)
     token = assert_token_ok(exchange(emu, integ), 86399999)
     assert_token_ok(exchange(emu, integ, multipart=True), 86399999)
-    assert_ims_error(post(emu, "/ims/exchange/jwt", jwt_fields(integ, build_jwt(emu, integ), secret="p8e-a-wrong-secret-value")),
-                     401, "invalid_client")
+    assert_ims_error(post(emu, "/ims/exchange/jwt", jwt_fields(integ, build_jwt(emu, integ), secret="p8e-a-wrong-secret-value")), 401, "invalid_client")
     SEEN_SECRETS.append("p8e-a-wrong-secret-value")
     # Secrets in the query string must not be logged either.
     fields = s2s_fields(s2s_integ, 1)
@@ -930,8 +1007,9 @@ def test_log_has_no_secrets(emulator, emu, s2s_integ):
     s2s_token = assert_token_ok(post(emu, "/ims/token/v3", fields), 86399)
     assert aem(emu, "GET", "/libs/granite/security/currentuser.json", token).status_code == 200
     assert aem(emu, "GET", "/aem/x", s2s_token, api_key="wrong").status_code == 403
-    requests.post(emu.url("/ims/validate_token/v1"), data={"type": "access_token", "client_id": integ["client_id"], "token": token},
-                  verify=emu.ca_path, timeout=5)
+    requests.post(
+        emu.url("/ims/validate_token/v1"), data={"type": "access_token", "client_id": integ["client_id"], "token": token}, verify=emu.ca_path, timeout=5
+    )
     emu.inject_faults([{"status": 503}, {"drop": True}])
     assert exchange(emu, integ).status_code == 503
     with pytest.raises(requests.exceptions.ConnectionError):

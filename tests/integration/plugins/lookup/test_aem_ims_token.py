@@ -187,7 +187,8 @@ def test_precedence_keyword_over_variable_over_environment(ansible, make_credent
       ansible.builtin.set_fact:
         environment_only: "{{ lookup('aemops.ims.aem_ims_token') }}"
       no_log: true
-""" % {"file_b": json.dumps(file_b)}
+"""
+        % {"file_b": json.dumps(file_b)}
         + save("{'keyword': keyword_wins, 'variable': variable_wins, 'environment': environment_only}"),
         extra_vars={"file_a": str(by_keyword.write())},
         env={"AEM_IMS_SERVICE_CREDENTIALS_FILE": str(by_environment.write()), "AEM_IMS_CA_PATH": emulator.ca_path},
@@ -257,10 +258,10 @@ def test_lookup_fails_with_the_same_message_as_the_module(ansible, credentials, 
 
     wrong_secret = "p8e-wrong-" + os.urandom(12).hex()
     cases = {
-        "missing file": ("service_credentials_file: \"{{ missing }}\"", "missing"),
-        "no client secret": ("service_credentials_file: \"{{ no_secret }}\"", "no_secret"),
-        "damaged key": ("service_credentials_file: \"{{ damaged }}\"", "damaged"),
-        "wrong client secret": ("service_credentials_file: \"{{ good }}\"\n        client_secret: \"{{ wrong_secret }}\"", "good"),
+        "missing file": ('service_credentials_file: "{{ missing }}"', "missing"),
+        "no client secret": ('service_credentials_file: "{{ no_secret }}"', "no_secret"),
+        "damaged key": ('service_credentials_file: "{{ damaged }}"', "damaged"),
+        "wrong client secret": ('service_credentials_file: "{{ good }}"\n        client_secret: "{{ wrong_secret }}"', "good"),
     }
     playbook = PLAY
     for case, (module_args, file_var) in cases.items():
@@ -295,7 +296,7 @@ def test_lookup_fails_with_the_same_message_as_the_module(ansible, credentials, 
         module_line = errors.get("module - " + case)
         lookup_line = errors.get("lookup - " + case)
         assert module_line and lookup_line, "no error for %s" % case
-        module_message = module_line[len("[ERROR]: Task failed: Action failed: "):]
+        module_message = module_line[len("[ERROR]: Task failed: Action failed: ") :]
         assert module_line.startswith("[ERROR]: Task failed: Action failed: ")
         lookup_message = _lookup_message(lookup_line)
         assert without_debug_id(lookup_message) == without_debug_id(module_message), case
@@ -417,8 +418,7 @@ def test_cache_off_exchanges_once_per_evaluation(ansible, credentials, emulator,
     run.assert_no_secrets(*tokens, *credentials.secrets)
 
 
-PERSISTENT_PLAY = (
-    """
+PERSISTENT_PLAY = """
 - hosts: all
   gather_facts: false
   tasks:
@@ -434,7 +434,6 @@ PERSISTENT_PLAY = (
         quiet: true
       no_log: true
 """
-)
 
 
 def test_persistent_cache_is_reused_across_runs_and_refreshed_within_the_margin(ansible, credentials, emulator, save, requests_for, token_owner, tmp_path):
@@ -512,7 +511,7 @@ def test_persistent_cache_is_reused_across_runs_and_refreshed_within_the_margin(
 
 
 def test_corrupt_truncated_and_foreign_cache_entries_are_replaced(ansible, make_credentials, emulator, save, requests_for, token_owner, claims, tmp_path):
-    created = [make_credentials() for _ in range(3)]
+    created = [make_credentials() for _index in range(3)]
     cache_dir = tmp_path / "persistent-cache"
     playbook = (
         PLAY
@@ -593,9 +592,7 @@ def test_world_writable_cache_dir_is_refused(ansible, credentials, emulator, sav
         extra_vars={"creds_file": str(credentials.write()), "open_dir": str(open_dir), "ca_path": emulator.ca_path},
     )
     run.assert_ok()
-    expected = (
-        "cache_dir %s is writable by other users (mode 0777): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir" % open_dir
-    )
+    expected = "cache_dir %s is writable by other users (mode 0777): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir" % open_dir
     errors = _error_lines_by_task(run)
     assert _lookup_message(errors["lookup - world-writable cache_dir"]) == expected
     expect_failure(run, expected)

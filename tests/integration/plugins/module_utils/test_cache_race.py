@@ -56,7 +56,7 @@ def _race(tmp_path, options, run_cache_dir, collections_path):
     payload = json.dumps(dict(options, _run_cache_dir=str(run_cache_dir)))
     children = []
     try:
-        for _ in range(PROCESSES):
+        for _index in range(PROCESSES):
             child = subprocess.Popen(  # pylint: disable=consider-using-with
                 [sys.executable, str(script), str(go_read), str(ready_write), payload],
                 stdin=subprocess.DEVNULL,
@@ -75,7 +75,7 @@ def _race(tmp_path, options, run_cache_dir, collections_path):
         while arrived < PROCESSES:
             remaining = deadline - time.monotonic()
             assert remaining > 0, "only %d of %d processes reached the barrier" % (arrived, PROCESSES)
-            readable, _, _ = select.select([ready_read], [], [], remaining)
+            readable, _writable, _errors = select.select([ready_read], [], [], remaining)
             if readable:
                 data = os.read(ready_read, PROCESSES)
                 assert data, "processes died before the barrier:\n%s" % _stderr_of_dead(children)

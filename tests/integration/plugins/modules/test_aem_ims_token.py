@@ -12,6 +12,8 @@ import secrets as random
 import time
 from datetime import datetime, timezone
 
+import pytest
+
 SAVE_RESULT = """
     - name: Keep the registered result for the test to read (hidden)
       ansible.builtin.copy:
@@ -175,10 +177,9 @@ def test_inline_service_credentials_as_dict_and_as_json_string(ansible, credenti
     document = credentials.integration["formats"]["aem_service_credentials"]
     text = json.dumps(document)
     broken = text[:-1]
-    try:
+    with pytest.raises(ValueError) as parsing:
         json.loads(broken)
-    except ValueError as error:
-        reason = "%s (line %d, column %d)" % (error.msg, error.lineno, error.colno)
+    reason = "%s (line %d, column %d)" % (parsing.value.msg, parsing.value.lineno, parsing.value.colno)
     run = ansible.run(
         PLAY
         + """
@@ -461,7 +462,7 @@ def test_check_mode_returns_a_real_token(ansible, credentials, emulator, save, r
 
 
 def test_loop_results_are_hidden_and_registered(ansible, make_credentials, emulator, save, requests_for, token_owner):
-    created = [make_credentials() for _ in range(3)]
+    created = [make_credentials() for _index in range(3)]
     files = [str(item.write()) for item in created]
     run = ansible.run(
         PLAY
@@ -543,7 +544,7 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
     extra_vars.update(main_file=main_file, ca_path=emulator.ca_path)
 
     def failing(name, args, keywords=""):
-        lines = "".join('\n        %s: %s' % (key, value) for key, value in args.items())
+        lines = "".join("\n        %s: %s" % (key, value) for key, value in args.items())
         return """
     - name: Fails - {name}
       aemops.ims.aem_ims_token:{lines}
@@ -588,8 +589,22 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
       register: r_expiring
 """
     names = [
-        "no_secret", "missing", "directory", "not_json", "not_utf8", "damaged_key", "wrong_passphrase", "no_passphrase", "unreachable",
-        "wrong_secret", "wrong_metascopes", "foreign_key", "mismatch", "expired", "no_ca_path", "async",
+        "no_secret",
+        "missing",
+        "directory",
+        "not_json",
+        "not_utf8",
+        "damaged_key",
+        "wrong_passphrase",
+        "no_passphrase",
+        "unreachable",
+        "wrong_secret",
+        "wrong_metascopes",
+        "foreign_key",
+        "mismatch",
+        "expired",
+        "no_ca_path",
+        "async",
     ]
     playbook += save("{%s, 'expiring': r_expiring}" % ", ".join("'%s': r_%s" % (name, name) for name in names))
     run = ansible.run(playbook, extra_vars=extra_vars, secret_vars={"wrong_secret": wrong_secret, "wrong_passphrase": wrong_passphrase})

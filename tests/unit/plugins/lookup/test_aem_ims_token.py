@@ -295,7 +295,7 @@ def test_a_mistyped_validate_certs_never_turns_tls_verification_off(obtained, mo
 def test_secret_variables_of_the_wrong_type_are_not_quoted(obtained, variable, value):
     message = lookup_error(variables={variable: value})
     assert "Var-Secret-Value-777" not in message
-    assert variable[len("aem_ims_"):] in message
+    assert variable[len("aem_ims_") :] in message
 
 
 def test_secrets_from_keywords_and_variables_are_redacted(obtained):

@@ -141,6 +141,7 @@ def test_failed_replace_keeps_the_old_entry_and_no_temporary(cache, monkeypatch)
 
 def test_unwritable_directory(cache, monkeypatch):
     if os.geteuid() == 0:
+
         def denied(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 

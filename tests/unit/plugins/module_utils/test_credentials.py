@@ -242,9 +242,7 @@ def test_developer_console_credential_of_another_kind(creds):
     api_key = {"id": "333", "name": "browser-key", "integration_type": "apikey", "api_key": {"client_id": "abc"}}
     document = creds.console(api_key, creds.console_s2s())
     error = error_for(document, CredentialsError, credential_name="browser-key")
-    assert error.msg == (
-        "credential 'browser-key' in service_credentials is neither a JWT nor an OAuth Server-to-Server credential (integration_type apikey)"
-    )
+    assert error.msg == ("credential 'browser-key' in service_credentials is neither a JWT nor an OAuth Server-to-Server credential (integration_type apikey)")
     error = error_for(creds.console(api_key), CredentialsError)
     assert error.msg == "service_credentials holds no JWT or OAuth Server-to-Server credential (credentials: browser-key)"
     assert error_for(creds.console(), CredentialsError).msg == "service_credentials holds no JWT or OAuth Server-to-Server credential (credentials: none)"
@@ -546,7 +544,7 @@ def test_private_key_with_escaped_line_breaks(keys, escape):
 def test_private_key_as_base64_of_the_pem(keys):
     encoded = base64.b64encode(keys.pkcs1.encode("ascii")).decode("ascii")
     assert normalize_private_key(encoded, "x") == keys.pkcs1
-    wrapped = "\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
     assert normalize_private_key(wrapped, "x") == keys.pkcs1
 
 
@@ -754,10 +752,10 @@ def test_too_large_file(tmp_path):
         (b"", "is empty"),
         (b" \n\t ", "is empty"),
         (b"\xff\xfe{}", "is not UTF-8 text"),
-        (b"{\"a\": 1,}", "is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 9)"),
+        (b'{"a": 1,}', "is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 9)"),
         (b"not json at all", "is not valid JSON: Expecting value (line 1, column 1)"),
         (b"[1, 2]", "must hold a JSON object, got a list"),
-        (b"\"text\"", "must hold a JSON object, got a str"),
+        (b'"text"', "must hold a JSON object, got a str"),
         (b"true", "must hold a JSON object, got a boolean"),
     ],
 )
@@ -829,9 +827,10 @@ def test_cache_key_ignores_what_does_not_change_the_token(creds, other_keys):
     base = request_for(creds.aem()).cache_key()
     assert request_for(creds.aem(email="other@techacct.adobe.com")).cache_key() == base
     assert request_for(creds.aem(publicKey=other_keys.certificate)).cache_key() == base
-    assert request_for(creds.aem(metascopes="ent_cloudmgr_sdk,ent_aem_cloud_api")).cache_key() == request_for(
-        creds.aem(metascopes="ent_aem_cloud_api,ent_cloudmgr_sdk")
-    ).cache_key()
+    assert (
+        request_for(creds.aem(metascopes="ent_cloudmgr_sdk,ent_aem_cloud_api")).cache_key()
+        == request_for(creds.aem(metascopes="ent_aem_cloud_api,ent_cloudmgr_sdk")).cache_key()
+    )
 
 
 @pytest.mark.parametrize(
@@ -880,11 +879,47 @@ def test_public_summary_and_secret_values(creds, keys):
 PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 SHAPES = ("aem", "aem_flat", "console_jwt", "console_s2s", "console_both", "flat_s2s", "aio_jwt", "aio_s2s", "local")
 KNOWN_KEYS = (
-    "ok", "statusCode", "integration", "imsEndpoint", "metascopes", "technicalAccount", "clientId", "clientSecret", "email", "id", "org",
-    "privateKey", "publicKey", "certificateExpirationDate", "project", "org", "ims_org_id", "workspace", "details", "credentials", "name",
-    "integration_type", "jwt", "oauth_server_to_server", "client_id", "client_secret", "client_secrets", "meta_scopes", "scopes",
-    "technical_account_id", "technical_account_email", "CLIENT_ID", "CLIENT_SECRETS", "CLIENT_SECRET", "ORG_ID", "SCOPES",
-    "TECHNICAL_ACCOUNT_ID", "private_key", "passphrase", "env", "accessToken",
+    "ok",
+    "statusCode",
+    "integration",
+    "imsEndpoint",
+    "metascopes",
+    "technicalAccount",
+    "clientId",
+    "clientSecret",
+    "email",
+    "id",
+    "org",
+    "privateKey",
+    "publicKey",
+    "certificateExpirationDate",
+    "project",
+    "org",
+    "ims_org_id",
+    "workspace",
+    "details",
+    "credentials",
+    "name",
+    "integration_type",
+    "jwt",
+    "oauth_server_to_server",
+    "client_id",
+    "client_secret",
+    "client_secrets",
+    "meta_scopes",
+    "scopes",
+    "technical_account_id",
+    "technical_account_email",
+    "CLIENT_ID",
+    "CLIENT_SECRETS",
+    "CLIENT_SECRET",
+    "ORG_ID",
+    "SCOPES",
+    "TECHNICAL_ACCOUNT_ID",
+    "private_key",
+    "passphrase",
+    "env",
+    "accessToken",
 )
 _scalars = st.one_of(
     st.none(),
@@ -1034,8 +1069,19 @@ def test_property_random_bytes_as_file_content(creds, keys, property_dir, data):
 
 _pem_lines = st.lists(
     st.one_of(
-        st.sampled_from(["-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----",
-                         "-----BEGIN CERTIFICATE-----", "-----BEGIN OPENSSH PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED", "", "\\n"]),
+        st.sampled_from(
+            [
+                "-----BEGIN RSA PRIVATE KEY-----",
+                "-----END RSA PRIVATE KEY-----",
+                "-----BEGIN PRIVATE KEY-----",
+                "-----END PRIVATE KEY-----",
+                "-----BEGIN CERTIFICATE-----",
+                "-----BEGIN OPENSSH PRIVATE KEY-----",
+                "Proc-Type: 4,ENCRYPTED",
+                "",
+                "\\n",
+            ]
+        ),
         st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", min_size=1, max_size=64),
     ),
     max_size=8,
@@ -1043,8 +1089,15 @@ _pem_lines = st.lists(
 
 
 @PROPERTY
-@given(text=st.one_of(st.text(max_size=200), _pem_lines.map("\n".join), _pem_lines.map("\r\n".join), _pem_lines.map("\\n".join),
-                      _pem_lines.map(lambda lines: base64.b64encode("\n".join(lines).encode()).decode())))
+@given(
+    text=st.one_of(
+        st.text(max_size=200),
+        _pem_lines.map("\n".join),
+        _pem_lines.map("\r\n".join),
+        _pem_lines.map("\\n".join),
+        _pem_lines.map(lambda lines: base64.b64encode("\n".join(lines).encode()).decode()),
+    )
+)
 def test_property_normalize_private_key(text):
     try:
         pem = normalize_private_key(text, "the private_key option")

@@ -113,9 +113,7 @@ def test_transport_error_is_retryable_unless_told_otherwise():
 
 
 def test_ims_response_error_keeps_the_answer_details():
-    error = ImsResponseError(
-        "IMS rejected\nit", status=429, code="too_many", description="slow down", debug_id="dbg-1", retryable=True, retry_after=3.0
-    )
+    error = ImsResponseError("IMS rejected\nit", status=429, code="too_many", description="slow down", debug_id="dbg-1", retryable=True, retry_after=3.0)
     assert error.msg == "IMS rejected it"
     assert (error.status, error.code, error.description, error.debug_id, error.retryable, error.retry_after) == (
         429,

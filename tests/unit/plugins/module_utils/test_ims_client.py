@@ -644,7 +644,7 @@ def test_tls_hostname_mismatch_keeps_the_host_name():
     error = transport_error(
         requests.exceptions.SSLError(
             "HTTPSConnectionPool(host='ims-na1.adobelogin.com', port=443): Max retries exceeded with url: /ims/exchange/jwt (Caused by "
-            "SSLError(SSLCertVerificationError(1, \"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate "
+            'SSLError(SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate '
             "is not valid for 'ims-na1.adobelogin.com'. (_ssl.c:1006)\")))"
         )
     )

@@ -37,7 +37,7 @@ def options_request(private_key, passphrase=None, **params):
         technical_account_id=TECHNICAL_ACCOUNT_ID,
         private_key=private_key,
         private_key_passphrase=passphrase,
-        **params
+        **params,
     )
     return build_token_request(settings)
 
