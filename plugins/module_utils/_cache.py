@@ -50,7 +50,7 @@ class TokenCache:
 
     @classmethod
     def open(cls, directory, label="cache_dir"):
-        if not os.path.isdir(directory):
+        if not os.path.lexists(directory):
             try:
                 os.makedirs(directory, mode=0o700, exist_ok=True)
                 os.chmod(directory, 0o700)

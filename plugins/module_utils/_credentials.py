@@ -57,6 +57,8 @@ def _kind(value):
         return "a list"
     if value is None:
         return "null"
+    if isinstance(value, str):
+        return "a string"
     return "a " + type(value).__name__
 
 
@@ -330,7 +332,7 @@ def _extract_aem(document):
     if document.data.get("ok") is False or document.data.get("statusCode") not in (None, 200):
         raise CredentialsError(
             "%s is an error answer from the AEM Developer Console (ok=%s, statusCode=%s), not service credentials: download them again"
-            % (document.label, document.data.get("ok"), str(document.data.get("statusCode"))[:10]),
+            % (document.label, json.dumps(document.data.get("ok")), json.dumps(document.data.get("statusCode"))[:10]),
             field="service_credentials",
         )
     if prefix:

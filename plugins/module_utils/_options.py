@@ -74,11 +74,14 @@ def argument_spec(for_module=True, with_env=True):
     return spec
 
 
-def _describe_type(value):
-    if isinstance(value, dict):
-        return "a dict"
-    if isinstance(value, (list, tuple)):
-        return "a list"
+def describe_type(value):
+    """A value's kind in words, for messages that must not quote the value itself."""
+    if value is None:
+        return "nothing"
+    # isinstance, not type().__name__: ansible-core 2.19 hands over tagged subclasses such as _AnsibleTaggedInt.
+    for kind, name in ((bool, "a bool"), (dict, "a dict"), ((list, tuple), "a list"), (int, "an int"), (float, "a float"), (str, "a string")):
+        if isinstance(value, kind):
+            return name
     return "a " + type(value).__name__
 
 
@@ -99,7 +102,7 @@ def validate_params(params, for_module=True, with_env=True):
         if option is None or value is None:
             continue
         if option["type"] in _STRING_TYPES and isinstance(value, (dict, list, tuple)):
-            raise OptionError("%s must be a string, got %s" % (name, _describe_type(value)), field=name)
+            raise OptionError("%s must be a string, got %s" % (name, describe_type(value)), field=name)
         if option["type"] == "list" and isinstance(value, dict):
             raise OptionError("%s must be a list of strings, got a dict" % name, field=name)
     result = ArgumentSpecValidator(spec).validate(params)
@@ -264,7 +267,7 @@ def settings_from_params(params, origins=None):
 
     credentials = values["service_credentials"]
     if credentials is not None and not isinstance(credentials, (dict, str)):
-        raise OptionError("service_credentials must be a dict or a JSON string, got %s" % _describe_type(credentials), field="service_credentials")
+        raise OptionError("service_credentials must be a dict or a JSON string, got %s" % describe_type(credentials), field="service_credentials")
     if values["ims_endpoint"] is not None:
         values["ims_endpoint"] = parse_ims_endpoint(values["ims_endpoint"])
     if values["proxy_url"] is not None and not re.match(r"^(https?|socks5h?)://[^/?#\s]+/?$", values["proxy_url"]):

@@ -146,7 +146,7 @@ def test_relative_terms_are_looked_for_in_files(obtained, monkeypatch):
     assert searched == [("files", "known.json", True), ("files", "unknown.json", True)]
 
 
-@pytest.mark.parametrize("term, kind", [("", "an empty string"), ("   ", "an empty string"), (5, "a int"), (["a"], "a list"), (None, "a NoneType")])
+@pytest.mark.parametrize("term, kind", [("", "an empty string"), ("   ", "an empty string"), (5, "an int"), (["a"], "a list"), (None, "nothing")])
 def test_bad_terms(obtained, term, kind):
     assert lookup_error([term]) == "each term must be the path of a credentials file, got %s" % kind
     assert obtained.calls == []

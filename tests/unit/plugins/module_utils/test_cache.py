@@ -301,7 +301,7 @@ def test_a_file_in_place_of_the_directory(tmp_path):
     path.write_text("x")
     with pytest.raises(CacheError) as info:
         TokenCache.open(str(path))
-    assert info.value.msg == "cache_dir %s cannot be created: File exists" % path
+    assert info.value.msg == "cache_dir %s is not a directory" % path
 
 
 def test_directory_that_cannot_be_created(tmp_path):

@@ -158,7 +158,7 @@ def test_aem_without_a_certificate_keeps_the_stated_expiration(creds):
 def test_aem_error_answer_from_the_developer_console():
     error = error_for({"ok": False, "statusCode": 404, "integration": {}}, CredentialsError)
     assert error.msg == (
-        "service_credentials is an error answer from the AEM Developer Console (ok=False, statusCode=404), not service credentials: download them again"
+        "service_credentials is an error answer from the AEM Developer Console (ok=false, statusCode=404), not service credentials: download them again"
     )
 
 
@@ -472,7 +472,7 @@ def test_aem_service_credentials_without_a_private_key_say_so(creds):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("technicalAccount", "cm-p1", "integration.technicalAccount in service_credentials must be an object, got a str"),
+        ("technicalAccount", "cm-p1", "integration.technicalAccount in service_credentials must be an object, got a string"),
         (
             "technicalAccount",
             {"clientId": 12345, "clientSecret": "x"},
@@ -499,7 +499,7 @@ def test_integration_of_the_wrong_type(creds):
     document = creds.aem()
     document["integration"] = "oops"
     document["technicalAccount"] = {}
-    assert error_for(document, CredentialsError).msg == "integration in service_credentials must be an object, got a str"
+    assert error_for(document, CredentialsError).msg == "integration in service_credentials must be an object, got a string"
 
 
 def test_bad_endpoint_in_the_document_names_its_path(creds):
@@ -755,7 +755,7 @@ def test_too_large_file(tmp_path):
         (b'{"a": 1,}', "is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 9)"),
         (b"not json at all", "is not valid JSON: Expecting value (line 1, column 1)"),
         (b"[1, 2]", "must hold a JSON object, got a list"),
-        (b'"text"', "must hold a JSON object, got a str"),
+        (b'"text"', "must hold a JSON object, got a string"),
         (b"true", "must hold a JSON object, got a boolean"),
     ],
 )

@@ -168,7 +168,7 @@ def test_timeout_accepts_fractions_and_becomes_a_float():
     assert isinstance(settings(timeout=7).timeout, float)
 
 
-@pytest.mark.parametrize("value, kind", [([{"a": 1}], "a list"), (42, "a int"), (4.2, "a float"), (True, "a bool")])
+@pytest.mark.parametrize("value, kind", [([{"a": 1}], "a list"), (42, "an int"), (4.2, "a float"), (True, "a bool")])
 def test_service_credentials_must_be_a_dict_or_a_string(value, kind):
     error = option_error({"service_credentials": value})
     assert error.msg == "service_credentials must be a dict or a JSON string, got %s" % kind
