@@ -76,7 +76,8 @@ EXAMPLES = r"""
   ansible.builtin.uri:
     url: https://example.adobe.io/api/resource
     headers:
-      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/adobe/oauth.json', auth_method='oauth_server_to_server') }}"
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/adobe/oauth.json',
+        auth_method='oauth_server_to_server') }}"
       x-api-key: "{{ adobe_client_id }}"
   no_log: true
 """
@@ -248,7 +249,9 @@ class LookupModule(LookupBase):
         paths = []
         for term in terms:
             if not isinstance(term, str) or not term.strip():
-                kind = "an empty string" if isinstance(term, str) else "a " + type(term).__name__
+                from ansible_collections.aemops.ims.plugins.module_utils._options import describe_type  # pylint: disable=import-outside-toplevel
+
+                kind = "an empty string" if isinstance(term, str) else describe_type(term)
                 raise AnsibleLookupError("each term must be the path of a credentials file, got %s" % kind)
             path = os.path.expanduser(term.strip())
             if not os.path.isabs(path) and not os.path.exists(path):
