@@ -26,6 +26,7 @@ import tempfile
 import time
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (  # noqa: F401 pylint: disable=unused-import
+    ALIAS_FORMAT,
     CACHE_FORMAT,
     RUN_CACHE_SUBDIR,
     _cache_error,
@@ -34,6 +35,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import ( 
     check_directory,
     default_persistent_dir,
     input_fingerprint,
+    read_alias,
     read_entry,
     usable,
 )
@@ -68,8 +70,14 @@ class TokenCache:
 
     def write(self, key, entry):
         """Replace the entry atomically, so that readers never see half a file."""
-        entry = dict(entry, format=CACHE_FORMAT, key=key)
-        data = json.dumps(entry, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        self._write_json(key, dict(entry, format=CACHE_FORMAT, key=key))
+
+    def write_alias(self, fingerprint, key):
+        """Point an input fingerprint (the lookup's fast path) at the entry stored under key."""
+        self._write_json(fingerprint, {"format": ALIAS_FORMAT, "key": fingerprint, "target": key})
+
+    def _write_json(self, key, document):
+        data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
         try:
             descriptor, temporary = tempfile.mkstemp(prefix=".%s." % key[:12], suffix=".tmp", dir=self.directory)
         except OSError as error:

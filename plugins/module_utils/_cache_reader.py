@@ -29,6 +29,7 @@ def _cache_error(message):
 
 
 CACHE_FORMAT = "aemops.ims/token-cache/1"
+ALIAS_FORMAT = "aemops.ims/token-alias/1"
 RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_ENTRY_BYTES = 64 * 1024
 MAX_FINGERPRINTED_FILE_BYTES = 1024 * 1024
@@ -64,10 +65,10 @@ def check_directory(path, label):
         )
 
 
-def read_entry(directory, key):
-    """The entry for key, or None when absent, unreadable, corrupt or foreign."""
+def _read_json(directory, name):
+    """A small JSON file we own in directory, parsed; None when absent, foreign, unreadable or corrupt."""
     try:
-        descriptor = os.open(os.path.join(directory, key + ".json"), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        descriptor = os.open(os.path.join(directory, name + ".json"), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:
@@ -80,12 +81,29 @@ def read_entry(directory, key):
     finally:
         os.close(descriptor)
     try:
-        entry = json.loads(data.decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    if not _valid_entry(entry, key):
+
+
+def read_entry(directory, key):
+    """The token entry for key, or None when absent, unreadable, corrupt or foreign."""
+    entry = _read_json(directory, key)
+    return entry if _valid_entry(entry, key) else None
+
+
+def read_alias(directory, fingerprint):
+    """The entry key an input fingerprint points to, or None.
+
+    An alias points at the entry rather than copying it, so a token refreshed under the
+    entry key (force_refresh, a larger refresh_margin elsewhere) is what every fast path
+    sees next.
+    """
+    alias = _read_json(directory, fingerprint)
+    if not isinstance(alias, dict) or alias.get("format") != ALIAS_FORMAT or alias.get("key") != fingerprint:
         return None
-    return entry
+    target = alias.get("target")
+    return target if isinstance(target, str) and re.fullmatch(r"[0-9a-f]{64}", target) else None
 
 
 def _valid_entry(entry, key):
@@ -146,7 +164,7 @@ def cache_directory(mode, cache_dir, run_cache_dir):
 
 
 def cached_entry_for_inputs(values, credentials_file, run_cache_dir, now, keywords=()):
-    """The fast path of a cache hit: an entry stored under the inputs' fingerprint, or None.
+    """The fast path of a cache hit: the entry the inputs' fingerprint points to, or None.
 
     Standard library only, no validation: anything unusual returns None and the caller
     takes the full path, which validates and reports errors properly.
@@ -160,10 +178,11 @@ def cached_entry_for_inputs(values, credentials_file, run_cache_dir, now, keywor
         check_directory(directory, "cache_dir")
     except Exception:  # pylint: disable=broad-exception-caught
         return None
-    key = input_fingerprint(values, credentials_file, keywords)
-    if key is None:
+    fingerprint = input_fingerprint(values, credentials_file, keywords)
+    target = read_alias(directory, fingerprint) if fingerprint else None
+    if target is None:
         return None
-    entry = read_entry(directory, key)
+    entry = read_entry(directory, target)
     margin = values.get("refresh_margin")
     if isinstance(margin, bool) or not isinstance(margin, int) or not usable(entry, now, margin):
         return None

@@ -181,8 +181,8 @@ def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None,
 
     The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
     certificate warning repeated hundreds of times would bury the play's output. It
-    also passes input_key (see _cache.input_fingerprint): the entry is then stored
-    under that key too, for its fast path.
+    also passes input_key (see _cache.input_fingerprint): an alias from that key to
+    the entry is stored for its fast path.
     """
     request = build_token_request(settings, credentials_file)
     try:
@@ -215,7 +215,7 @@ def _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, inpu
     if cached:
         check_certificate_expiry(entry.get("certificate_not_after"), request, now(), hit_warn)
     if input_key:
-        cache.write(input_key, entry)
+        cache.write_alias(input_key, key)
     return _result(request, entry, cached, now())
 
 

@@ -21,6 +21,7 @@ PLAY = """
 """
 LOOKUP = "lookup('aemops.ims.aem_ims_token'"
 TOKEN_CACHE_FORMAT = "aemops.ims/token-cache/1"
+TOKEN_ALIAS_FORMAT = "aemops.ims/token-alias/1"
 
 
 def _per_host(name):
@@ -48,7 +49,23 @@ def _lookup_message(line):
 
 
 def _cache_files(directory):
-    return sorted(name for name in os.listdir(directory) if name.endswith(".json"))
+    """The token entries in a cache directory (not the lookup's aliases, which point at them)."""
+    names = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".json"):
+            document = json.loads((directory / name).read_text(encoding="utf-8"))
+            if document.get("format") != TOKEN_ALIAS_FORMAT:
+                names.append(name)
+    return names
+
+
+def _alias_files(directory):
+    """The lookup's fast-path aliases: an input fingerprint pointing at a token entry."""
+    names = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".json") and json.loads((directory / name).read_text(encoding="utf-8")).get("format") == TOKEN_ALIAS_FORMAT:
+            names.append(name)
+    return names
 
 
 def _mode(path):
@@ -506,6 +523,12 @@ def test_persistent_cache_is_reused_across_runs_and_refreshed_within_the_margin(
         for secret in credentials.secrets:
             assert secret not in text
         assert "PRIVATE KEY" not in text and credentials.client_id not in name
+    # The aliases hold no token and no secret: only which entry to read.
+    aliases = _alias_files(cache_dir)
+    assert aliases
+    for name in aliases:
+        alias = json.loads((cache_dir / name).read_text(encoding="utf-8"))
+        assert sorted(alias) == ["format", "key", "target"] and alias["target"] + ".json" in entries
     for run in (first, second, third):
         run.assert_no_secrets(tokens_1[0], tokens_3[0], *credentials.secrets)
 

@@ -466,7 +466,9 @@ def test_input_fingerprint_of_an_unreadable_file_is_none(tmp_path):
 def stored_fast_entry(run_dir, inputs, credentials_file=None, **fields):
     cache = TokenCache.open(os.path.join(run_dir, RUN_CACHE_SUBDIR))
     key = input_fingerprint(inputs, credentials_file)
-    cache.write(key, entry(**fields))
+    target = "e" * 64
+    cache.write(target, entry(**fields))
+    cache.write_alias(key, target)
     return cache, key
 
 
@@ -524,5 +526,24 @@ def test_fast_path_checks_the_certificate_date(tmp_path, not_after, hit):
 def test_fast_path_with_persistent_cache_dir(tmp_path):
     inputs = values(cache="persistent", cache_dir=str(tmp_path / "persist"))
     cache = TokenCache.open(str(tmp_path / "persist"))
-    cache.write(input_fingerprint(inputs, None), entry(expires_at=time.time() + 3600))
+    cache.write("f" * 64, entry(expires_at=time.time() + 3600))
+    cache.write_alias(input_fingerprint(inputs, None), "f" * 64)
     assert cached_entry_for_inputs(inputs, None, None, time.time())["access_token"] == "eyJ.token.sig"
+
+
+def test_fast_path_follows_the_alias_to_a_refreshed_entry(tmp_path):
+    inputs = values()
+    cache, _fingerprint = stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
+    cache.write("e" * 64, entry(expires_at=time.time() + 7200, access_token="eyJ.refreshed.sig"))
+    assert cached_entry_for_inputs(inputs, None, str(tmp_path), time.time())["access_token"] == "eyJ.refreshed.sig"
+
+
+@pytest.mark.parametrize("alias", [{"format": "aemops.ims/token-alias/1", "target": "../../etc/passwd"}, {"format": "other", "target": "e" * 64}, ["e" * 64]])
+def test_fast_path_ignores_a_foreign_alias(tmp_path, alias):
+    inputs = values()
+    cache, fingerprint = stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
+    if isinstance(alias, dict):
+        alias = dict(alias, key=fingerprint)
+    with open(os.path.join(cache.directory, fingerprint + ".json"), "w", encoding="utf-8") as handle:
+        json.dump(alias, handle)
+    assert cached_entry_for_inputs(inputs, None, str(tmp_path), time.time()) is None
