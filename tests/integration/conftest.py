@@ -13,13 +13,18 @@ extra-vars file.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
 import re
+import secrets
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +38,19 @@ JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 PLAYBOOK_TIMEOUT = 600
 
 
-def _load_emulator_client():
-    spec = importlib.util.spec_from_file_location("aemops_ims_emulator_client", EMULATOR_DIR / "client.py")
+# The emulator's random x-debug-id, in IMS error messages.
+DEBUG_ID = r"\(x-debug-id [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)"
+
+
+def _load_by_path(name, path):
+    # Loaded by file path: these helpers are scripts too, not packages of the collection.
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-emulator_client = _load_emulator_client()
+emulator_client = _load_by_path("aemops_ims_emulator_client", EMULATOR_DIR / "client.py")
 
 
 def collections_path():
@@ -267,3 +277,137 @@ def issued_for(emulator):
         return emulator.stats()["by_client"].get(client_id, {}).get("issued", 0)
 
     return count
+
+
+# --- reading results back and checking failures ----------------------------------------------
+
+
+def save_task(expression, name="result.json", title=None):
+    """A hidden task that writes `expression` (Jinja, without braces) as JSON into the workspace.
+
+    run_once + delegate_to localhost, so it runs once whatever the number of hosts; check_mode
+    false, so that it writes in --check runs too. Tests read tokens back this way without them
+    ever reaching the output.
+    """
+    return """
+    - name: {title}
+      ansible.builtin.copy:
+        content: "{{{{ ({expression}) | to_json }}}}"
+        dest: "{{{{ workspace }}}}/{name}"
+        mode: "0600"
+      no_log: true
+      delegate_to: localhost
+      run_once: true
+      check_mode: false
+      changed_when: false
+""".format(title=title or "Keep %s for the test (hidden)" % name, expression=expression, name=name)
+
+
+def token_claims(token):
+    """The payload of an IMS access token (a JWT), unverified."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def one_line_failure(run, message):
+    """Assert that `message` (a str, or a compiled regex) is the msg of a failed task in the output.
+
+    Returns the matching message. ansible-core 2.19 prints it twice: in the [ERROR] line and as
+    the "msg" of the fatal result.
+    """
+    messages = run.failure_messages()
+    if isinstance(message, str):
+        assert message in messages, "expected failure message not found.\nexpected: %s\nfound:\n%s" % (message, "\n".join(messages))
+        found = message
+    else:
+        matching = [item for item in messages if message.fullmatch(item)]
+        assert matching, "no failure message matches %s\nfound:\n%s" % (message.pattern, "\n".join(messages))
+        found = matching[0]
+    assert "\n" not in found and "\\n" not in found
+    error_line = re.compile(r"^\[ERROR\]: Task failed: (?:Action failed: )?%s$" % re.escape(found), re.MULTILINE)
+    assert error_line.search(run.stdout), "no [ERROR] line with the message: %s" % found
+    return found
+
+
+def uuid_free(message):
+    """A message with the emulator's random x-debug-id replaced, to compare two messages."""
+    return re.sub(DEBUG_ID, "(x-debug-id ...)", message)
+
+
+@pytest.fixture
+def save():
+    return save_task
+
+
+@pytest.fixture
+def expect_failure():
+    return one_line_failure
+
+
+@pytest.fixture
+def claims():
+    return token_claims
+
+
+@pytest.fixture
+def without_debug_id():
+    return uuid_free
+
+
+@pytest.fixture
+def token_owner(emulator):
+    """token_owner(token) -> the client id the emulator issued this still-valid token to, else None.
+
+    A token that merely looks right is not enough: the emulator says whether it issued it.
+    """
+    context = ssl.create_default_context(cafile=emulator.ca_path)
+
+    def owner(token):
+        data = urllib.parse.urlencode({"type": "access_token", "token": token}).encode("ascii")
+        request = urllib.request.Request(emulator.url("/ims/validate_token/v1"), data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            answer = json.loads(response.read())
+        if not answer.get("valid"):
+            return None
+        return answer["token"].get("client_id")
+
+    return owner
+
+
+@pytest.fixture
+def origin(emulator):
+    """The IMS origin the plugins report for the emulator: https://127.0.0.1:PORT."""
+    return "https://" + emulator.endpoint
+
+
+@pytest.fixture
+def collections_root():
+    """The directory that holds ansible_collections/ (for tests that import the core directly)."""
+    return collections_path()
+
+
+@pytest.fixture
+def fresh_emulator(emulator):
+    """The session emulator with zeroed stats, no queued faults and a true clock; reset again afterwards.
+
+    Faults are a FIFO shared by the whole emulator: the suite runs serially, and each fault test
+    queues exactly what its own playbook consumes.
+    """
+    emulator.reset()
+    emulator.set_clock_offset(0)
+    yield emulator
+    emulator.set_clock_offset(0)
+    emulator.reset()
+
+
+@pytest.fixture
+def connect_proxy():
+    """A running authenticating CONNECT proxy (tests/utils/connect_proxy.py): (proxy, user, password)."""
+    module = _load_by_path("aemops_ims_connect_proxy", COLLECTION_ROOT / "tests" / "utils" / "connect_proxy.py")
+    user = "proxyuser"
+    password = "pxpw-" + secrets.token_urlsafe(16)
+    proxy = module.ConnectProxy(user, password).start()
+    try:
+        yield proxy, user, password
+    finally:
+        proxy.stop()

@@ -638,7 +638,7 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
         "wrong_secret": "IMS rejected the JWT exchange: HTTP 401 invalid_client: invalid client_secret parameter %s. "
         "Hint: the client_secret is wrong, or was rotated out in the Developer Console",
         "wrong_metascopes": "IMS rejected the JWT exchange: HTTP 400 invalid_scope: The metascopes in the JWT are not a subset of the "
-        "metascopes in the binding. %s. Hint: the metascopes or scopes do not match those of the integration; copy them from the credentials",
+        "metascopes in the binding %s. Hint: the metascopes or scopes do not match those of the integration; copy them from the credentials",
         "foreign_key": "IMS rejected the JWT exchange: HTTP 400 invalid_token: Could not match JWT signature to any of the bindings %s. "
         "Hint: the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer "
         "Console; download the service credentials again",
