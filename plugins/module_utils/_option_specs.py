@@ -22,7 +22,7 @@ AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")
 CACHE_MODES = ("run", "persistent", "off")
 
 # name: (argument spec, environment variable). The order is the order of the docs.
-OPTION_SPECS = {
+OPTION_SPECS: dict[str, tuple[dict, str]] = {
     "service_credentials_file": (dict(type="path"), "AEM_IMS_SERVICE_CREDENTIALS_FILE"),
     "service_credentials": (dict(type="raw", no_log=True), "AEM_IMS_SERVICE_CREDENTIALS"),
     "credential_name": (dict(type="str"), "AEM_IMS_CREDENTIAL_NAME"),

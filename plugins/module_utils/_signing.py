@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import KeyMaterialError, MissingDependencyError
 
+CRYPTO_IMPORT_ERROR: ImportError | None
 try:
     import jwt
     from cryptography import x509

@@ -116,12 +116,7 @@ def same_file(src: str, dst: str) -> bool:
         return False
     if stat.S_ISLNK(s.st_mode) or stat.S_ISLNK(d.st_mode):
         return stat.S_ISLNK(s.st_mode) and stat.S_ISLNK(d.st_mode) and os.readlink(src) == os.readlink(dst)
-    return (
-        stat.S_ISREG(d.st_mode)
-        and s.st_size == d.st_size
-        and int(s.st_mtime) == int(d.st_mtime)
-        and stat.S_IMODE(s.st_mode) == stat.S_IMODE(d.st_mode)
-    )
+    return stat.S_ISREG(d.st_mode) and s.st_size == d.st_size and int(s.st_mtime) == int(d.st_mtime) and stat.S_IMODE(s.st_mode) == stat.S_IMODE(d.st_mode)
 
 
 def remove(path: str) -> None:

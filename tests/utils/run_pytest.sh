@@ -18,6 +18,7 @@ fi
 coll_dir=$1
 test_dir=$2
 shift 2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 cd "$coll_dir"
 if [ ! -d "$test_dir" ]; then
@@ -37,6 +38,14 @@ plugin_dir=$("$python" -c 'import os, ansible_test; print(os.path.join(os.path.d
 min_python=$("$python" -c 'from ansible_test._util.target.common.constants import CONTROLLER_PYTHON_VERSIONS as v; print(v[0])')
 
 export PYTHONPATH="$build_root:$plugin_dir${PYTHONPATH:+:$PYTHONPATH}"
+
+# The unit suite uses test helpers that ansible-core added in 2.19; on older lines
+# tests/utils/pytest_core_compat.py provides them (it is a no-op on 2.19+).
+compat=()
+if ! "$python" -c 'import ansible.module_utils.testing' >/dev/null 2>&1; then
+    export PYTHONPATH="$PYTHONPATH:$here"
+    compat=(-p pytest_core_compat)
+fi
 export ANSIBLE_COLLECTIONS_PATH="$build_root"
 export AEMOPS_IMS_COLLECTIONS_PATH="$build_root"
 export ANSIBLE_CONTROLLER_MIN_PYTHON_VERSION="$min_python"
@@ -44,7 +53,7 @@ export ANSIBLE_CONTROLLER_MIN_PYTHON_VERSION="$min_python"
 export PYTHONDONTWRITEBYTECODE=1
 
 status=0
-"$python" -m pytest -p no:cacheprovider -p ansible_pytest_collections "$test_dir" "$@" || status=$?
+"$python" -m pytest -p no:cacheprovider -p ansible_pytest_collections ${compat[@]+"${compat[@]}"} "$test_dir" "$@" || status=$?
 
 case "$status" in
     0) ;;

@@ -35,6 +35,12 @@ unset PYTHONPATH
 "$venv/bin/python" "$here/seed_get_pip.py"
 
 cd "$coll_dir"
+# Zero ignores: an ignore file would let a sanity failure pass (and Galaxy warns about it).
+ignores=$(compgen -G 'tests/sanity/ignore-*.txt' || true)
+if [ -n "$ignores" ]; then
+    echo "ERROR: sanity ignore files are not allowed; fix the findings instead: $ignores" >&2
+    exit 1
+fi
 core=$("$venv/bin/python" -c 'from ansible.release import __version__ as v; print(v)')
 log_dir=$(cd ../../.. && pwd)/logs
 log="$log_dir/sanity-ansible-core-$core-py$pyver.log"
