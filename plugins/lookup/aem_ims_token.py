@@ -119,18 +119,22 @@ def _forget_blank_environment():
 
 
 def _raw_options(kwargs, option_variables):
-    """Each option as written, from the highest source that sets it (ansible.cfg aside)."""
-    raw = {}
+    """Each option as written, and where from, for the highest source that sets it (ansible.cfg aside).
+
+    Worked out here rather than asked of ansible-core, whose get_option_and_origin() ignores
+    keywords and variables before 2.18.
+    """
+    raw, origins = {}, {}
     for name, (_spec, env) in OPTION_SPECS.items():
         if name in kwargs:
-            raw[name] = kwargs[name]
+            raw[name], origins[name] = kwargs[name], "the %s option" % name
         elif "aem_ims_" + name in option_variables:
-            raw[name] = option_variables["aem_ims_" + name]
+            raw[name], origins[name] = option_variables["aem_ims_" + name], "variable aem_ims_" + name
         elif env in os.environ:
-            raw[name] = os.environ[env]
+            raw[name], origins[name] = os.environ[env], "environment variable " + env
     # Unknown keywords too, so that validation names them.
     raw.update((name, value) for name, value in kwargs.items() if name not in OPTION_SPECS)
-    return raw
+    return raw, origins
 
 
 def _secret_strings(raw):
@@ -182,7 +186,7 @@ class LookupModule(LookupBase):
         try:
             _forget_blank_environment()
             option_variables = self._option_variables(variables)
-            raw = _raw_options(kwargs, option_variables)
+            raw, origins = _raw_options(kwargs, option_variables)
             secrets = _secret_strings(raw)
             paths = self._credentials_files(terms, variables)
             try:
@@ -200,7 +204,7 @@ class LookupModule(LookupBase):
             entries = [cached_entry_for_inputs(values, path, cache_root, time.time(), kwargs) for path in paths]
             if all(entries):
                 return [entry["access_token"] for entry in entries]
-            return self._obtain(values, raw, paths, kwargs, cache_root)
+            return self._obtain(values, raw, origins, paths, kwargs, cache_root)
         except AnsibleLookupError:
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught
@@ -224,7 +228,7 @@ class LookupModule(LookupBase):
 
         return public_message(error, secrets)
 
-    def _obtain(self, values, raw, paths, kwargs, cache_root):
+    def _obtain(self, values, raw, origins, paths, kwargs, cache_root):
         """The full path: validate, read credentials, use or fill the cache, exchange when needed."""
         # pylint: disable=import-outside-toplevel
         from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params
@@ -233,11 +237,12 @@ class LookupModule(LookupBase):
 
         def make_settings():
             _explain_invalid(raw)
-            origins = {}
+            # ansible.cfg is the one source left to ask ansible-core about.
             for name in OPTION_SPECS:
-                described = describe_plugin_origin(name, self.get_option_and_origin(name)[1])
-                if described:
-                    origins[name] = described
+                if name not in origins:
+                    described = describe_plugin_origin(name, self.get_option_and_origin(name)[1])
+                    if described:
+                        origins[name] = described
             return settings_from_params(values, origins=origins)
 
         return [obtain_token_for_inputs(values, path, kwargs, cache_root, make_settings, warn=warn) for path in paths]

@@ -265,7 +265,7 @@ class ImsHttpClient:
                 "could not reach IMS at %s through the proxy: %s" % (self.origin, reason), retryable="tunnel" not in reason, field="proxy_url"
             ) from None
         except requests.exceptions.Timeout:
-            raise TransportError("IMS at %s did not answer within %g s (timeout)" % (self.origin, attempt_timeout)) from None
+            raise TransportError("IMS at %s did not answer within %g s (timeout)" % (self.origin, round(attempt_timeout, 1))) from None
         except requests.exceptions.ConnectionError as error:
             raise TransportError("could not connect to IMS at %s%s: %s" % (self.origin, what_proxy, _connection_reason(error))) from None
         except (requests.exceptions.RequestException, ValueError) as error:

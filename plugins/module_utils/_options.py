@@ -85,37 +85,74 @@ def describe_type(value):
     return "a " + type(value).__name__
 
 
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "a boolean (true or false)", "list": "a list of strings"}
+
+
+def _shown(name, value):
+    """How a bad value appears in a message: quoted if short and not secret, else only its kind."""
+    if name in SECRET_OPTIONS or not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        return describe_type(value)
+    text = re.sub(r"[\x00-\x1f\x7f]", "?", str(value))
+    return "'%s'" % (text if len(text) <= 40 else text[:37] + "...")
+
+
+def _check_value(name, option, value):
+    """Our own type and choice messages: ansible-core words its own differently in every release."""
+    from ansible.module_utils.common.validation import (  # pylint: disable=import-outside-toplevel
+        check_type_bool,
+        check_type_float,
+        check_type_int,
+        check_type_list,
+    )
+
+    kind = option["type"]
+    if kind in _STRING_TYPES and isinstance(value, (dict, list, tuple)):
+        raise OptionError("%s must be a string, got %s" % (name, describe_type(value)), field=name)
+    if kind == "list" and isinstance(value, dict):
+        raise OptionError("%s must be a list of strings, got a dict" % name, field=name)
+    checker = {"int": check_type_int, "float": check_type_float, "bool": check_type_bool, "list": check_type_list}.get(kind)
+    if checker is not None:
+        if kind in ("int", "float") and isinstance(value, bool):
+            raise OptionError("%s must be %s, got a bool" % (name, _TYPE_WORDS[kind]), field=name)
+        try:
+            checker(value)
+        except (TypeError, ValueError):
+            raise OptionError("%s must be %s, got %s" % (name, _TYPE_WORDS[kind], _shown(name, value)), field=name) from None
+    if "choices" in option and value not in option["choices"]:
+        raise OptionError("%s must be one of %s, got %s" % (name, ", ".join(option["choices"]), _shown(name, value)), field=name)
+
+
 def validate_params(params, for_module=True, with_env=True):
     """Check option names and types; return the converted parameters.
 
     Raises OptionError with one line that names the option. Values of secret options
-    are never quoted.
+    are never quoted. With with_env, unset options come from their AEM_IMS_* variables
+    (empty ones count as unset), and are checked the same way.
     """
     # Imported here: a lookup served from the cache never validates, and each import costs a forked worker time.
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
-    from ansible.module_utils.errors import UnsupportedError  # pylint: disable=import-outside-toplevel
 
-    spec = argument_spec(for_module=for_module, with_env=with_env)
+    spec = argument_spec(for_module=for_module, with_env=False)
     params = dict(params or {})
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise OptionError(
+            "Unsupported option(s) for %s: %s. Supported options: %s" % (PLUGIN_NAME, ", ".join(unknown), ", ".join(sorted(spec))),
+            field=unknown[0],
+        )
+    if with_env:
+        for name, (_option, env) in OPTION_SPECS.items():
+            value = os.environ.get(env)
+            if params.get(name) is None and value is not None and value.strip():
+                params[name] = value
     for name, value in params.items():
-        option = spec.get(name)
-        if option is None or value is None:
-            continue
-        if option["type"] in _STRING_TYPES and isinstance(value, (dict, list, tuple)):
-            raise OptionError("%s must be a string, got %s" % (name, describe_type(value)), field=name)
-        if option["type"] == "list" and isinstance(value, dict):
-            raise OptionError("%s must be a list of strings, got a dict" % name, field=name)
+        if value is not None:
+            _check_value(name, spec[name], value)
     result = ArgumentSpecValidator(spec).validate(params)
     if result.errors.errors:
-        error = result.errors[0]
-        if isinstance(error, UnsupportedError):
-            unknown = sorted(set(params) - set(spec))
-            raise OptionError(
-                "Unsupported option(s) for %s: %s. Supported options: %s" % (PLUGIN_NAME, ", ".join(unknown), ", ".join(sorted(spec))),
-                field=unknown[0] if unknown else None,
-            )
+        # Not expected after the checks above; kept so that nothing unvalidated gets through.
         message = str(result.errors.msg)
-        name = getattr(error, "name", None) or _option_named_in(message, spec)
+        name = _option_named_in(message, spec)
         if name in SECRET_OPTIONS:
             message = "%s has a value of the wrong type" % name
         raise OptionError(message, field=name)
@@ -263,7 +300,7 @@ def settings_from_params(params, origins=None):
         _check_range(name, values[name])
     for name, choices in (("auth_method", AUTH_METHODS), ("cache", CACHE_MODES)):
         if values[name] not in choices:
-            raise OptionError("%s must be one of %s, got '%s'" % (name, ", ".join(choices), values[name]), field=name)
+            raise OptionError("%s must be one of %s, got %s" % (name, ", ".join(choices), _shown(name, values[name])), field=name)
 
     credentials = values["service_credentials"]
     if credentials is not None and not isinstance(credentials, (dict, str)):

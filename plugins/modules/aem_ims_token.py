@@ -112,10 +112,16 @@ EXAMPLES = r"""
     scopes: [openid, AdobeID, read_organizations]
   register: adobe_token
 
+- name: An aio-lib-ims context (client_id, client_secret, meta_scopes, ims_org_id, private_key, ...)
+  aemops.ims.aem_ims_token:
+    service_credentials: "{{ lookup('ansible.builtin.file', '/etc/adobe/aio-context.json') }}"
+  register: adobe_token
+
 - name: An Adobe Developer Console project JSON with several credentials
   aemops.ims.aem_ims_token:
     service_credentials_file: /etc/adobe/project-workspace.json
     credential_name: aem-automation
+    private_key_file: /etc/adobe/private.key
   register: adobe_token
 
 - name: Reuse a valid token across runs (for CI jobs that run every few minutes)

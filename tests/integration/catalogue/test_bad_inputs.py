@@ -400,8 +400,8 @@ def build_catalogue(good, encrypted, emulator, directory):
         ("jwt_lifetime_5", dict(good_args, jwt_lifetime=5), {}, "jwt_lifetime must be between 10 and 86400, got 5"),
         ("retries_11", dict(good_args, retries=11), {}, "retries must be between 0 and 10, got 11"),
         ("refresh_margin_negative", dict(good_args, refresh_margin=-1), {}, "refresh_margin must be between 0 and 86400, got -1"),
-        ("cache_sometimes", dict(good_args, cache="sometimes"), {}, "value of cache must be one of: run, persistent, off, got: sometimes"),
-        ("auth_method_unknown", dict(good_args, auth_method="saml"), {}, "value of auth_method must be one of: auto, jwt, oauth_server_to_server, got: saml"),
+        ("cache_sometimes", dict(good_args, cache="sometimes"), {}, "cache must be one of run, persistent, off, got 'sometimes'"),
+        ("auth_method_unknown", dict(good_args, auth_method="saml"), {}, "auth_method must be one of auto, jwt, oauth_server_to_server, got 'saml'"),
         (
             "cache_dir_world_writable",
             dict(good_args, cache="persistent", cache_dir=str(world_writable)),

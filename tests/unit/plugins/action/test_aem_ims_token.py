@@ -159,7 +159,8 @@ def test_check_mode_gets_a_real_token(obtained):
 def test_async_is_refused(obtained):
     with pytest.raises(AnsibleActionFail) as info:
         run({"client_id": CLIENT_ID}, async_val=30)
-    assert str(info.value.message) == "This action (aemops.ims.aem_ims_token) does not support async."
+    # ansible-core's own refusal; its wording changed in 2.17.
+    assert "async" in str(info.value.message)
     assert obtained.calls == []
 
 
