@@ -89,178 +89,73 @@ _raw:
   elements: str
 """
 
+
+import contextlib
 import os
-import time
+import sys
 
 from ansible import constants as C
-from ansible.errors import AnsibleError, AnsibleLookupError
-from ansible.module_utils.parsing.convert_bool import BOOLEANS
-from ansible.plugins.lookup import LookupBase
 
-# Only what a cache hit needs is imported here; the rest loads in _obtain() and on errors.
-from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import cached_entry_for_inputs
-from ansible_collections.aemops.ims.plugins.module_utils._option_specs import OPTION_SPECS, PLUGIN_NAME, SECRET_OPTIONS, plugin_option_definitions
-
-
-OPTION_VARIABLES = tuple("aem_ims_" + name for name in OPTION_SPECS)
-BOOLEAN_OPTIONS = tuple(name for name, (spec, _env) in OPTION_SPECS.items() if spec["type"] == "bool")
-_BOOLEAN_WORDS = frozenset(word.lower() for word in BOOLEANS if isinstance(word, str))
+# Ansible forks a fresh worker for every host and task, and each worker that templates this
+# lookup loads it anew. ansible-core's collection loader compiles collection modules from
+# source every time (it never uses .pyc files), which made loading this plugin cost more
+# than the cached lookup itself. The modules a cache hit needs are therefore compiled once
+# per run into the run's private temporary directory, and later workers load that code.
+# Anything unusual falls back to a plain import.
+_FAST_MODULES = (("module_utils", "_option_specs"), ("module_utils", "_cache_reader"), ("plugin_utils", "_aem_ims_token_lookup"))
 
 
-def _forget_blank_environment():
-    """Treat empty AEM_IMS_* variables as unset, as the module does.
+def _load_from_code_cache(modules):
+    import marshal  # pylint: disable=import-outside-toplevel
+    import stat  # pylint: disable=import-outside-toplevel
+    import types  # pylint: disable=import-outside-toplevel
+    from importlib import import_module  # pylint: disable=import-outside-toplevel
+    from importlib.util import MAGIC_NUMBER  # pylint: disable=import-outside-toplevel
 
-    AWX and AAP inject every field of a credential type, empty or not, and ansible-core
-    would read an empty path as the current directory and an empty choice as invalid.
-    Only this collection's variables are touched, and only when they are blank.
-    """
-    for name in [name for name, value in os.environ.items() if name.startswith("AEM_IMS_") and not value.strip()]:
-        del os.environ[name]
-
-
-def _raw_options(kwargs, option_variables):
-    """Each option as written, and where from, for the highest source that sets it (ansible.cfg aside).
-
-    Worked out here rather than asked of ansible-core, whose get_option_and_origin() ignores
-    keywords and variables before 2.18.
-    """
-    raw, origins = {}, {}
-    for name, (_spec, env) in OPTION_SPECS.items():
-        if name in kwargs:
-            raw[name], origins[name] = kwargs[name], "the %s option" % name
-        elif "aem_ims_" + name in option_variables:
-            raw[name], origins[name] = option_variables["aem_ims_" + name], "variable aem_ims_" + name
-        elif env in os.environ:
-            raw[name], origins[name] = os.environ[env], "environment variable " + env
-    # Unknown keywords too, so that validation names them.
-    raw.update((name, value) for name, value in kwargs.items() if name not in OPTION_SPECS)
-    return raw, origins
-
-
-def _secret_strings(raw):
-    """Every string inside the secret options' values, for scrubbing messages."""
-    found = []
-    pending = [raw.get(name) for name in SECRET_OPTIONS]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str) and value:
-            found.append(value)
-        elif isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, (list, tuple)):
-            pending.extend(value)
-    return found
-
-
-def _explain_invalid(raw):
-    """Raise the module's own one-line message for invalid option values, if any."""
-    from ansible_collections.aemops.ims.plugins.module_utils._options import validate_params  # pylint: disable=import-outside-toplevel
-
-    validate_params(raw, for_module=False, with_env=False)
-
-
-def _register_option_definitions():
-    """Give ansible-core this lookup's option definitions before it parses the YAML docs.
-
-    Ansible templates each host and task in a fresh forked worker, and each worker that
-    loads this lookup would otherwise parse the DOCUMENTATION YAML and its doc fragment
-    (tens of milliseconds, more than a whole cached lookup). ansible-core skips the parse
-    when definitions are already known; if its internals ever change, the guard below
-    leaves ansible-core to parse the docs as usual.
-    """
-    config = getattr(C, "config", None)
-    if config is None or not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):
+    run_directory = C.DEFAULT_LOCAL_TMP
+    info = os.lstat(run_directory)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return
-    # ansible-core files collection plugins under their Python module name when loading them.
-    for name in (__name__, PLUGIN_NAME):
-        if not config.has_configuration_definition("lookup", name):
-            config.initialize_plugin_configuration_definitions("lookup", name, plugin_option_definitions())
-
-
-_register_option_definitions()
-
-
-class LookupModule(LookupBase):
-    def run(self, terms, variables=None, **kwargs):
-        secrets = []
+    store = os.path.join(run_directory, "aemops_ims_code")
+    plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for package, leaf in modules:
+        name = "ansible_collections.aemops.ims.plugins.%s.%s" % (package, leaf)
+        if name in sys.modules:
+            continue
+        parent = import_module("ansible_collections.aemops.ims.plugins." + package)
+        source = os.path.join(plugins, package, leaf + ".py")
+        source_info = os.stat(source)
+        compiled = os.path.join(store, "%s-%d-%d-%s.bin" % (leaf, source_info.st_size, source_info.st_mtime_ns, MAGIC_NUMBER.hex()))
         try:
-            _forget_blank_environment()
-            option_variables = self._option_variables(variables)
-            raw, origins = _raw_options(kwargs, option_variables)
-            secrets = _secret_strings(raw)
-            paths = self._credentials_files(terms, variables)
-            try:
-                self.set_options(var_options=option_variables, direct=kwargs)
-            except AnsibleError as error:
-                _explain_invalid(raw)
-                raise AnsibleLookupError(self._public_message(error, secrets)) from None
-            # ansible-core reads booleans leniently ("ture" is false); the module refuses them, and so does this.
-            if any(isinstance(raw.get(name), str) and raw[name].strip().lower() not in _BOOLEAN_WORDS for name in BOOLEAN_OPTIONS):
-                _explain_invalid(raw)
-            values = {name: self.get_option(name) for name in OPTION_SPECS}
-
-            # The common case, a token this run (or cache_dir) already holds: no validation, no parsing, no heavy imports.
-            cache_root = C.DEFAULT_LOCAL_TMP if C.DEFAULT_LOCAL_TMP and os.path.isdir(C.DEFAULT_LOCAL_TMP) else None
-            entries = [cached_entry_for_inputs(values, path, cache_root, time.time(), kwargs) for path in paths]
-            if all(entries):
-                return [entry["access_token"] for entry in entries]
-            return self._obtain(values, raw, origins, paths, kwargs, cache_root)
-        except AnsibleLookupError:
+            with open(compiled, "rb") as handle:
+                if os.fstat(handle.fileno()).st_uid != os.geteuid():
+                    raise ValueError("not ours")
+                code = marshal.loads(handle.read())
+        except (OSError, ValueError, EOFError, TypeError):
+            with open(source, encoding="utf-8") as handle:
+                code = compile(handle.read(), source, "exec", dont_inherit=True)
+            os.makedirs(store, mode=0o700, exist_ok=True)
+            temporary = "%s.%d.tmp" % (compiled, os.getpid())
+            with open(temporary, "wb") as handle:
+                handle.write(marshal.dumps(code))
+            os.replace(temporary, compiled)
+        module = types.ModuleType(name)
+        module.__file__ = source
+        module.__package__ = parent.__name__
+        sys.modules[name] = module
+        try:
+            exec(code, module.__dict__)  # pylint: disable=exec-used
+        except BaseException:
+            del sys.modules[name]
             raise
-        except Exception as error:  # pylint: disable=broad-exception-caught
-            raise AnsibleLookupError(self._public_message(error, secrets)) from None
+        setattr(parent, leaf, module)
 
-    def _option_variables(self, variables):
-        """The aem_ims_* variables, templated.
 
-        ansible-core hands plugin options taken from variables over as written, so
-        `aem_ims_service_credentials: "{{ vault_aem_credentials }}"` would arrive as that
-        literal text (see community.hashi_vault#434).
-        """
-        if not variables:
-            return {}
-        return {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in variables}
+with contextlib.suppress(Exception):
+    _load_from_code_cache(_FAST_MODULES)
 
-    @staticmethod
-    def _public_message(error, secrets):
-        # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message
+# ansible-core looks up the plugin class as this module's LookupModule.
+# pylint: disable-next=wrong-import-position,unused-import
+from ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup import LookupModule, register_option_definitions  # noqa: E402,F401
 
-        return public_message(error, secrets)
-
-    def _obtain(self, values, raw, origins, paths, kwargs, cache_root):
-        """The full path: validate, read credentials, use or fill the cache, exchange when needed."""
-        # pylint: disable=import-outside-toplevel
-        from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params
-        from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token_for_inputs
-        from ansible_collections.aemops.ims.plugins.plugin_utils._controller import describe_plugin_origin, warn
-
-        def make_settings():
-            _explain_invalid(raw)
-            # ansible.cfg is the one source left to ask ansible-core about.
-            for name in OPTION_SPECS:
-                if name not in origins:
-                    described = describe_plugin_origin(name, self.get_option_and_origin(name)[1])
-                    if described:
-                        origins[name] = described
-            return settings_from_params(values, origins=origins)
-
-        return [obtain_token_for_inputs(values, path, kwargs, cache_root, make_settings, warn=warn) for path in paths]
-
-    def _credentials_files(self, terms, variables):
-        """Each term names a credentials file; relative names are also looked for in files/ as other lookups do."""
-        if not terms:
-            return [None]
-        paths = []
-        for term in terms:
-            if not isinstance(term, str) or not term.strip():
-                from ansible_collections.aemops.ims.plugins.module_utils._options import describe_type  # pylint: disable=import-outside-toplevel
-
-                kind = "an empty string" if isinstance(term, str) else describe_type(term)
-                raise AnsibleLookupError("each term must be the path of a credentials file, got %s" % kind)
-            path = os.path.expanduser(term.strip())
-            if not os.path.isabs(path) and not os.path.exists(path):
-                found = self.find_file_in_search_path(variables or {}, "files", path, ignore_missing=True)
-                path = found or path
-            paths.append(path)
-        return paths
+register_option_definitions(__name__, placeholder=True)

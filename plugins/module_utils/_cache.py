@@ -31,9 +31,10 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import ( 
     RUN_CACHE_SUBDIR,
     _cache_error,
     cache_directory,
-    cached_entry_for_inputs,
+    cached_entry_for_fingerprint,
     check_directory,
     default_persistent_dir,
+    file_digest,
     input_fingerprint,
     read_alias,
     read_entry,
@@ -72,9 +73,16 @@ class TokenCache:
         """Replace the entry atomically, so that readers never see half a file."""
         self._write_json(key, dict(entry, format=CACHE_FORMAT, key=key))
 
-    def write_alias(self, fingerprint, key):
-        """Point an input fingerprint (the lookup's fast path) at the entry stored under key."""
-        self._write_json(fingerprint, {"format": ALIAS_FORMAT, "key": fingerprint, "target": key})
+    def write_alias(self, fingerprint, directory, key, refresh_margin, files):
+        """Point an input fingerprint (the lookup's fast path) at the entry stored under key in directory.
+
+        files maps each file the token was read from to its digest, so that a changed
+        credentials or key file sends the next lookup through validation again.
+        """
+        self._write_json(
+            fingerprint,
+            {"format": ALIAS_FORMAT, "key": fingerprint, "directory": directory, "target": key, "refresh_margin": refresh_margin, "files": files},
+        )
 
     def _write_json(self, key, document):
         data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")

@@ -93,7 +93,8 @@ def read_entry(directory, key):
 
 
 def read_alias(directory, fingerprint):
-    """The entry key an input fingerprint points to, or None.
+    """What an input fingerprint points to, or None: the entry's directory and key, the
+    refresh margin it was validated with, and the digests of the files it was read from.
 
     An alias points at the entry rather than copying it, so a token refreshed under the
     entry key (force_refresh, a larger refresh_margin elsewhere) is what every fast path
@@ -102,8 +103,12 @@ def read_alias(directory, fingerprint):
     alias = _read_json(directory, fingerprint)
     if not isinstance(alias, dict) or alias.get("format") != ALIAS_FORMAT or alias.get("key") != fingerprint:
         return None
-    target = alias.get("target")
-    return target if isinstance(target, str) and re.fullmatch(r"[0-9a-f]{64}", target) else None
+    target, entry_directory, margin, files = alias.get("target"), alias.get("directory"), alias.get("refresh_margin"), alias.get("files")
+    if not isinstance(target, str) or not re.fullmatch(r"[0-9a-f]{64}", target) or not isinstance(entry_directory, str):
+        return None
+    if isinstance(margin, bool) or not isinstance(margin, int) or not isinstance(files, dict):
+        return None
+    return alias
 
 
 def _valid_entry(entry, key):
@@ -124,33 +129,26 @@ def usable(entry, now, refresh_margin):
     return entry is not None and entry["expires_at"] - now > refresh_margin
 
 
-def _file_digest(path):
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_FINGERPRINTED_FILE_BYTES + 1)
+def file_digest(path):
+    """sha256 of a file's bytes (up to the size limit of credentials), or None if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FINGERPRINTED_FILE_BYTES + 1)
+    except OSError:
+        return None
     return hashlib.sha256(data).hexdigest()
 
 
-def input_fingerprint(values, credentials_file=None, keywords=()):
-    """A hash of the raw inputs of a token request: option values and the files they name.
+def input_fingerprint(sources, credentials_file=None):
+    """A hash of everything a lookup call was given, before ansible-core resolves it.
 
-    It lets a cache hit skip reading, validating and parsing credentials entirely. An
-    entry is stored under it only after the same inputs went through the full path
-    successfully, so a hit cannot bypass a check that would have failed. Returns None
-    when a named file cannot be read (the full path then says why).
+    `sources` holds the keyword arguments, the aem_ims_* variables, the AEM_IMS_*
+    environment and the ansible.cfg in use: the same sources always resolve to the
+    same options, so a call with a known fingerprint needs neither ansible-core's
+    option resolution nor validation nor parsing. An alias is stored under it only
+    after the same sources went through the full path successfully.
     """
-    # Every option, not only those that decide the token: an entry found here skips
-    # validation, so it must have been stored for exactly these values.
-    material = {name: value for name, value in values.items() if name != "force_refresh"}
-    material["_term"] = credentials_file
-    material["_keywords"] = sorted(keywords)
-    digests = {}
-    for label, path in (("credentials", credentials_file or values.get("service_credentials_file")), ("key", values.get("private_key_file"))):
-        if path:
-            try:
-                digests[label] = _file_digest(os.path.expanduser(str(path)))
-            except OSError:
-                return None
-    encoded = json.dumps([INPUT_FINGERPRINT_VERSION, material, digests], sort_keys=True, default=str, separators=(",", ":"))
+    encoded = json.dumps([INPUT_FINGERPRINT_VERSION, sources, credentials_file], sort_keys=True, default=str, separators=(",", ":"))
     return "i" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
@@ -163,30 +161,30 @@ def cache_directory(mode, cache_dir, run_cache_dir):
     return None
 
 
-def cached_entry_for_inputs(values, credentials_file, run_cache_dir, now, keywords=()):
-    """The fast path of a cache hit: the entry the inputs' fingerprint points to, or None.
+def cached_entry_for_fingerprint(fingerprint, run_cache_dir, now):
+    """The fast path of a cache hit: the entry an input fingerprint's alias points to, or None.
 
-    Standard library only, no validation: anything unusual returns None and the caller
-    takes the full path, which validates and reports errors properly.
+    Aliases live in the run's directory (they remember what this run has validated);
+    the entry they point to may be in a persistent cache_dir. Standard library only, no
+    validation: anything unusual returns None and the caller takes the full path, which
+    validates and reports errors properly.
     """
-    if values.get("force_refresh"):
+    if not run_cache_dir:
         return None
-    directory = cache_directory(values.get("cache"), values.get("cache_dir"), run_cache_dir)
-    if not directory or not os.path.isdir(directory):
+    alias = read_alias(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), fingerprint)
+    if alias is None:
+        return None
+    # The credentials or key file changed since the alias was written: validate again.
+    if any(file_digest(path) != digest for path, digest in alias["files"].items()):
         return None
     try:
-        check_directory(directory, "cache_dir")
+        check_directory(alias["directory"], "cache_dir")
     except Exception:  # pylint: disable=broad-exception-caught
         return None
-    fingerprint = input_fingerprint(values, credentials_file, keywords)
-    target = read_alias(directory, fingerprint) if fingerprint else None
-    if target is None:
-        return None
-    entry = read_entry(directory, target)
-    margin = values.get("refresh_margin")
-    if isinstance(margin, bool) or not isinstance(margin, int) or not usable(entry, now, margin):
+    entry = read_entry(alias["directory"], alias["target"])
+    if not usable(entry, now, alias["refresh_margin"]):
         return None
     not_after = entry.get("certificate_not_after")
-    if not_after is not None and (not isinstance(not_after, str) or not_after <= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))):
+    if not_after is not None and not_after <= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)):
         return None
     return entry

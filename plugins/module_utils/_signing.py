@@ -18,6 +18,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import KeyMater
 
 CRYPTO_IMPORT_ERROR: ImportError | None
 try:
+    import cryptography
     import jwt
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
@@ -27,6 +28,15 @@ except ImportError as import_error:
     CRYPTO_IMPORT_ERROR = import_error
 else:
     CRYPTO_IMPORT_ERROR = None
+
+# cryptography checks an RSA key's internal consistency on every load, about 0.1 s, which
+# the first fork of a play pays while the others wait for its token. That check protects
+# decryption; this key only signs one JWT, and check_certificate() compares it with the
+# credentials' certificate, when there is one, before anything is signed. A damaged key
+# still fails to parse, or IMS rejects its signature.
+_FAST_RSA_LOAD: dict[str, bool] = {}
+if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >= 39:
+    _FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True}
 
 
 def _require_crypto():
@@ -55,7 +65,7 @@ def load_private_key(request):
     # A passphrase for a key that is not encrypted is harmless (it is often set globally), so it is ignored.
     password = passphrase.encode("utf-8") if encrypted else None
     try:
-        key = serialization.load_pem_private_key(request.private_key.encode("ascii", "replace"), password=password)
+        key = serialization.load_pem_private_key(request.private_key.encode("ascii", "replace"), password=password, **_FAST_RSA_LOAD)
     except (ValueError, TypeError) as error:
         if encrypted and "password" in str(error).lower() or encrypted and "decrypt" in str(error).lower():
             raise KeyMaterialError(

@@ -16,12 +16,11 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import time
 from datetime import datetime, timezone
 
-import contextlib
-
-from ansible_collections.aemops.ims.plugins.module_utils._cache import TokenCache, cache_directory, cached_entry_for_inputs, input_fingerprint, usable
+from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_digest, usable
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import METHOD_JWT, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
@@ -181,19 +180,25 @@ def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None,
 
     The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
     certificate warning repeated hundreds of times would bury the play's output. It
-    also passes input_key (see _cache.input_fingerprint): an alias from that key to
-    the entry is stored for its fast path.
+    also passes input_key (see _cache_reader.input_fingerprint): an alias from that key
+    to the entry is stored in the run's directory for its fast path.
     """
+    files = {}
+    if input_key:
+        # Digests taken before the files are read: a file changed meanwhile is validated again next time.
+        for path in (credentials_file or settings.service_credentials_file, settings.private_key_file):
+            if path:
+                files[path] = file_digest(path)
     request = build_token_request(settings, credentials_file)
     try:
-        return _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, input_key)
+        return _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, (input_key, files) if input_key else None)
     except AemImsError as error:
         # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
         error.msg = redact(error.msg, request.secret_values())
         raise
 
 
-def _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, input_key):
+def _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, alias):
     hit_warn = warn if warn_on_cache_hit else None
     cache = open_cache(settings, run_cache_dir)
     if cache is None:
@@ -214,41 +219,9 @@ def _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, inpu
                 cache.write(key, entry)
     if cached:
         check_certificate_expiry(entry.get("certificate_not_after"), request, now(), hit_warn)
-    if input_key:
-        cache.write_alias(input_key, key)
+    if alias and run_cache_dir and None not in alias[1].values():
+        fingerprint, files = alias
+        TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory").write_alias(
+            fingerprint, cache.directory, key, settings.refresh_margin, files
+        )
     return _result(request, entry, cached, now())
-
-
-def _lock_wait(values):
-    """How long to wait for another process's exchange: its whole deadline, plus a little."""
-    try:
-        return deadline(float(values.get("timeout") or 30), int(values.get("retries") or 0)) + LOCK_GRACE_SECONDS
-    except (TypeError, ValueError):
-        return deadline(30.0, 3) + LOCK_GRACE_SECONDS
-
-
-def obtain_token_for_inputs(values, credentials_file, keywords, run_cache_dir, make_settings, warn=None):
-    """The lookup's path after a fast-path miss: one process per input fingerprint at a time.
-
-    When a play starts, every fork misses the cache at once. Serialising them on the
-    fingerprint of their inputs means one of them validates, exchanges and stores the
-    token, and the others find it on the fast path afterwards, without loading the
-    core modules at all. make_settings() validates and returns Settings; it runs only
-    when the token is really missing.
-    """
-    key = input_fingerprint(values, credentials_file, keywords)
-    directory = cache_directory(values.get("cache"), values.get("cache_dir"), run_cache_dir)
-    lock = contextlib.nullcontext()
-    if key and directory and not values.get("force_refresh"):
-        try:
-            lock = TokenCache.open(directory).lock(key, _lock_wait(values))
-        except AemImsError:
-            # An unusable directory: the full path below reports it with the right message.
-            lock = contextlib.nullcontext()
-    with lock:
-        entry = cached_entry_for_inputs(values, credentials_file, run_cache_dir, time.time(), keywords)
-        if entry:
-            return entry["access_token"]
-        settings = make_settings()
-        result = obtain_token(settings, credentials_file, run_cache_dir, warn=warn, warn_on_cache_hit=False, input_key=key)
-        return result["access_token"]

@@ -26,6 +26,7 @@ from ansible_collections.aemops.ims.plugins.module_utils import _token_service
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError
 from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS
 from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
+from ansible_collections.aemops.ims.plugins.plugin_utils import _aem_ims_token_lookup
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET
 
 NAME = "aemops.ims.aem_ims_token"
@@ -113,7 +114,10 @@ def write_credentials(tmp_path, name, document):
 
 def test_the_lookup_is_found():
     plugin = lookup_loader.get(NAME)
-    assert type(plugin).__module__ == "ansible_collections.aemops.ims.plugins.lookup.aem_ims_token"
+    # The class lives in plugin_utils and the lookup file loads it (see the lookup's comment).
+    assert type(plugin).__name__ == "LookupModule"
+    assert type(plugin).__module__ == "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
+    assert plugin._load_name in (NAME, "ansible_collections.aemops.ims.plugins.lookup.aem_ims_token")
 
 
 def test_no_terms_gives_one_token_from_the_options(obtained, run_dir):
@@ -426,3 +430,12 @@ def test_a_cache_hit_of_the_lookup_imports_no_heavy_package(creds, tmp_path, mod
     assert outcome["new"] == []
     assert outcome["requests_or_jwt"] == []
     assert outcome["signing"] is False
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [({}, 155.0), ({"timeout": 60, "retries": 5}, 415.0), ({"timeout": "junk"}, 155.0), ({"timeout": 1, "retries": 0}, 155.0)],
+)
+def test_forks_wait_for_a_whole_exchange_of_another_fork(raw, expected):
+    # At least ansible-core's defaults: an ansible.cfg timeout is not known before the lock is taken.
+    assert _aem_ims_token_lookup._lock_wait(raw) == expected

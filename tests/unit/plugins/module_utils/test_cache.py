@@ -21,8 +21,9 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     RUN_CACHE_SUBDIR,
     TokenCache,
     cache_directory,
-    cached_entry_for_inputs,
+    cached_entry_for_fingerprint,
     default_persistent_dir,
+    file_digest,
     input_fingerprint,
     usable,
 )
@@ -435,115 +436,114 @@ def test_cache_directory(tmp_path, monkeypatch):
 # --- the lookup's fast path -------------------------------------------------------------------
 
 
-def values(**overrides):
-    base = {"cache": "run", "cache_dir": None, "force_refresh": False, "refresh_margin": 600, "client_id": "c", "client_secret": "s3cret-value"}
+def sources(**overrides):
+    base = {"keywords": {"client_id": "c", "client_secret": "s3cret-value"}, "variables": {}, "environment": {}, "config": None}
     base.update(overrides)
     return base
 
 
 def test_input_fingerprint_is_stable_opaque_and_sensitive(tmp_path):
-    credentials = tmp_path / "c.json"
-    credentials.write_text('{"a": 1}')
-    first = input_fingerprint(values(), str(credentials), ["client_id"])
-    assert first == input_fingerprint(values(), str(credentials), ["client_id"])
+    first = input_fingerprint(sources(), "/creds.json")
+    assert first == input_fingerprint(sources(), "/creds.json")
     assert first.startswith("i") and len(first) == 65
     assert "s3cret-value" not in first
-    assert input_fingerprint(values(client_secret="other"), str(credentials), ["client_id"]) != first
-    assert input_fingerprint(values(), str(credentials), ["client_id", "client_secret"]) != first
-    # Every option counts, transport ones included: a fast-path hit skips validation, so it
-    # must only ever serve the exact values that were validated once.
-    assert input_fingerprint(values(timeout=5), str(credentials), ["client_id"]) != first
-    assert input_fingerprint(values(force_refresh=True), str(credentials), ["client_id"]) == first
-    credentials.write_text('{"a": 2}')
-    assert input_fingerprint(values(), str(credentials), ["client_id"]) != first
+    assert input_fingerprint(sources(keywords={"client_id": "c", "client_secret": "other"}), "/creds.json") != first
+    assert input_fingerprint(sources(variables={"aem_ims_timeout": 5}), "/creds.json") != first
+    assert input_fingerprint(sources(environment={"AEM_IMS_CACHE": "off"}), "/creds.json") != first
+    assert input_fingerprint(sources(config="/etc/ansible/ansible.cfg"), "/creds.json") != first
+    assert input_fingerprint(sources(), "/other.json") != first
 
 
-def test_input_fingerprint_of_an_unreadable_file_is_none(tmp_path):
-    assert input_fingerprint(values(), str(tmp_path / "missing.json")) is None
-    assert input_fingerprint(values(private_key_file=str(tmp_path / "missing.pem"))) is None
+def test_file_digest(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text('{"a": 1}')
+    first = file_digest(str(path))
+    assert len(first) == 64 and first == file_digest(str(path))
+    path.write_text('{"a": 2}')
+    assert file_digest(str(path)) != first
+    assert file_digest(str(tmp_path / "missing.json")) is None
 
 
-def stored_fast_entry(run_dir, inputs, credentials_file=None, **fields):
-    cache = TokenCache.open(os.path.join(run_dir, RUN_CACHE_SUBDIR))
-    key = input_fingerprint(inputs, credentials_file)
+def stored_fast_entry(run_dir, fingerprint="i" + "1" * 64, files=None, margin=600, directory=None, **fields):
+    """An entry (in directory, the run cache by default) and the run's alias to it."""
+    run_cache = TokenCache.open(os.path.join(run_dir, RUN_CACHE_SUBDIR))
+    cache = TokenCache.open(directory) if directory else run_cache
     target = "e" * 64
     cache.write(target, entry(**fields))
-    cache.write_alias(key, target)
-    return cache, key
+    run_cache.write_alias(fingerprint, cache.directory, target, margin, files or {})
+    return cache, fingerprint
 
 
 def test_fast_path_hit(tmp_path):
-    inputs = values()
-    stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
-    hit = cached_entry_for_inputs(inputs, None, str(tmp_path), time.time())
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), expires_at=time.time() + 3600)
+    hit = cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time())
     assert hit["access_token"] == "eyJ.token.sig"
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"force_refresh": True},
-        {"cache": "off"},
-        {"refresh_margin": True},
-        {"refresh_margin": "600"},
-        {"refresh_margin": 7200},
-        {"client_secret": "another"},
-    ],
-)
-def test_fast_path_misses(tmp_path, change):
-    inputs = values()
-    stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
-    assert cached_entry_for_inputs(dict(inputs, **change), None, str(tmp_path), time.time()) is None
+def test_fast_path_misses_without_alias_run_dir_or_margin(tmp_path):
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), expires_at=time.time() + 3600, margin=7200)
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is None
+    assert cached_entry_for_fingerprint("i" + "2" * 64, str(tmp_path), time.time()) is None
+    assert cached_entry_for_fingerprint(fingerprint, None, time.time()) is None
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path / "nothing"), time.time()) is None
 
 
-def test_fast_path_with_an_unreadable_credentials_file(tmp_path):
-    stored_fast_entry(str(tmp_path), values(), expires_at=time.time() + 3600)
-    assert cached_entry_for_inputs(values(), str(tmp_path / "gone.json"), str(tmp_path), time.time()) is None
+def test_fast_path_validates_again_when_a_file_changed(tmp_path):
+    credentials = tmp_path / "c.json"
+    credentials.write_text('{"a": 1}')
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), files={str(credentials): file_digest(str(credentials))}, expires_at=time.time() + 3600)
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is not None
+    credentials.write_text('{"a": 2}')
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is None
+    credentials.unlink()
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is None
 
 
-def test_fast_path_without_a_cache_directory(tmp_path):
-    assert cached_entry_for_inputs(values(), None, None, time.time()) is None
-    assert cached_entry_for_inputs(values(), None, str(tmp_path / "nothing"), time.time()) is None
-
-
-def test_fast_path_refuses_an_unsafe_directory(tmp_path):
-    inputs = values()
-    cache, _key = stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
-    os.chmod(cache.directory, 0o777)
+def test_fast_path_refuses_an_unsafe_entry_directory(tmp_path):
+    persistent = tmp_path / "persist"
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), directory=str(persistent), expires_at=time.time() + 3600)
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is not None
+    os.chmod(persistent, 0o777)
     try:
-        assert cached_entry_for_inputs(inputs, None, str(tmp_path), time.time()) is None
+        assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is None
     finally:
-        os.chmod(cache.directory, 0o700)
+        os.chmod(persistent, 0o700)
 
 
-@pytest.mark.parametrize("not_after, hit", [("2999-01-01T00:00:00Z", True), ("2000-01-01T00:00:00Z", False), (12345, False)])
+@pytest.mark.parametrize("not_after, hit", [("2999-01-01T00:00:00Z", True), ("2000-01-01T00:00:00Z", False)])
 def test_fast_path_checks_the_certificate_date(tmp_path, not_after, hit):
-    inputs = values()
-    stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600, certificate_not_after=not_after)
-    assert (cached_entry_for_inputs(inputs, None, str(tmp_path), time.time()) is not None) is hit
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), expires_at=time.time() + 3600, certificate_not_after=not_after)
+    assert (cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is not None) is hit
 
 
-def test_fast_path_with_persistent_cache_dir(tmp_path):
-    inputs = values(cache="persistent", cache_dir=str(tmp_path / "persist"))
-    cache = TokenCache.open(str(tmp_path / "persist"))
-    cache.write("f" * 64, entry(expires_at=time.time() + 3600))
-    cache.write_alias(input_fingerprint(inputs, None), "f" * 64)
-    assert cached_entry_for_inputs(inputs, None, None, time.time())["access_token"] == "eyJ.token.sig"
+def test_fast_path_with_a_persistent_cache_dir(tmp_path):
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), directory=str(tmp_path / "persist"), expires_at=time.time() + 3600)
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time())["access_token"] == "eyJ.token.sig"
 
 
 def test_fast_path_follows_the_alias_to_a_refreshed_entry(tmp_path):
-    inputs = values()
-    cache, _fingerprint = stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
+    cache, fingerprint = stored_fast_entry(str(tmp_path), expires_at=time.time() + 3600)
     cache.write("e" * 64, entry(expires_at=time.time() + 7200, access_token="eyJ.refreshed.sig"))
-    assert cached_entry_for_inputs(inputs, None, str(tmp_path), time.time())["access_token"] == "eyJ.refreshed.sig"
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time())["access_token"] == "eyJ.refreshed.sig"
 
 
-@pytest.mark.parametrize("alias", [{"format": "aemops.ims/token-alias/1", "target": "../../etc/passwd"}, {"format": "other", "target": "e" * 64}, ["e" * 64]])
+@pytest.mark.parametrize(
+    "alias",
+    [
+        {"target": "../../etc/passwd"},
+        {"format": "other"},
+        {"refresh_margin": "600"},
+        {"files": ["x"]},
+        {"directory": 5},
+    ],
+)
 def test_fast_path_ignores_a_foreign_alias(tmp_path, alias):
-    inputs = values()
-    cache, fingerprint = stored_fast_entry(str(tmp_path), inputs, expires_at=time.time() + 3600)
-    if isinstance(alias, dict):
-        alias = dict(alias, key=fingerprint)
-    with open(os.path.join(cache.directory, fingerprint + ".json"), "w", encoding="utf-8") as handle:
-        json.dump(alias, handle)
-    assert cached_entry_for_inputs(inputs, None, str(tmp_path), time.time()) is None
+    cache, fingerprint = stored_fast_entry(str(tmp_path), expires_at=time.time() + 3600)
+    path = os.path.join(str(tmp_path), RUN_CACHE_SUBDIR, fingerprint + ".json")
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    document.update(alias)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+    assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is None
+    assert cache.read("e" * 64) is not None

@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cached_entry_for_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CacheError, ImsResponseError, KeyMaterialError
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import (
@@ -549,42 +549,36 @@ def lookup_values(document, **overrides):
     return values
 
 
-def test_obtain_token_for_inputs_reports_an_unsafe_directory(creds, exchanges, tmp_path):
-    obtain_for_inputs = getattr(_token_service, "obtain_token_for_inputs", None)
-    if obtain_for_inputs is None:
-        pytest.skip("no obtain_token_for_inputs in this version")
+FINGERPRINT = "i" + "3" * 64
+
+
+def test_input_key_stores_an_alias_in_the_run_directory(creds, exchanges, tmp_path):
+    path = tmp_path / "creds.json"
+    path.write_text(json.dumps(creds.flat_s2s()))
+    settings = build_settings(service_credentials_file=str(path))
+    result = _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), input_key=FINGERPRINT)
+    alias_path = os.path.join(str(tmp_path), RUN_CACHE_SUBDIR, FINGERPRINT + ".json")
+    with open(alias_path, encoding="utf-8") as handle:
+        alias = json.load(handle)
+    # It points at the entry and remembers what it was validated with; it holds no token.
+    assert alias["directory"] == os.path.join(str(tmp_path), RUN_CACHE_SUBDIR) and "access_token" not in json.dumps(alias)
+    assert alias["refresh_margin"] == 600 and list(alias["files"]) == [str(path)]
+    entry = cached_entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time())
+    assert entry["access_token"] == result["access_token"]
+    path.write_text(json.dumps(creds.flat_s2s()) + "\n")
+    assert cached_entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time()) is None, "a changed file is validated again"
+    assert exchanges.calls == 1
+
+
+def test_input_key_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, tmp_path):
     directory = tmp_path / RUN_CACHE_SUBDIR
     directory.mkdir()
     os.chmod(str(directory), 0o777)
-    values = lookup_values(creds.flat_s2s())
+    settings = build_settings(service_credentials=creds.flat_s2s())
     with pytest.raises(CacheError) as info:
-        obtain_for_inputs(values, None, [], str(tmp_path), lambda: build_settings(service_credentials=values["service_credentials"]))
+        _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), input_key=FINGERPRINT)
     assert info.value.msg.startswith("the run's token cache directory %s is writable by other users (mode 0777)" % directory)
     assert exchanges.calls == 0
-
-
-@pytest.mark.parametrize("timeout, retries, expected", [(30.0, 3, 155.0), (5.0, 0, 10.0), ("junk", 3, 155.0), (None, None, 35.0)])
-def test_lock_wait_covers_a_whole_exchange(timeout, retries, expected):
-    lock_wait = getattr(_token_service, "_lock_wait", None)
-    if lock_wait is None:
-        pytest.skip("no _lock_wait in this version")
-    assert lock_wait({"timeout": timeout, "retries": retries}) == expected
-
-
-def test_obtain_token_for_inputs_validates_once_then_serves_from_the_fast_path(creds, exchanges, tmp_path):
-    obtain_for_inputs = getattr(_token_service, "obtain_token_for_inputs", None)
-    if obtain_for_inputs is None:
-        pytest.skip("no obtain_token_for_inputs in this version")
-    values = lookup_values(creds.flat_s2s())
-    made = []
-
-    def make_settings():
-        made.append(1)
-        return build_settings(service_credentials=values["service_credentials"])
-
-    assert obtain_for_inputs(values, None, ["service_credentials"], str(tmp_path), make_settings) == "token-1"
-    assert obtain_for_inputs(values, None, ["service_credentials"], str(tmp_path), make_settings) == "token-1"
-    assert (len(made), exchanges.calls) == (1, 1)
 
 
 # --- a cache hit imports none of the heavy packages --------------------------------------------
