@@ -439,3 +439,63 @@ def test_a_cache_hit_of_the_lookup_imports_no_heavy_package(creds, tmp_path, mod
 def test_forks_wait_for_a_whole_exchange_of_another_fork(raw, expected):
     # At least ansible-core's defaults: an ansible.cfg timeout is not known before the lock is taken.
     assert _aem_ims_token_lookup._lock_wait(raw) == expected
+
+
+# --- the lookup's per-run code cache ----------------------------------------------------------
+
+_LOAD_LOOKUP = r"""
+import json, os, sys
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
+from ansible import constants as C
+from ansible.plugins.loader import lookup_loader
+IMPL = "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
+FAST = [IMPL, "ansible_collections.aemops.ims.plugins.module_utils._cache_reader", "ansible_collections.aemops.ims.plugins.module_utils._option_specs"]
+store = os.path.join(C.DEFAULT_LOCAL_TMP, "aemops_ims_code")
+plugin = lookup_loader.get("aemops.ims.aem_ims_token")
+report = {
+    "class": type(plugin).__module__,
+    "compiled": sorted(name.split("-")[0] for name in os.listdir(store)) if os.path.isdir(store) else [],
+    "spec": sys.modules[IMPL].__spec__ is not None,
+    "file": sys.modules[IMPL].__file__,
+}
+if os.path.isdir(store):
+    # A damaged cached file is compiled again, not trusted: load the modules once more from it.
+    for name in os.listdir(store):
+        with open(os.path.join(store, name), "wb") as handle:
+            handle.write(b"\x00 not marshal data")
+    first = sys.modules[IMPL]
+    for name in FAST:
+        del sys.modules[name]
+    lookup_module = sys.modules["ansible_collections.aemops.ims.plugins.lookup.aem_ims_token"]
+    lookup_module._load_from_code_cache(lookup_module._FAST_MODULES)
+    report["reloaded"] = sys.modules[IMPL] is not first and hasattr(sys.modules[IMPL], "LookupModule")
+    with open(os.path.join(store, sorted(os.listdir(store))[0]), "rb") as handle:
+        report["rewritten"] = not handle.read().startswith(b"\x00 not")
+print(json.dumps(report))
+"""
+
+
+def _load_lookup_in_a_fresh_process(local_temp):
+    root = os.path.abspath(_aem_ims_token_lookup.__file__)
+    for _unused in range(6):
+        root = os.path.dirname(root)
+    completed = subprocess.run(
+        [sys.executable, "-c", _LOAD_LOOKUP, root],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, ANSIBLE_LOCAL_TEMP=str(local_temp)),
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_the_code_a_cache_hit_needs_is_compiled_once_per_run(tmp_path):
+    loaded = _load_lookup_in_a_fresh_process(tmp_path)
+    # Loaded from the code cache: the module has no import spec, and its file is the source.
+    assert loaded["class"] == "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
+    assert loaded["spec"] is False and loaded["file"].endswith("plugin_utils/_aem_ims_token_lookup.py")
+    assert loaded["compiled"] == ["_aem_ims_token_lookup", "_cache_reader", "_option_specs"]
+    assert loaded["reloaded"] is True and loaded["rewritten"] is True
