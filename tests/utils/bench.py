@@ -60,6 +60,29 @@ LOOKUP_TASKS = """
       no_log: true
 """
 
+NOOP_TASKS = LOOKUP_TASKS.replace(
+    "{{{{ lookup('aemops.ims.aem_ims_token', creds_file, ca_path=ca_path, cache='{cache}', cache_dir=cache_dir) }}}}",
+    "{{{{ lookup('benchfloor.noop.noop') }}}}",
+)
+
+# What any collection lookup costs, whatever it does: Ansible loads it in every forked worker.
+NOOP_LOOKUP = '''
+from __future__ import annotations
+
+DOCUMENTATION = """
+name: noop
+short_description: Returns a constant.
+description: Returns a constant.
+"""
+
+from ansible.plugins.lookup import LookupBase
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        return ["x" * 1200]
+'''
+
 LITERAL_TASKS = LOOKUP_TASKS.replace(
     "{{{{ lookup('aemops.ims.aem_ims_token', creds_file, ca_path=ca_path, cache='{cache}', cache_dir=cache_dir) }}}}", "{{{{ literal_token }}}}"
 )
@@ -187,7 +210,11 @@ def main():
     workspace = tempfile.mkdtemp(prefix="aemops-ims-bench-")
     process, emulator = emulator_client.start_emulator(os.path.join(workspace, "emulator"), python=sys.executable)
     try:
-        bench = Bench(workspace, emulator, options.collections_path)
+        noop = os.path.join(workspace, "floor", "ansible_collections", "benchfloor", "noop", "plugins", "lookup")
+        os.makedirs(noop)
+        with open(os.path.join(noop, "noop.py"), "w", encoding="utf-8") as handle:
+            handle.write(NOOP_LOOKUP)
+        bench = Bench(workspace, emulator, options.collections_path + os.pathsep + os.path.join(workspace, "floor"))
         integration = emulator.create_integration()
         creds_file = emulator_client.write_credentials(os.path.join(workspace, "service-credentials.json"), integration)
         client_id = integration["client_id"]
@@ -204,13 +231,23 @@ def main():
                 exchanges.append(count)
             return statistics.median(times), exchanges
 
-        lookup_run, run_exchanges = median_of(LOOKUP_TASKS.format(cache="run"), base)
-        literal, _exchanges = median_of(LITERAL_TASKS.format(cache="run"), base)
+        # Interleaved, so that the machine's drift over the minutes affects the three alike.
+        samples = {"lookup": [], "literal": [], "noop": []}
+        run_exchanges = []
+        for _run in range(repeat):
+            for label, text in (("lookup", LOOKUP_TASKS), ("literal", LITERAL_TASKS), ("noop", NOOP_TASKS)):
+                elapsed, count = bench.measured(client_id, text.format(cache="run"), hosts, forks, base)
+                samples[label].append(elapsed)
+                if label == "lookup":
+                    run_exchanges.append(count)
+        lookup_run, literal, noop = (statistics.median(samples[label]) for label in ("lookup", "literal", "noop"))
         lookup_off, off_exchanges = median_of(LOOKUP_TASKS.format(cache="off"), base, runs=1)
         rows.append(("lookup, cache=run: %d hosts x 3 tasks, forks %d" % (hosts, forks), "%d per run" % max(run_exchanges), "%.1f s" % lookup_run, ""))
         rows.append(("lookup, cache=off: same playbook", "%d" % off_exchanges[0], "%.1f s" % lookup_off, ""))
         rows.append(("literal token instead of the lookup (floor)", "0", "%.1f s" % literal, ""))
+        rows.append(("a no-op collection lookup instead (what any lookup costs)", "0", "%.1f s" % noop, ""))
         rows.append(("overhead lookup (cache=run) / literal", "", "", "%.2fx" % (lookup_run / literal)))
+        rows.append(("overhead no-op lookup / literal", "", "", "%.2fx" % (noop / literal)))
         rows.append(("lookup cache=off / cache=run", "", "", "%.2fx" % (lookup_off / lookup_run)))
 
         module_time, _exchanges = median_of(MODULE_PLAY, base, play_hosts=1)
