@@ -1,5 +1,15 @@
 #!/usr/bin/env bash
-# make demo: see tests/utils/demo.py. Environment provided by the Makefile: PATH
-# with the venv first, AEMOPS_IMS_PYTHON (the venv's python).
+# make demo: the main job end to end, with no Adobe account. The same steps as the package
+# gate (tests/utils/package_check.py): build the collection tarball, install it into a private
+# collections path, start the bundled IMS emulator, have it issue AEM service credentials and
+# run the installed playbook aemops.ims.demo against it. Everything lives in a temporary
+# directory that is removed at the end. Environment from the Makefile: PATH with the venv
+# first, AEMOPS_IMS_PYTHON (the venv's python).
 set -euo pipefail
-exec "${AEMOPS_IMS_PYTHON:-python3}" "$(dirname "$0")/demo.py" "$@"
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+workspace=$(mktemp -d "${TMPDIR:-/tmp}/aemops-ims-demo-XXXXXX")
+trap 'rm -rf "$workspace"' EXIT
+
+"${AEMOPS_IMS_PYTHON:-python3}" "$here/package_check.py" --root "$root" --dist "$workspace/dist" --install "$workspace/collections"
