@@ -102,10 +102,6 @@ class TokenCache:
                 os.unlink(temporary)
             raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
 
-    def remove(self, key):
-        with contextlib.suppress(OSError):
-            os.unlink(self._path(key, ".json"))
-
     @contextlib.contextmanager
     def lock(self, key, timeout):
         """Hold an exclusive lock on key for up to `timeout` seconds of waiting.

@@ -92,13 +92,6 @@ def test_the_file_holds_no_secret_but_the_token(cache):
     assert sorted(stored) == ["access_token", "certificate_not_after", "expires_at", "format", "issued_at", "key", "token_type"]
 
 
-def test_remove(cache):
-    cache.write(KEY, entry())
-    cache.remove(KEY)
-    cache.remove(KEY)
-    assert cache.read(KEY) is None
-
-
 def test_readers_never_see_a_partial_file(cache):
     big = "x" * 30_000
     cache.write(KEY, entry(access_token="a" + big))
