@@ -25,12 +25,10 @@ from ansible_collections.aemops.ims.plugins.module_utils._option_specs import ( 
     DEFAULT_IMS_HOST,
     DEFAULT_METASCOPE,
     MODULE_ONLY_SPECS,
-    NOT_IN_INI,
     OPTION_SPECS,
     PLUGIN_NAME,
     SECRET_OPTIONS,
     env_var_of,
-    plugin_option_definitions,
 )
 
 _STRING_TYPES = ("str", "path")
