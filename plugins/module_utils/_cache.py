@@ -34,7 +34,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import ( 
     cached_entry_for_fingerprint,
     check_directory,
     default_persistent_dir,
-    file_digest,
+    file_identity,
     input_fingerprint,
     read_alias,
     read_entry,
@@ -76,7 +76,7 @@ class TokenCache:
     def write_alias(self, fingerprint, directory, key, refresh_margin, files):
         """Point an input fingerprint (the lookup's fast path) at the entry stored under key in directory.
 
-        files maps each file the token was read from to its digest, so that a changed
+        files maps each file the token was read from to its identity (file_identity), so that a changed
         credentials or key file sends the next lookup through validation again.
         """
         self._write_json(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import stat
 import time
 
@@ -36,7 +35,22 @@ MAX_FINGERPRINTED_FILE_BYTES = 1024 * 1024
 INPUT_FINGERPRINT_VERSION = 1
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
-ISO_UTC_SECONDS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+# The shape of a UTC time to the second, 0 standing for any ASCII digit. Checked without the re
+# module: compiling a pattern in a freshly forked worker costs more than the whole cache hit.
+ISO_UTC_SECONDS_SHAPE = "0000-00-00T00:00:00Z"
+_DIGITS = "0123456789"
+_HEX_DIGITS = "0123456789abcdef"
+
+
+def is_iso_utc_seconds(text):
+    return len(text) == len(ISO_UTC_SECONDS_SHAPE) and all(
+        char in _DIGITS if shape == "0" else char == shape for char, shape in zip(text, ISO_UTC_SECONDS_SHAPE, strict=True)
+    )
+
+
+def is_cache_key(text):
+    """A cache key as _credentials.TokenRequest.cache_key() makes them: sha256 in lower-case hex."""
+    return len(text) == 64 and not text.strip(_HEX_DIGITS)
 
 
 def default_persistent_dir():
@@ -94,7 +108,7 @@ def read_entry(directory, key):
 
 def read_alias(directory, fingerprint):
     """What an input fingerprint points to, or None: the entry's directory and key, the
-    refresh margin it was validated with, and the digests of the files it was read from.
+    refresh margin it was validated with, and the identities of the files it was read from.
 
     An alias points at the entry rather than copying it, so a token refreshed under the
     entry key (force_refresh, a larger refresh_margin elsewhere) is what every fast path
@@ -104,7 +118,7 @@ def read_alias(directory, fingerprint):
     if not isinstance(alias, dict) or alias.get("format") != ALIAS_FORMAT or alias.get("key") != fingerprint:
         return None
     target, entry_directory, margin, files = alias.get("target"), alias.get("directory"), alias.get("refresh_margin"), alias.get("files")
-    if not isinstance(target, str) or not re.fullmatch(r"[0-9a-f]{64}", target) or not isinstance(entry_directory, str):
+    if not isinstance(target, str) or not is_cache_key(target) or not isinstance(entry_directory, str):
         return None
     if isinstance(margin, bool) or not isinstance(margin, int) or not isinstance(files, dict):
         return None
@@ -121,7 +135,7 @@ def _valid_entry(entry, key):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_EPOCH:
             return False
     not_after = entry.get("certificate_not_after")
-    return not_after is None or (isinstance(not_after, str) and re.fullmatch(ISO_UTC_SECONDS, not_after) is not None)
+    return not_after is None or (isinstance(not_after, str) and is_iso_utc_seconds(not_after))
 
 
 def usable(entry, now, refresh_margin):
@@ -129,14 +143,18 @@ def usable(entry, now, refresh_margin):
     return entry is not None and entry["expires_at"] - now > refresh_margin
 
 
-def file_digest(path):
-    """sha256 of a file's bytes (up to the size limit of credentials), or None if it cannot be read."""
+def file_identity(path):
+    """What tells a changed file from the one a token was validated with, or None if it cannot be stat'ed.
+
+    Device, inode, size and the modification and change times in nanoseconds: any write,
+    replacement or rename-over changes at least one of them (the change time cannot be set
+    by hand). A stat is all a cache hit can afford; reading and hashing the file cost more.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FINGERPRINTED_FILE_BYTES + 1)
-    except OSError:
+        info = os.stat(path)
+    except (OSError, ValueError):
         return None
-    return hashlib.sha256(data).hexdigest()
+    return "%d:%d:%d:%d:%d" % (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def input_fingerprint(sources, credentials_file=None):
@@ -175,7 +193,7 @@ def cached_entry_for_fingerprint(fingerprint, run_cache_dir, now):
     if alias is None:
         return None
     # The credentials or key file changed since the alias was written: validate again.
-    if any(file_digest(path) != digest for path, digest in alias["files"].items()):
+    if any(file_identity(path) != identity for path, identity in alias["files"].items()):
         return None
     try:
         check_directory(alias["directory"], "cache_dir")

@@ -20,7 +20,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_digest, usable
+from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_identity, usable
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import METHOD_JWT, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
@@ -185,10 +185,10 @@ def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None,
     """
     files = {}
     if input_key:
-        # Digests taken before the files are read: a file changed meanwhile is validated again next time.
+        # Identities taken before the files are read: a file changed meanwhile is validated again next time.
         for path in (credentials_file or settings.service_credentials_file, settings.private_key_file):
             if path:
-                files[path] = file_digest(path)
+                files[path] = file_identity(path)
     request = build_token_request(settings, credentials_file)
     try:
         return _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, (input_key, files) if input_key else None)

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils import _cache
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import is_cache_key, is_iso_utc_seconds
 from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     CACHE_FORMAT,
     RUN_CACHE_SUBDIR,
@@ -23,7 +24,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     cache_directory,
     cached_entry_for_fingerprint,
     default_persistent_dir,
-    file_digest,
+    file_identity,
     input_fingerprint,
     usable,
 )
@@ -447,14 +448,48 @@ def test_input_fingerprint_is_stable_opaque_and_sensitive(tmp_path):
     assert input_fingerprint(sources(), "/other.json") != first
 
 
-def test_file_digest(tmp_path):
+def test_file_identity_changes_with_any_write_or_replacement(tmp_path):
     path = tmp_path / "c.json"
     path.write_text('{"a": 1}')
-    first = file_digest(str(path))
-    assert len(first) == 64 and first == file_digest(str(path))
+    first = file_identity(str(path))
+    assert first == file_identity(str(path))
+    # Same size, modification time put back by hand: the change time still differs.
+    info = os.stat(path)
+    time.sleep(0.01)
     path.write_text('{"a": 2}')
-    assert file_digest(str(path)) != first
-    assert file_digest(str(tmp_path / "missing.json")) is None
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert file_identity(str(path)) != first
+    # Replaced by another file with the same content.
+    second = file_identity(str(path))
+    replacement = tmp_path / "new.json"
+    replacement.write_text('{"a": 2}')
+    os.replace(replacement, path)
+    assert file_identity(str(path)) != second
+    assert file_identity(str(tmp_path / "missing.json")) is None
+    assert file_identity("bad\0path") is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-11-26T05:39:24Z", True),
+        ("2026-11-26T05:39:24", False),
+        ("2026-11-26 05:39:24Z", False),
+        ("2026-11-26T05:39:24.000Z", False),
+        ("2026-1a-26T05:39:24Z", False),
+        ("２026-11-26T05:39:24Z", False),
+        ("", False),
+    ],
+)
+def test_is_iso_utc_seconds(text, expected):
+    assert is_iso_utc_seconds(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text, expected", [("e" * 64, True), ("0123456789abcdef" * 4, True), ("E" * 64, False), ("e" * 63, False), ("g" * 64, False), ("", False)]
+)
+def test_is_cache_key(text, expected):
+    assert is_cache_key(text) is expected
 
 
 def stored_fast_entry(run_dir, fingerprint="i" + "1" * 64, files=None, margin=600, directory=None, **fields):
@@ -484,7 +519,7 @@ def test_fast_path_misses_without_alias_run_dir_or_margin(tmp_path):
 def test_fast_path_validates_again_when_a_file_changed(tmp_path):
     credentials = tmp_path / "c.json"
     credentials.write_text('{"a": 1}')
-    _cache, fingerprint = stored_fast_entry(str(tmp_path), files={str(credentials): file_digest(str(credentials))}, expires_at=time.time() + 3600)
+    _cache, fingerprint = stored_fast_entry(str(tmp_path), files={str(credentials): file_identity(str(credentials))}, expires_at=time.time() + 3600)
     assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is not None
     credentials.write_text('{"a": 2}')
     assert cached_entry_for_fingerprint(fingerprint, str(tmp_path), time.time()) is None
