@@ -6,7 +6,8 @@
 usage: extract_examples.py OUTPUT_DIR PLUGIN_FILE...
 
 For each plugin file, reads its ``EXAMPLES`` string (statically, with ``ast``: the
-plugin is not imported) and writes ``OUTPUT_DIR/examples_<type>_<name>.yml``: one
+plugin is not imported; or the ``EXAMPLES`` key of a YAML documentation file such as
+``plugins/lookup/aem_ims_token.yml``) and writes ``OUTPUT_DIR/examples_<type>_<name>.yml``: one
 play on localhost whose tasks are the EXAMPLES, with the text unchanged apart from
 the indentation, so that what ansible-lint reports maps back to the docs.
 """
@@ -29,6 +30,14 @@ INDENT = "    "
 
 
 def examples_of(path: str) -> str:
+    if path.endswith((".yml", ".yaml")):
+        import yaml  # pylint: disable=import-outside-toplevel
+
+        with open(path, encoding="utf-8") as handle:
+            examples = (yaml.safe_load(handle) or {}).get("EXAMPLES")
+        if isinstance(examples, str):
+            return examples
+        raise SystemExit("extract_examples: %s has no EXAMPLES string" % path)
     with open(path, encoding="utf-8") as handle:
         tree = ast.parse(handle.read(), filename=path)
     for node in tree.body:

@@ -10,8 +10,8 @@ import os
 import pytest
 import yaml
 
-from ansible.plugins.loader import fragment_loader
-from ansible.utils.plugin_docs import get_docstring
+from ansible.plugins.loader import fragment_loader, lookup_loader
+from ansible.utils.plugin_docs import get_docstring, get_plugin_docs
 
 from ansible_collections.aemops.ims.plugins.doc_fragments.aem_ims import ModuleDocFragment
 from ansible_collections.aemops.ims.plugins.module_utils import _option_specs
@@ -94,15 +94,18 @@ def test_module_documentation_has_its_own_options():
 
 
 def test_lookup_documentation_extends_both_parts_and_documents_terms():
-    lookup = importlib.import_module("ansible_collections.aemops.ims.plugins.lookup.aem_ims_token")
-    documentation = yaml.safe_load(lookup.DOCUMENTATION)
+    with open(os.path.join(PLUGINS_DIR, "lookup", "aem_ims_token.yml"), encoding="utf-8") as handle:
+        documentation = yaml.safe_load(handle)["DOCUMENTATION"]
     assert documentation["extends_documentation_fragment"] == ["aemops.ims.aem_ims", "aemops.ims.aem_ims.plugins"]
     assert set(documentation["options"]) == {"_terms"}
     assert (documentation["options"]["_terms"]["type"], documentation["options"]["_terms"]["elements"]) == ("list", "path")
 
 
 def test_merged_lookup_documentation_as_ansible_doc_sees_it():
-    doc = get_docstring(os.path.join(PLUGINS_DIR, "lookup", "aem_ims_token.py"), fragment_loader, collection_name="aemops.ims", plugin_type="lookup")[0]
+    # The way ansible-doc finds it: no DOCUMENTATION in the plugin file, so the YAML file beside it.
+    doc = get_plugin_docs("aemops.ims.aem_ims_token", "lookup", lookup_loader, fragment_loader, False)[0]
+    assert doc["filename"].endswith("plugins/lookup/aem_ims_token.yml")
+    assert doc["short_description"].startswith("Get an Adobe IMS access token")
     assert set(doc["options"]) == set(OPTION_SPECS) | {"_terms"}
     assert doc["options"]["client_id"]["env"] == [{"name": "AEM_IMS_CLIENT_ID"}]
     assert doc["options"]["client_id"]["type"] == "str"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from ansible_collections.aemops.ims.plugins.module_utils import _token_service
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError
 from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS
 from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
-from ansible_collections.aemops.ims.plugins.plugin_utils import _aem_ims_token_lookup
+from ansible_collections.aemops.ims.plugins.plugin_utils import _aem_ims_token_lookup_full, _lookup_code_cache
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET
 
 NAME = "aemops.ims.aem_ims_token"
@@ -341,11 +342,15 @@ def test_a_changed_credentials_file_is_not_served_a_stale_token(creds, fake_ims,
 
 def test_force_refresh_and_cache_off_always_ask_ims(creds, fake_ims, run_dir, tmp_path):
     path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
-    fake_ims.token(expires_in=86399, access_token="a").token(expires_in=86399, access_token="b").token(expires_in=86399, access_token="c")
+    for token in "abcde":
+        fake_ims.token(expires_in=86399, access_token=token)
     assert lookup([path]) == ["a"]
+    # Every forced call asks IMS, as the module does, and the new token is the cached one.
     assert lookup([path], force_refresh=True) == ["b"]
-    assert lookup([path], cache="off") == ["c"]
-    assert len(fake_ims.calls) == 3
+    assert lookup([path], force_refresh=True) == ["c"]
+    assert lookup([path]) == ["c"]
+    assert lookup([path], cache="off") == ["d"]
+    assert len(fake_ims.calls) == 4
 
 
 def test_an_ims_failure_through_the_lookup(creds, fake_ims, run_dir, tmp_path):
@@ -438,54 +443,64 @@ def test_a_cache_hit_of_the_lookup_imports_no_heavy_package(creds, tmp_path, mod
 )
 def test_forks_wait_for_a_whole_exchange_of_another_fork(raw, expected):
     # At least ansible-core's defaults: an ansible.cfg timeout is not known before the lock is taken.
-    assert _aem_ims_token_lookup._lock_wait(raw) == expected
+    assert _aem_ims_token_lookup_full.lock_wait(raw) == expected
 
 
 # --- the lookup's per-run code cache ----------------------------------------------------------
 
 _LOAD_LOOKUP = r"""
-import json, os, sys
+import json, marshal, os, sys
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 _AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
 from ansible import constants as C
 from ansible.plugins.loader import lookup_loader
-IMPL = "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
-FAST = [IMPL, "ansible_collections.aemops.ims.plugins.module_utils._cache_reader", "ansible_collections.aemops.ims.plugins.module_utils._option_specs"]
-store = os.path.join(C.DEFAULT_LOCAL_TMP, "aemops_ims_code")
-plugin = lookup_loader.get("aemops.ims.aem_ims_token")
-report = {
-    "class": type(plugin).__module__,
-    "compiled": sorted(name.split("-")[0] for name in os.listdir(store)) if os.path.isdir(store) else [],
-    "spec": sys.modules[IMPL].__spec__ is not None,
-    "file": sys.modules[IMPL].__file__,
-}
-if os.path.isdir(store):
-    # A damaged cached file is compiled again, not trusted: load the modules once more from it.
-    for name in os.listdir(store):
-        with open(os.path.join(store, name), "wb") as handle:
-            handle.write(b"\x00 not marshal data")
-    first = sys.modules[IMPL]
-    for name in FAST:
-        del sys.modules[name]
-    lookup_module = sys.modules["ansible_collections.aemops.ims.plugins.lookup.aem_ims_token"]
-    lookup_module._load_from_code_cache(lookup_module._FAST_MODULES)
-    report["reloaded"] = sys.modules[IMPL] is not first and hasattr(sys.modules[IMPL], "LookupModule")
-    with open(os.path.join(store, sorted(os.listdir(store))[0]), "rb") as handle:
-        report["rewritten"] = not handle.read().startswith(b"\x00 not")
+from ansible_collections.aemops.ims.plugins.plugin_utils import _lookup_code_cache as code_cache
+PACKAGE = "ansible_collections.aemops.ims.plugins."
+IMPL = PACKAGE + "plugin_utils._aem_ims_token_lookup"
+cached = os.path.join(C.DEFAULT_LOCAL_TMP, code_cache.CODE_CACHE_SUBDIR, code_cache.CODE_CACHE_FILE)
+
+def load():
+    # What a later forked worker does: the lookup and its hit path are not loaded yet.
+    for name in [PACKAGE + "lookup.aem_ims_token"] + [PACKAGE + relative for relative in code_cache.HIT_PATH_MODULES]:
+        sys.modules.pop(name, None)
+    lookup_loader._module_cache.clear()
+    plugin = lookup_loader.get("aemops.ims.aem_ims_token")
+    return {"class": type(plugin).__module__, "from_copy": sys.modules[IMPL].__spec__ is None, "copy": os.path.exists(cached)}
+
+report = {"first": load(), "later": load()}
+with open(cached, "rb") as handle:
+    installer, (sources, modules) = marshal.loads(handle.read())
+report["installer"] = installer.co_name
+report["modules"] = [name for name, _code in modules]
+report["sources"] = [os.path.relpath(path, os.path.dirname(os.path.dirname(code_cache.__file__))) for path, _mtime in sources]
+# A damaged copy is not trusted: the hit path is imported normally and the copy written again.
+with open(cached, "wb") as handle:
+    handle.write(b"\x00 not marshal data")
+report["damaged"] = load()
+with open(cached, "rb") as handle:
+    report["rewritten"] = not handle.read().startswith(b"\x00 not")
+report["after_rewrite"] = load()
+# A source edited since the copy was compiled makes the copy stale.
+os.utime(sources[0][0], ns=(sources[0][1] + 10**9, sources[0][1] + 10**9))
+report["stale"] = load()
+report["recompiled"] = load()
+# A copy someone else owns is not used (nor rewritten: the run directory is not this user's then).
+os.geteuid = lambda: os.getuid() + 4242
+report["foreign"] = load()
 print(json.dumps(report))
 """
 
 
-def _load_lookup_in_a_fresh_process(local_temp):
-    root = os.path.abspath(_aem_ims_token_lookup.__file__)
-    for _unused in range(6):
-        root = os.path.dirname(root)
+def _load_lookup_in_a_fresh_process(tmp_path):
+    # A copy of the collection: the test changes a source's modification time.
+    root = tmp_path / "collections"
+    shutil.copytree(_collections_root() + "/ansible_collections/aemops/ims/plugins", root / "ansible_collections/aemops/ims/plugins")
     completed = subprocess.run(
-        [sys.executable, "-c", _LOAD_LOOKUP, root],
+        [sys.executable, "-c", _LOAD_LOOKUP, str(root)],
         capture_output=True,
         text=True,
         timeout=120,
-        env=dict(os.environ, ANSIBLE_LOCAL_TEMP=str(local_temp)),
+        env=dict(os.environ, ANSIBLE_LOCAL_TEMP=str(tmp_path / "local-temp")),
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
@@ -494,8 +509,25 @@ def _load_lookup_in_a_fresh_process(local_temp):
 
 def test_the_code_a_cache_hit_needs_is_compiled_once_per_run(tmp_path):
     loaded = _load_lookup_in_a_fresh_process(tmp_path)
-    # Loaded from the code cache: the module has no import spec, and its file is the source.
-    assert loaded["class"] == "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
-    assert loaded["spec"] is False and loaded["file"].endswith("plugin_utils/_aem_ims_token_lookup.py")
-    assert loaded["compiled"] == ["_aem_ims_token_lookup", "_cache_reader", "_option_specs"]
-    assert loaded["reloaded"] is True and loaded["rewritten"] is True
+    impl = "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
+    # The first worker imports normally and leaves the copy; the later ones run the copy.
+    assert loaded["first"] == {"class": impl, "from_copy": False, "copy": True}
+    assert loaded["later"] == {"class": impl, "from_copy": True, "copy": True}
+    assert loaded["installer"] == "install_hit_path"
+    assert loaded["modules"] == ["ansible_collections.aemops.ims.plugins." + name for name in _lookup_code_cache.HIT_PATH_MODULES]
+    assert loaded["sources"] == ["module_utils/_option_specs.py", "module_utils/_cache_reader.py", "plugin_utils/_aem_ims_token_lookup.py"]
+    assert loaded["damaged"]["from_copy"] is False and loaded["rewritten"] is True
+    assert loaded["after_rewrite"]["from_copy"] is True
+    assert loaded["stale"]["from_copy"] is False and loaded["recompiled"]["from_copy"] is True
+    assert loaded["foreign"] == {"class": impl, "from_copy": False, "copy": True}
+
+
+def test_the_hit_path_needs_none_of_the_full_path():
+    # What the copy holds must not import the full path at load time, or every worker would compile it.
+    for relative in _lookup_code_cache.HIT_PATH_MODULES:
+        path = os.path.join(os.path.dirname(os.path.dirname(_lookup_code_cache.__file__)), *relative.split(".")) + ".py"
+        with open(path, encoding="utf-8") as handle:
+            top_level = [line for line in handle if line.startswith(("import ", "from "))]
+        imported = {line.split()[1] for line in top_level if "ansible_collections" in line}
+        allowed = {"ansible_collections.aemops.ims.plugins." + name for name in _lookup_code_cache.HIT_PATH_MODULES}
+        assert imported <= allowed, (relative, imported - allowed)
