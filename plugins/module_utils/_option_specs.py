@@ -6,49 +6,52 @@
 
 """The table of options shared by the module and the lookup, and nothing else.
 
-It is kept apart from the validation in ``_options`` because the lookup loads it in
-every forked worker, cache hit or not: each module the collection loader imports
-there costs about a millisecond, and the lookup must cost less than the task it
-serves. ``plugins/doc_fragments/aem_ims.py`` documents these options; a unit test
-keeps both in step.
+Names and environment variables come from ``_option_names``; this adds their types,
+defaults and choices. Kept apart from the validation in ``_options``, which only the
+full paths load. ``plugins/doc_fragments/aem_ims.py`` documents these options; a unit
+test keeps both in step.
 """
 
 from __future__ import annotations
 
-PLUGIN_NAME = "aemops.ims.aem_ims_token"
+from ansible_collections.aemops.ims.plugins.module_utils._option_names import OPTION_ENVIRONMENT_VARIABLES, PLUGIN_NAME  # noqa: F401 pylint: disable=unused-import
+
 DEFAULT_IMS_HOST = "ims-na1.adobelogin.com"
 DEFAULT_METASCOPE = "ent_aem_cloud_api"
 AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")
 CACHE_MODES = ("run", "persistent", "off")
 
-# name: (argument spec, environment variable). The order is the order of the docs.
-OPTION_SPECS: dict[str, tuple[dict, str]] = {
-    "service_credentials_file": (dict(type="path"), "AEM_IMS_SERVICE_CREDENTIALS_FILE"),
-    "service_credentials": (dict(type="raw", no_log=True), "AEM_IMS_SERVICE_CREDENTIALS"),
-    "credential_name": (dict(type="str"), "AEM_IMS_CREDENTIAL_NAME"),
-    "credential_id": (dict(type="str"), "AEM_IMS_CREDENTIAL_ID"),
-    "auth_method": (dict(type="str", choices=list(AUTH_METHODS), default="auto"), "AEM_IMS_AUTH_METHOD"),
-    "client_id": (dict(type="str"), "AEM_IMS_CLIENT_ID"),
-    "client_secret": (dict(type="str", no_log=True), "AEM_IMS_CLIENT_SECRET"),
-    "org_id": (dict(type="str"), "AEM_IMS_ORG_ID"),
-    "technical_account_id": (dict(type="str"), "AEM_IMS_TECHNICAL_ACCOUNT_ID"),
-    "private_key": (dict(type="str", no_log=True), "AEM_IMS_PRIVATE_KEY"),
-    "private_key_file": (dict(type="path", no_log=False), "AEM_IMS_PRIVATE_KEY_FILE"),
-    "private_key_passphrase": (dict(type="str", no_log=True), "AEM_IMS_PRIVATE_KEY_PASSPHRASE"),
-    "metascopes": (dict(type="list", elements="str"), "AEM_IMS_METASCOPES"),
-    "scopes": (dict(type="list", elements="str"), "AEM_IMS_SCOPES"),
-    "ims_endpoint": (dict(type="str"), "AEM_IMS_ENDPOINT"),
-    "jwt_lifetime": (dict(type="int", default=300), "AEM_IMS_JWT_LIFETIME"),
-    "validate_certs": (dict(type="bool", default=True), "AEM_IMS_VALIDATE_CERTS"),
-    "ca_path": (dict(type="path"), "AEM_IMS_CA_PATH"),
-    "proxy_url": (dict(type="str", no_log=True), "AEM_IMS_PROXY_URL"),
-    "timeout": (dict(type="float", default=30), "AEM_IMS_TIMEOUT"),
-    "retries": (dict(type="int", default=3), "AEM_IMS_RETRIES"),
-    "cache": (dict(type="str", choices=list(CACHE_MODES), default="run"), "AEM_IMS_CACHE"),
-    "cache_dir": (dict(type="path"), "AEM_IMS_CACHE_DIR"),
-    "refresh_margin": (dict(type="int", default=600), "AEM_IMS_REFRESH_MARGIN"),
-    "force_refresh": (dict(type="bool", default=False), "AEM_IMS_FORCE_REFRESH"),
+# name: argument spec, for every option of _option_names (a unit test checks).
+_ARGUMENT_SPECS = {
+    "service_credentials_file": dict(type="path"),
+    "service_credentials": dict(type="raw", no_log=True),
+    "credential_name": dict(type="str"),
+    "credential_id": dict(type="str"),
+    "auth_method": dict(type="str", choices=list(AUTH_METHODS), default="auto"),
+    "client_id": dict(type="str"),
+    "client_secret": dict(type="str", no_log=True),
+    "org_id": dict(type="str"),
+    "technical_account_id": dict(type="str"),
+    "private_key": dict(type="str", no_log=True),
+    "private_key_file": dict(type="path", no_log=False),
+    "private_key_passphrase": dict(type="str", no_log=True),
+    "metascopes": dict(type="list", elements="str"),
+    "scopes": dict(type="list", elements="str"),
+    "ims_endpoint": dict(type="str"),
+    "jwt_lifetime": dict(type="int", default=300),
+    "validate_certs": dict(type="bool", default=True),
+    "ca_path": dict(type="path"),
+    "proxy_url": dict(type="str", no_log=True),
+    "timeout": dict(type="float", default=30),
+    "retries": dict(type="int", default=3),
+    "cache": dict(type="str", choices=list(CACHE_MODES), default="run"),
+    "cache_dir": dict(type="path"),
+    "refresh_margin": dict(type="int", default=600),
+    "force_refresh": dict(type="bool", default=False),
 }
+
+# name: (argument spec, environment variable). The order is the order of the docs.
+OPTION_SPECS: dict[str, tuple[dict, str]] = {name: (_ARGUMENT_SPECS[name], env) for name, env in OPTION_ENVIRONMENT_VARIABLES.items()}
 
 # Options only the module has: a lookup returns a string, it has no facts to set.
 MODULE_ONLY_SPECS = {

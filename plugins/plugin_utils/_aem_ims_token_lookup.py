@@ -24,11 +24,11 @@ from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import cached_entry_for_fingerprint, input_fingerprint
-from ansible_collections.aemops.ims.plugins.module_utils._option_specs import OPTION_SPECS, PLUGIN_NAME
+from ansible_collections.aemops.ims.plugins.module_utils._option_names import OPTION_ENVIRONMENT_VARIABLES, PLUGIN_NAME
 
 LOOKUP_MODULE_NAME = "ansible_collections.aemops.ims.plugins.lookup.aem_ims_token"
-OPTION_VARIABLES = tuple("aem_ims_" + name for name in OPTION_SPECS)
-ENVIRONMENT_VARIABLES = tuple(env for _spec, env in OPTION_SPECS.values())
+OPTION_VARIABLES = tuple("aem_ims_" + name for name in OPTION_ENVIRONMENT_VARIABLES)
+ENVIRONMENT_VARIABLES = tuple(OPTION_ENVIRONMENT_VARIABLES.values())
 _FALSE_WORDS = frozenset(str(word).lower() for word in BOOLEANS_FALSE)
 
 

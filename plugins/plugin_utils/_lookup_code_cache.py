@@ -33,7 +33,7 @@ CODE_CACHE_SUBDIR = "aemops_ims_code"
 CODE_CACHE_FILE = "lookup-hit-path.marshal"
 PACKAGE = "ansible_collections.aemops.ims.plugins"
 # What a cache hit executes, dependencies first.
-HIT_PATH_MODULES = ("module_utils._option_specs", "module_utils._cache_reader", "plugin_utils._aem_ims_token_lookup")
+HIT_PATH_MODULES = ("module_utils._option_names", "module_utils._cache_reader", "plugin_utils._aem_ims_token_lookup")
 
 
 def load_lookup_class():

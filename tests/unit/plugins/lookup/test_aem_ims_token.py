@@ -515,7 +515,7 @@ def test_the_code_a_cache_hit_needs_is_compiled_once_per_run(tmp_path):
     assert loaded["later"] == {"class": impl, "from_copy": True, "copy": True}
     assert loaded["installer"] == "install_hit_path"
     assert loaded["modules"] == ["ansible_collections.aemops.ims.plugins." + name for name in _lookup_code_cache.HIT_PATH_MODULES]
-    assert loaded["sources"] == ["module_utils/_option_specs.py", "module_utils/_cache_reader.py", "plugin_utils/_aem_ims_token_lookup.py"]
+    assert loaded["sources"] == ["module_utils/_option_names.py", "module_utils/_cache_reader.py", "plugin_utils/_aem_ims_token_lookup.py"]
     assert loaded["damaged"]["from_copy"] is False and loaded["rewritten"] is True
     assert loaded["after_rewrite"]["from_copy"] is True
     assert loaded["stale"]["from_copy"] is False and loaded["recompiled"]["from_copy"] is True
