@@ -243,16 +243,17 @@ def main():
                 exchanges.append(count)
             return statistics.median(times), exchanges
 
-        # Interleaved, so that the machine's drift over the minutes affects all alike, after one
-        # round that is not counted: the first playbooks of a session run on cold disk and CPU
-        # caches, and whichever came first would pay for it.
+        # Interleaved, so that the machine's drift over the minutes affects all alike, and in an
+        # order that rotates each round, so that no play always follows the same one. One round
+        # before is not counted: the first playbooks of a session run on cold disk and CPU caches.
         plays = (("lookup", LOOKUP_TASKS), ("keywords", KEYWORD_LOOKUP_TASKS), ("literal", LITERAL_TASKS), ("noop", NOOP_TASKS))
         samples = {label: [] for label, _text in plays}
         run_exchanges = []
         for _label, text in plays:
             bench.measured(client_id, text, hosts, forks, base)
-        for _run in range(repeat):
-            for label, text in plays:
+        for round_number in range(repeat):
+            shift = round_number % len(plays)
+            for label, text in plays[shift:] + plays[:shift]:
                 elapsed, count = bench.measured(client_id, text, hosts, forks, base)
                 samples[label].append(elapsed)
                 if label in ("lookup", "keywords"):
