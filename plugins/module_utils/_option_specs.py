@@ -22,7 +22,7 @@ AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")
 CACHE_MODES = ("run", "persistent", "off")
 
 # name: argument spec, for every option of _option_names (a unit test checks).
-_ARGUMENT_SPECS = {
+_ARGUMENT_SPECS: dict[str, dict] = {
     "service_credentials_file": dict(type="path"),
     "service_credentials": dict(type="raw", no_log=True),
     "credential_name": dict(type="str"),
