@@ -82,14 +82,10 @@ def install_hit_path(copy):
 
 def write_code_cache(run_directory):
     """Compile the hit path's modules into run_directory's code cache, atomically. Returns its path."""
-    info = os.lstat(run_directory)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise PermissionError("%s is not a private directory of this user" % run_directory)
+    _require_private_directory(run_directory)
     store = os.path.join(run_directory, CODE_CACHE_SUBDIR)
     os.makedirs(store, mode=0o700, exist_ok=True)
-    info = os.lstat(store)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise PermissionError("%s is not a private directory of this user" % store)
+    _require_private_directory(store)
 
     plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sources, modules = [], []
@@ -115,3 +111,10 @@ def write_code_cache(run_directory):
             os.unlink(temporary)
         raise
     return path
+
+
+def _require_private_directory(path):
+    # Code is only left where no other user can replace it.
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PermissionError("%s is not a private directory of this user" % path)

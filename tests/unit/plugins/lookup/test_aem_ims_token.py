@@ -531,3 +531,18 @@ def test_the_hit_path_needs_none_of_the_full_path():
         imported = {line.split()[1] for line in top_level if "ansible_collections" in line}
         allowed = {"ansible_collections.aemops.ims.plugins." + name for name in _lookup_code_cache.HIT_PATH_MODULES}
         assert imported <= allowed, (relative, imported - allowed)
+
+
+def test_the_copy_is_only_written_to_a_private_directory(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o770)
+    with pytest.raises(PermissionError):
+        _lookup_code_cache.write_code_cache(str(shared))
+    assert not (shared / _lookup_code_cache.CODE_CACHE_SUBDIR).exists()
+    private = tmp_path / "private"
+    private.mkdir()
+    private.chmod(0o700)
+    path = _lookup_code_cache.write_code_cache(str(private))
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert oct(os.stat(os.path.dirname(path)).st_mode & 0o777) == "0o700"
