@@ -31,7 +31,6 @@ CACHE_FORMAT = "aemops.ims/token-cache/1"
 ALIAS_FORMAT = "aemops.ims/token-alias/1"
 RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_ENTRY_BYTES = 64 * 1024
-MAX_FINGERPRINTED_FILE_BYTES = 1024 * 1024
 INPUT_FINGERPRINT_VERSION = 1
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
