@@ -13,19 +13,12 @@ lookup share one token cache.
 
 from __future__ import annotations
 
-import os
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
-from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS, settings_from_params, validate_params
+from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS, module_option_values, settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
-from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
-    describe_module_origins,
-    public_message,
-    run_cache_dir,
-    warn,
-)
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message, run_cache_dir, warn
 
 
 class ActionModule(ActionBase):
@@ -39,15 +32,11 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
 
-        args = dict(self._task.args)
-        secrets = [args.get(name) for name, (spec, _env) in OPTION_SPECS.items() if spec.get("no_log")]
+        values, origins = module_option_values(self._task.args)
+        secrets = [values.get(name) for name in SECRET_OPTIONS]
         try:
-            params = validate_params(args, for_module=True, with_env=True)
-            secrets.extend(params.get(name) for name, (spec, _env) in OPTION_SPECS.items() if spec.get("no_log"))
-            settings = settings_from_params(
-                params, origins=describe_module_origins(args, os.environ, {name: env for name, (_spec, env) in OPTION_SPECS.items()})
-            )
-            secrets.extend(settings.secret_values())
+            settings = settings_from_options(values, origins)
+            secrets += settings.secret_values()
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
             token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn)
         except Exception as error:  # pylint: disable=broad-exception-caught

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # The options of aemops.ims.aem_ims_token, shared by the module and the lookup.
-    # plugins/module_utils/_options.py holds the matching argument spec; a unit test
-    # keeps names, types, defaults and environment variables in step.
+    # plugins/module_utils/_options.py holds the option table (OPTIONS); a unit test keeps
+    # names, types, defaults, choices and environment variables in step with it.
     DOCUMENTATION = r"""
 options:
   service_credentials_file:

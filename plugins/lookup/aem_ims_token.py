@@ -2,34 +2,248 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# The documentation of this lookup is in aem_ims_token.yml beside this file, and its code in
-# plugin_utils/_aem_ims_token_lookup.py (the cache-hit path) and _aem_ims_token_lookup_full.py.
-#
-# Why this file is so small: Ansible forks a fresh worker for every host and task, and each
-# worker that templates the lookup loads it anew. ansible-core's collection loader compiles
-# collection code from source every time (it never uses .pyc files), and in a freshly forked
-# worker compiling costs about 0.2 ms per kilobyte, more than a whole cache hit. So this file
-# is all that is compiled: it runs the hit path from a copy compiled once per run into the
-# run's private temporary directory (see plugin_utils/_lookup_code_cache.py, whose
-# install_hit_path() comes with the copy), and imports it the ordinary way, writing that
-# copy, when the copy is absent, stale or not this user's.
-
 from __future__ import annotations
 
-import marshal
+DOCUMENTATION = r"""
+---
+name: aem_ims_token
+short_description: Get an Adobe IMS access token for AEM as a Cloud Service APIs, inline
+version_added: 0.1.0
+description:
+  - Returns an Adobe IMS access token, for use inline in templates, for example in the C(Authorization) header
+    of an M(ansible.builtin.uri) task (see the examples).
+  - Does the same job as the M(aemops.ims.aem_ims_token) module, with the same options, environment variables and
+    error messages. Options may also come from variables (C(aem_ims_<option>)) and from the C([aem_ims]) section of
+    C(ansible.cfg). Precedence, highest first - keyword argument, variable, environment variable, C(ansible.cfg), default.
+  - Tokens are cached (O(cache)). Ansible templates every task of every host in a separate process, so without the
+    cache a play over 200 hosts with 3 tasks would ask IMS 600 times; with O(cache=run), the default, it asks once per
+    credential per run, whatever C(forks) is.
+author:
+  - aemops.ims contributors (@aemops)
+extends_documentation_fragment:
+  - aemops.ims.aem_ims
+  - aemops.ims.aem_ims.plugins
+options:
+  _terms:
+    description:
+      - Paths of credentials files, as for O(service_credentials_file). Each yields one token.
+      - With no terms, one token is returned from the options.
+    type: list
+    elements: path
+    required: false
+notes:
+  - A lookup cannot hide its value. Set C(no_log) on every task that uses the token, or its value can appear in
+    the output, in C(log_path) and in callbacks.
+  - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
+    environment). A cache hit imports none of them.
+  - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
+seealso:
+  - module: aemops.ims.aem_ims_token
+  - ref: playbooks_lookups
+    description: Using lookups.
+"""
+
+EXAMPLES = r"""
+- name: Call an AEM API with a token from the service credentials
+  ansible.builtin.uri:
+    url: "https://author-p12345-e67890.adobeaemcloud.com/libs/granite/security/currentuser.json"
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/aem/service-credentials.json') }}"
+  no_log: true
+
+- name: The credentials file as a term
+  ansible.builtin.uri:
+    url: "{{ aem_author_url }}/libs/granite/security/currentuser.json"
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', '/etc/aem/service-credentials.json') }}"
+  no_log: true
+
+- name: One token per credentials file
+  ansible.builtin.set_fact:
+    aem_tokens: "{{ query('aemops.ims.aem_ims_token', '/etc/aem/dev.json', '/etc/aem/stage.json') }}"
+  no_log: true
+
+- name: Options from variables, for example set once in group_vars (aem_ims_service_credentials holds vaulted JSON)
+  ansible.builtin.uri:
+    url: "{{ aem_author_url }}/libs/granite/security/currentuser.json"
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token') }}"
+  vars:
+    aem_ims_service_credentials: "{{ vault_aem_service_credentials }}"
+  no_log: true
+
+- name: OAuth Server-to-Server
+  ansible.builtin.uri:
+    url: https://example.adobe.io/api/resource
+    headers:
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/adobe/oauth.json',
+        auth_method='oauth_server_to_server') }}"
+      x-api-key: "{{ adobe_client_id }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: One IMS access token per term, or one if there are no terms.
+  type: list
+  elements: str
+"""
+
+# A cache hit loads only this file, _options and _cache: Ansible loads the lookup anew in
+# every forked worker, one per host and task, and ansible-core compiles collection code from
+# source each time. What a miss needs (validation's helpers, the credentials, the exchange,
+# requests, PyJWT, cryptography) and the error path are imported where they are used.
+
+import configparser
 import os
-import types
+import time
 
 from ansible import constants as C
+from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.parsing.quoting import unquote
+from ansible.plugins.lookup import LookupBase
 
-try:
-    with open(os.open(os.path.join(C.DEFAULT_LOCAL_TMP, "aemops_ims_code", "lookup-hit-path.marshal"), os.O_RDONLY | os.O_NOFOLLOW), "rb") as _copy:
-        if os.fstat(_copy.fileno()).st_uid != os.geteuid():
-            raise PermissionError(_copy.name)
-        _installer, _contents = marshal.loads(_copy.read())
-    LookupModule = types.FunctionType(_installer, globals())(_contents)
-except Exception:  # pylint: disable=broad-exception-caught
-    # pylint: disable-next=ungrouped-imports
-    from ansible_collections.aemops.ims.plugins.plugin_utils._lookup_code_cache import load_lookup_class
+from ansible_collections.aemops.ims.plugins.module_utils._cache import entry_for_fingerprint, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, SECRET_OPTIONS, plugin_option_definitions, settings_from_options
 
-    LookupModule = load_lookup_class()
+
+def _register_option_definitions():
+    """Hand ansible-core this lookup's option definitions before its plugin loader parses DOCUMENTATION for them.
+
+    The loader parses this DOCUMENTATION with its doc fragments every time it loads the
+    lookup, in every forked worker: about a third of what a cached lookup costs
+    (docs/benchmarks.md). The same definitions come from the option table instead; a unit
+    test checks they say what the documentation says. Where ansible-core's config manager
+    lacks these methods, the loader parses the documentation as usual.
+    """
+    config = getattr(C, "config", None)
+    if not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):
+        return
+    # The loader files a collection's plugin under its Python module name.
+    if not config.has_configuration_definition("lookup", __name__):  # type: ignore[union-attr]
+        config.initialize_plugin_configuration_definitions("lookup", __name__, plugin_option_definitions())  # type: ignore[union-attr]
+
+
+_register_option_definitions()
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        variables = variables or {}
+        paths = [self._credentials_file(term, variables) for term in terms] or [None]
+        secrets = [kwargs.get(name) for name in SECRET_OPTIONS]
+        try:
+            values, origins = self._option_values(variables, kwargs)
+            secrets += [values.get(name) for name in SECRET_OPTIONS]
+            fingerprints = [input_fingerprint(values, origins, path) for path in paths]
+            # A call repeated with the same inputs in this run is served without validating or reading anything again.
+            if not boolean(values.get("force_refresh", False), strict=False):
+                hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time()) for fingerprint in fingerprints]
+                tokens = [entry["access_token"] for entry in hits if entry]
+                if len(tokens) == len(paths):
+                    return tokens
+            settings = settings_from_options(values, origins, lookup=True)
+            secrets += settings.secret_values()
+            # pylint: disable-next=import-outside-toplevel
+            from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+            from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn  # pylint: disable=import-outside-toplevel
+
+            tokens = []
+            for path, fingerprint in zip(paths, fingerprints, strict=True):
+                result = obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, alias=fingerprint)
+                tokens.append(result["access_token"])
+            return tokens
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message  # pylint: disable=import-outside-toplevel
+
+            # One line, never a traceback nor a secret, whatever failed.
+            raise AnsibleLookupError(public_message(error, [value for value in secrets if isinstance(value, str)])) from None
+
+    def _credentials_file(self, term, variables):
+        """A term names a credentials file; a relative name is also looked for in files/, as other lookups do."""
+        if not isinstance(term, str) or not term.strip():
+            from ansible_collections.aemops.ims.plugins.module_utils._errors import describe_type  # pylint: disable=import-outside-toplevel
+
+            kind = "an empty string" if isinstance(term, str) else describe_type(term)
+            raise AnsibleLookupError("each term must be the path of a credentials file, got %s" % kind)
+        path = os.path.expanduser(term.strip())
+        if not os.path.isabs(path) and not os.path.exists(path):
+            path = self.find_file_in_search_path(variables, "files", path, ignore_missing=True) or path
+        return path
+
+    def _option_values(self, variables, keywords):
+        """Each option as written and where it came from, highest first: keyword, aem_ims_* variable,
+        AEM_IMS_* environment variable, ansible.cfg ([aem_ims]), default (left out).
+
+        ansible-core's set_options() resolves that precedence too, but it converts leniently
+        (any unknown word is a false boolean, so "validate_certs: ture" would turn TLS checks
+        off), words its errors differently in every release and, before 2.18, does not say
+        where a keyword or a variable came from. So the sources a play writes are taken as
+        written here, for settings_from_options() to check once with the module's messages,
+        and ansible-core gives ansible.cfg's values. Unknown keywords are kept, for the check
+        to name. Options from variables are templated: ansible-core hands them over as
+        written (community.hashi_vault#434).
+
+        An empty environment variable counts as unset, as for the module: AWX and Ansible
+        Automation Platform inject every field of a credential type, empty ones included, and
+        ansible-core would take an empty variable as set and look no further.
+        """
+        values = {name: value for name, value in keywords.items() if name not in LOOKUP_OPTIONS}
+        origins = {}
+        hidden_by_empty_variable = []
+        for name, option in LOOKUP_OPTIONS.items():
+            env = option.env or ""
+            if name in keywords:
+                values[name], origins[name] = keywords[name], "the %s option" % name
+            elif option.variable in variables:
+                values[name], origins[name] = self._templar.template(variables[option.variable]), "variable " + option.variable
+            elif os.environ.get(env, "").strip():
+                values[name], origins[name] = os.environ[env], "environment variable " + env
+            elif env in os.environ:
+                hidden_by_empty_variable.append(name)
+        direct = dict(keywords)
+        configured = _ansible_cfg_section() if hidden_by_empty_variable else {}
+        for name in hidden_by_empty_variable:
+            option = LOOKUP_OPTIONS[name]
+            if option.in_ini and name in configured:
+                values[name], origins[name] = _as_ansible_core_reads_it(option, configured[name]), "%s in %s" % (name, C.CONFIG_FILE)
+            direct[name] = values.get(name, option.default)
+        try:
+            self.set_options(var_options=variables, direct=direct)
+        except AnsibleError:
+            # A value ansible-core refuses: the check names it with the module's message. If the
+            # check finds nothing wrong, the value is in ansible.cfg and ansible-core's message says so.
+            settings_from_options(values, origins, lookup=True)
+            raise
+        for name in LOOKUP_OPTIONS:
+            if name not in values and name not in direct:
+                value, origin = self.get_option_and_origin(name)
+                if origin and origin != "default":
+                    values[name], origins[name] = value, "%s in %s" % (name, origin)
+        return values, origins
+
+
+def _as_ansible_core_reads_it(option, text):
+    """A value from ansible.cfg as ansible-core reads one: unquoted, and a relative path relative to the file's directory."""
+    value = unquote(text)
+    if option.type == "path":
+        value = os.path.expanduser(os.path.expandvars(value))
+        if not os.path.isabs(value):
+            value = os.path.normpath(os.path.join(os.path.dirname(C.CONFIG_FILE or ""), value))
+    return value
+
+
+def _ansible_cfg_section():
+    """The [aem_ims] section of the ansible.cfg in use, read as ansible-core reads it.
+
+    Only for options whose AEM_IMS_* variable is set but empty, which hides ansible.cfg from
+    ansible-core. A file ansible-core could not read has been reported by it already.
+    """
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
+    try:
+        with open(C.CONFIG_FILE or "", encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, UnicodeError, configparser.Error):
+        return {}
+    return dict(parser.items("aem_ims", raw=True)) if parser.has_section("aem_ims") else {}

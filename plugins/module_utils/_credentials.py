@@ -4,11 +4,13 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Reading credentials in every shape Adobe hands out, with the standard library only.
+"""From options and a credentials document to a TokenRequest: who asks IMS for what, with which secret.
 
-This runs on every lookup, cache hit or not, in a freshly forked Ansible worker: it
-must not import requests, PyJWT or cryptography (each costs 0.1-0.25 s to import).
-Checks that need a parsed key or certificate happen at exchange time (``_signing``).
+Reads the document (a file or the service_credentials option), lets the extractor of its
+shape (_credential_shapes) say what it holds, and merges the options over it; every
+failure is one line that names the option or the document's field. Standard library only:
+the private key and certificate are parsed at exchange time (_signing), so that building a
+request imports neither PyJWT nor cryptography.
 """
 
 from __future__ import annotations
@@ -21,151 +23,169 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, KeyMaterialError, OptionError
-from ansible_collections.aemops.ims.plugins.module_utils._options import (
-    DEFAULT_IMS_HOST,
-    DEFAULT_METASCOPE,
-    parse_ims_endpoint,
+from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import (
+    EXTRACTORS,
+    FORMAT_AEM,
+    LOCAL_DEVELOPMENT_TOKEN,
+    METHOD_JWT,
+    METHOD_S2S,
+    CredentialDocument,
+    Extracted,
+    detect_format,
+    normalize_metascopes,
 )
+from ansible_collections.aemops.ims.plugins.module_utils._endpoints import parse_ims_endpoint
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, KeyMaterialError, OptionError, describe_type
+from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE, Settings
 
-FORMAT_AEM = "aem_service_credentials"
-FORMAT_CONSOLE = "developer_console_project"
-FORMAT_S2S_FLAT = "oauth_s2s_flat"
-FORMAT_AIO = "aio_context"
 FORMAT_OPTIONS = "options"
-
-METHOD_JWT = "jwt"
-METHOD_S2S = "oauth_server_to_server"
-
 MAX_FILE_BYTES = 1024 * 1024
 CACHE_KEY_VERSION = 1
-STAGE_IMS_HOST = "ims-na1-stg1.adobelogin.com"
 
 _PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED |OPENSSH )?PRIVATE KEY)-----")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,40}$")
 
 
-def _kind(value):
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return "a string"
-    return "a " + type(value).__name__
+# --- reading ---------------------------------------------------------------------------------------
 
 
-def read_text_file(path, what):
-    """Read a small UTF-8 text file; every failure becomes one line naming the file."""
+def read_text_file(path: str, what: str) -> str:
+    """Read a small UTF-8 text file; every failure becomes one line naming the file.
+
+    Opened first and then checked (fstat), without blocking: a path swapped for a FIFO or a
+    device after a check would otherwise hang the task.
+    """
     label = "%s %s" % (what, path)
     try:
-        info = os.stat(path)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise CredentialsError("%s does not exist" % label, field=what) from None
     except PermissionError:
-        raise CredentialsError("%s is not accessible: permission denied" % label, field=what) from None
+        readable_directory = os.access(os.path.dirname(os.path.abspath(path)), os.X_OK)
+        problem = "is not readable" if readable_directory else "is not accessible"
+        raise CredentialsError("%s %s: permission denied" % (label, problem), field=what) from None
     except OSError as error:
         raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise CredentialsError("%s is a directory, not a file" % label, field=what)
-    if not stat.S_ISREG(info.st_mode):
-        raise CredentialsError("%s is not a regular file" % label, field=what)
-    if info.st_size > MAX_FILE_BYTES:
-        raise CredentialsError(
-            "%s is too large (%d bytes; credentials are a few KiB, the limit is %d bytes)" % (label, info.st_size, MAX_FILE_BYTES), field=what
-        )
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except PermissionError:
-        raise CredentialsError("%s is not readable: permission denied" % label, field=what) from None
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise CredentialsError("%s is a directory, not a file" % label, field=what)
+        if not stat.S_ISREG(info.st_mode):
+            raise CredentialsError("%s is not a regular file" % label, field=what)
+        if info.st_size > MAX_FILE_BYTES:
+            raise CredentialsError(
+                "%s is too large (%d bytes; credentials are a few KiB, the limit is %d bytes)" % (label, info.st_size, MAX_FILE_BYTES), field=what
+            )
+        data = b""
+        while len(data) <= MAX_FILE_BYTES:
+            chunk = os.read(descriptor, MAX_FILE_BYTES + 1)
+            if not chunk:
+                break
+            data += chunk
     except OSError as error:
         raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
+    finally:
+        os.close(descriptor)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CredentialsError("%s is not UTF-8 text" % label, field=what) from None
 
 
-def parse_json_object(text, label, field_name):
+def parse_json_object(text: str, label: str, field_name: str) -> dict:
     if not text.strip():
         raise CredentialsError("%s is empty" % label, field=field_name)
     try:
         document = json.loads(text)
     except RecursionError:
         raise CredentialsError("%s is not valid JSON: it is nested too deeply" % label, field=field_name) from None
-    except ValueError as error:
-        # JSONDecodeError's msg/lineno/colno never quote the document, which may hold secrets.
-        where = ""
-        if hasattr(error, "lineno"):
-            where = " (line %d, column %d)" % (error.lineno, error.colno)
-        reason = getattr(error, "msg", "invalid JSON")
-        raise CredentialsError("%s is not valid JSON: %s%s" % (label, reason, where), field=field_name) from None
+    except json.JSONDecodeError as error:
+        # Its msg, lineno and colno never quote the document, which may hold secrets.
+        raise CredentialsError("%s is not valid JSON: %s (line %d, column %d)" % (label, error.msg, error.lineno, error.colno), field=field_name) from None
+    except ValueError:
+        raise CredentialsError("%s is not valid JSON" % label, field=field_name) from None
     if not isinstance(document, dict):
-        raise CredentialsError("%s must hold a JSON object, got %s" % (label, _kind(document)), field=field_name)
+        raise CredentialsError("%s must hold a JSON object, got %s" % (label, describe_type(document, json=True)), field=field_name)
     return document
 
 
-def normalize_metascopes(values):
-    """Accept `ent_aem_cloud_api`, `/s/ent_aem_cloud_api` or a full claim URL; de-duplicate."""
-    names = []
-    for value in values or ():
-        name = str(value).strip()
-        match = re.match(r"^(?:[a-z]+://[^/]+)?/?s/(.+)$", name)
-        if match:
-            name = match.group(1)
-        name = name.strip("/ ")
-        if name and name not in names:
-            names.append(name)
-    return names
+def _credentials_file_document(path: str) -> CredentialDocument:
+    label = "service credentials file %s" % path
+    return CredentialDocument(parse_json_object(read_text_file(path, "service credentials file"), label, "service_credentials_file"), label)
 
 
-def split_list(value):
-    """A comma-separated string or a list of strings, as Adobe's formats mix both."""
-    if value is None:
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
-    result = []
-    for item in items:
-        item = str(item).strip()
-        if item and item not in result:
-            result.append(item)
-    return result
+def load_document(settings: Settings, credentials_file: str | None = None) -> CredentialDocument | None:
+    """The credentials document to read (a lookup term wins over the options), or None when only single options are given."""
+    if credentials_file is not None:
+        return _credentials_file_document(os.path.expanduser(str(credentials_file)))
+    inline = settings.service_credentials
+    if inline is not None and settings.service_credentials_file is not None:
+        raise OptionError(
+            "service_credentials (from %s) and service_credentials_file (from %s) are both set: set only one"
+            % (settings.where("service_credentials"), settings.where("service_credentials_file")),
+            field="service_credentials",
+        )
+    if isinstance(inline, str):
+        stripped = inline.strip()
+        if stripped and stripped[0] not in "{[" and (stripped.startswith(("/", "~", ".")) or stripped.endswith(".json")):
+            raise OptionError("service_credentials holds a file name, not JSON: use service_credentials_file for a path", field="service_credentials")
+        return CredentialDocument(parse_json_object(inline, "service_credentials", "service_credentials"), "service_credentials")
+    if inline is not None:
+        return CredentialDocument(inline, "service_credentials")
+    if settings.service_credentials_file is not None:
+        return _credentials_file_document(settings.service_credentials_file)
+    return None
 
 
-def normalize_private_key(text, where):
+def extract(document: CredentialDocument, settings: Settings) -> Extracted:
+    """What the document holds, read by the extractor of its shape."""
+    shape = detect_format(document.data)
+    if shape == LOCAL_DEVELOPMENT_TOKEN:
+        raise CredentialsError(
+            "%s is an AEM local development token (accessToken): a developer's personal token that expires after 24 hours, "
+            "not service credentials. In the AEM Developer Console open Integrations > Technical Accounts (service credentials) "
+            "and download the JSON from there instead" % document.label,
+            field="service_credentials",
+        )
+    if shape is None:
+        keys = [key for key in document.data if isinstance(key, str) and _IDENTIFIER.match(key)][:8]
+        raise CredentialsError(
+            "%s has an unknown shape (top-level keys: %s): expected AEM service credentials (an 'integration' object), an Adobe "
+            "Developer Console project JSON, an OAuth Server-to-Server JSON or an aio-lib-ims context" % (document.label, ", ".join(keys) or "none"),
+            field="service_credentials",
+        )
+    return EXTRACTORS[shape](document, settings)
+
+
+# --- key material ----------------------------------------------------------------------------------
+
+
+def normalize_private_key(text: object, where: str) -> str:
     """Return the key as PEM text with \\n line endings, from the forms found in the wild.
 
     AEM ships PKCS#1 with \\r\\n inside JSON; people paste keys into environment
     variables with literal backslash-n, or base64-encode the whole PEM to survive CI
     systems (adobe/jwt-auth#61). Only the armour is checked here; parsing waits for
-    the exchange so that a cache hit does not import cryptography.
+    the exchange, which imports cryptography.
     """
     if isinstance(text, list) and all(isinstance(line, str) for line in text):
         text = "\n".join(text)
     if not isinstance(text, str):
-        raise KeyMaterialError("the private key from %s must be PEM text, got %s" % (where, _kind(text)), field="private_key")
+        raise KeyMaterialError("the private key from %s must be PEM text, got %s" % (where, describe_type(text, json=True)), field="private_key")
     pem = text.strip()
     if "-----BEGIN" not in pem and pem:
-        compact = re.sub(r"\s+", "", pem)
         try:
-            decoded = base64.b64decode(compact, validate=True)
+            decoded = base64.b64decode(re.sub(r"\s+", "", pem), validate=True)
         except (binascii.Error, ValueError):
             decoded = b""
         if b"-----BEGIN" in decoded and decoded.isascii():
             pem = decoded.decode("ascii").strip()
     if "\\n" in pem:
         pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
-    pem = pem.replace("\r\n", "\n").replace("\r", "\n")
     lines = []
-    for line in pem.split("\n"):
+    for line in pem.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = line.strip()
         if line:
             lines.append(line)
@@ -189,11 +209,11 @@ def normalize_private_key(text, where):
     return pem + "\n"
 
 
-def normalize_certificate(text, where):
+def normalize_certificate(text: object, where: str) -> str | None:
     if text is None:
         return None
     if not isinstance(text, str):
-        raise KeyMaterialError("publicKey in %s must be PEM text, got %s" % (where, _kind(text)), field="publicKey")
+        raise KeyMaterialError("publicKey in %s must be PEM text, got %s" % (where, describe_type(text, json=True)), field="publicKey")
     pem = text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n").strip()
     if not pem:
         return None
@@ -202,32 +222,46 @@ def normalize_certificate(text, where):
     return pem + "\n"
 
 
-def _fingerprint(text):
+def _checked_expiration(value: str | None, where: str) -> str | None:
+    """certificateExpirationDate is ISO-8601 with milliseconds; kept as it is, but refused early if unreadable."""
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CredentialsError("certificateExpirationDate in %s is not an ISO-8601 date" % where, field="certificateExpirationDate") from None
+    return value
+
+
+# --- the request -----------------------------------------------------------------------------------
+
+
+def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
 class TokenRequest:
-    """Everything one token exchange needs, resolved from credentials and options."""
+    """Everything one token exchange needs, resolved from credentials and options. Its repr shows no secret."""
 
     auth_method: str
     origin: str
     client_id: str
-    client_secrets: list
+    client_secrets: list[str] = field(repr=False)
     credentials_format: str
     source: str
     org_id: str | None = None
     technical_account_id: str | None = None
     email: str | None = None
-    private_key: str | None = None
+    private_key: str | None = field(default=None, repr=False)
     private_key_source: str | None = None
-    private_key_passphrase: str | None = None
-    certificate: str | None = None
+    private_key_passphrase: str | None = field(default=None, repr=False)
+    certificate: str | None = field(default=None, repr=False)
     certificate_expiration: str | None = None
-    metascopes: list = field(default_factory=list)
-    scopes: list = field(default_factory=list)
+    metascopes: list[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
 
-    def cache_key(self):
+    def cache_key(self) -> str:
         """A hash of who is asking for what; no identifier or secret is readable from it."""
         material = [
             CACHE_KEY_VERSION,
@@ -238,12 +272,12 @@ class TokenRequest:
             self.technical_account_id,
             sorted(self.metascopes),
             sorted(self.scopes),
-            [_fingerprint(secret) for secret in self.client_secrets],
-            _fingerprint(self.private_key) if self.private_key else None,
+            [_sha256(secret) for secret in self.client_secrets],
+            _sha256(self.private_key) if self.private_key else None,
         ]
         return hashlib.sha256(json.dumps(material, separators=(",", ":")).encode("utf-8")).hexdigest()
 
-    def secret_values(self):
+    def secret_values(self) -> list[str]:
         values = list(self.client_secrets)
         if self.private_key:
             values.append(self.private_key)
@@ -251,9 +285,9 @@ class TokenRequest:
             values.append(self.private_key_passphrase)
         return values
 
-    def public_summary(self):
-        """The non-secret facts about the request, returned to the user and cached."""
-        summary = {
+    def public_summary(self) -> dict[str, object]:
+        """The non-secret facts about the request, returned to the user."""
+        summary: dict[str, object] = {
             "auth_method": self.auth_method,
             "client_id": self.client_id,
             "ims_endpoint": self.origin,
@@ -267,322 +301,66 @@ class TokenRequest:
         return summary
 
 
-class _Document:
-    """A credentials document plus typed, field-naming accessors."""
+class _Merge:
+    """Options over the document, and where each value was looked for, for messages."""
 
-    def __init__(self, data, label):
-        self.data = data
-        self.label = label
-
-    def get(self, path, expected=str, required=False):
-        node = self.data
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                if required:
-                    raise CredentialsError("%s is missing from %s" % (path, self.label), field=path)
-                return None
-            node = node[part]
-        if node is None or (isinstance(node, str) and not node.strip() and expected is str):
-            return None
-        if expected is str and not isinstance(node, str):
-            raise CredentialsError("%s in %s must be a string, got %s" % (path, self.label, _kind(node)), field=path)
-        if expected is list and not isinstance(node, (list, str)):
-            raise CredentialsError("%s in %s must be a list or a comma-separated string, got %s" % (path, self.label, _kind(node)), field=path)
-        if expected is list and isinstance(node, list) and not all(isinstance(item, str) for item in node):
-            raise CredentialsError("%s in %s must hold strings only" % (path, self.label), field=path)
-        if expected is dict and not isinstance(node, dict):
-            raise CredentialsError("%s in %s must be an object, got %s" % (path, self.label, _kind(node)), field=path)
-        return node.strip() if isinstance(node, str) and expected is str else node
-
-
-@dataclass
-class _Extracted:
-    """What one credentials document says; `paths` says where, for error messages."""
-
-    credentials_format: str
-    values: dict = field(default_factory=dict)
-    paths: dict = field(default_factory=dict)
-
-    def put(self, name, value, path):
-        if value is not None and value != []:
-            self.values[name] = value
-        self.paths.setdefault(name, path)
-
-
-def detect_format(data):
-    """Name the shape of a credentials document, or None."""
-    if "accessToken" in data and "integration" not in data:
-        return "local_development_token"
-    if isinstance(data.get("integration"), dict) or "technicalAccount" in data:
-        return FORMAT_AEM
-    if isinstance(data.get("project"), dict):
-        return FORMAT_CONSOLE
-    if "CLIENT_ID" in data or "CLIENT_SECRETS" in data:
-        return FORMAT_S2S_FLAT
-    if "client_id" in data and any(
-        key in data for key in ("client_secret", "client_secrets", "meta_scopes", "technical_account_id", "ims_org_id", "private_key", "scopes")
-    ):
-        return FORMAT_AIO
-    return None
-
-
-def _extract_aem(document):
-    extracted = _Extracted(FORMAT_AEM)
-    prefix = "integration." if "integration" in document.data else ""
-    if document.data.get("ok") is False or document.data.get("statusCode") not in (None, 200):
-        raise CredentialsError(
-            "%s is an error answer from the AEM Developer Console (ok=%s, statusCode=%s), not service credentials: download them again"
-            % (document.label, json.dumps(document.data.get("ok")), json.dumps(document.data.get("statusCode"))[:10]),
-            field="service_credentials",
-        )
-    if prefix:
-        document.get("integration", dict, required=True)
-    document.get(prefix + "technicalAccount", dict)
-    path = prefix + "technicalAccount.clientId"
-    extracted.put("client_id", document.get(path), path)
-    path = prefix + "technicalAccount.clientSecret"
-    secret = document.get(path)
-    extracted.put("client_secrets", [secret] if secret else [], path)
-    for name, key in (("org_id", "org"), ("technical_account_id", "id"), ("email", "email"), ("ims_endpoint", "imsEndpoint")):
-        extracted.put(name, document.get(prefix + key), prefix + key)
-    extracted.put("metascopes", normalize_metascopes(split_list(document.get(prefix + "metascopes", list))), prefix + "metascopes")
-    extracted.put("private_key", document.get(prefix + "privateKey", str), prefix + "privateKey")
-    extracted.put("certificate", document.get(prefix + "publicKey"), prefix + "publicKey")
-    extracted.put("certificate_expiration", document.get(prefix + "certificateExpirationDate"), prefix + "certificateExpirationDate")
-    return extracted
-
-
-def _credential_label(credential):
-    name = credential.get("name") if isinstance(credential, dict) else None
-    return str(name)[:60] if isinstance(name, str) else "(unnamed)"
-
-
-def _extract_console(document, settings):
-    extracted = _Extracted(FORMAT_CONSOLE)
-    extracted.put("org_id", document.get("project.org.ims_org_id"), "project.org.ims_org_id")
-    credentials = document.get("project.workspace.details.credentials", object, required=True)
-    if not isinstance(credentials, list) or not all(isinstance(item, dict) for item in credentials):
-        raise CredentialsError("project.workspace.details.credentials in %s must be a list of objects" % document.label, field="credentials")
-    usable = [item for item in credentials if isinstance(item.get("jwt"), dict) or isinstance(item.get("oauth_server_to_server"), dict)]
-    if settings.credential_id or settings.credential_name:
-        wanted_field = "credential_id" if settings.credential_id else "credential_name"
-        wanted = settings.credential_id or settings.credential_name
-        key = "id" if settings.credential_id else "name"
-        chosen = [item for item in credentials if str(item.get(key)) == wanted]
-        if not chosen:
-            raise CredentialsError(
-                "%s '%s' matches no credential in %s (credentials: %s)"
-                % (wanted_field, wanted[:60], document.label, ", ".join(_credential_label(item) for item in credentials) or "none"),
-                field=wanted_field,
-            )
-        credential = chosen[0]
-        if credential not in usable:
-            raise CredentialsError(
-                "credential '%s' in %s is neither a JWT nor an OAuth Server-to-Server credential (integration_type %s)"
-                % (_credential_label(credential), document.label, str(credential.get("integration_type"))[:40]),
-                field=wanted_field,
-            )
-    else:
-        if settings.auth_method == METHOD_JWT:
-            usable = [item for item in usable if isinstance(item.get("jwt"), dict)]
-        elif settings.auth_method == METHOD_S2S:
-            usable = [item for item in usable if isinstance(item.get("oauth_server_to_server"), dict)]
-        if not usable:
-            raise CredentialsError(
-                "%s holds no %s credential (credentials: %s)"
-                % (
-                    document.label,
-                    "JWT or OAuth Server-to-Server" if settings.auth_method == "auto" else settings.auth_method,
-                    ", ".join(_credential_label(item) for item in credentials) or "none",
-                ),
-                field="credentials",
-            )
-        if len(usable) > 1:
-            raise CredentialsError(
-                "%s holds several credentials (%s): choose one with credential_name or credential_id"
-                % (document.label, ", ".join(_credential_label(item) for item in usable)),
-                field="credential_name",
-            )
-        credential = usable[0]
-    index = credentials.index(credential)
-    base = "project.workspace.details.credentials[%d]" % index
-    sub = _Document(credential, document.label)
-    secrets = []
-    for block in ("jwt", "oauth_server_to_server"):
-        if not isinstance(credential.get(block), dict):
-            continue
-        extracted.put("client_id", sub.get(block + ".client_id"), "%s.%s.client_id" % (base, block))
-        extracted.put("technical_account_id", sub.get(block + ".technical_account_id"), "%s.%s.technical_account_id" % (base, block))
-        extracted.put("email", sub.get(block + ".technical_account_email"), "%s.%s.technical_account_email" % (base, block))
-        single = sub.get(block + ".client_secret")
-        several = split_list(sub.get(block + ".client_secrets", list))
-        for secret in ([single] if single else []) + several:
-            if secret not in secrets:
-                secrets.append(secret)
-        extracted.paths.setdefault("client_secrets", "%s.%s.client_secret%s" % (base, block, "" if block == "jwt" else "s"))
-    extracted.put("client_secrets", secrets, extracted.paths.get("client_secrets"))
-    extracted.put("metascopes", normalize_metascopes(split_list(sub.get("jwt.meta_scopes", list))), base + ".jwt.meta_scopes")
-    extracted.put("scopes", split_list(sub.get("oauth_server_to_server.scopes", list)), base + ".oauth_server_to_server.scopes")
-    return extracted
-
-
-def _extract_flat(document):
-    extracted = _Extracted(FORMAT_S2S_FLAT)
-    extracted.put("client_id", document.get("CLIENT_ID"), "CLIENT_ID")
-    secrets = split_list(document.get("CLIENT_SECRETS", list))
-    single = document.get("CLIENT_SECRET")
-    if single and single not in secrets:
-        secrets.insert(0, single)
-    extracted.put("client_secrets", secrets, "CLIENT_SECRETS")
-    extracted.put("org_id", document.get("ORG_ID"), "ORG_ID")
-    extracted.put("technical_account_id", document.get("TECHNICAL_ACCOUNT_ID"), "TECHNICAL_ACCOUNT_ID")
-    extracted.put("email", document.get("TECHNICAL_ACCOUNT_EMAIL"), "TECHNICAL_ACCOUNT_EMAIL")
-    extracted.put("scopes", split_list(document.get("SCOPES", list)), "SCOPES")
-    return extracted
-
-
-def _extract_aio(document):
-    extracted = _Extracted(FORMAT_AIO)
-    extracted.put("client_id", document.get("client_id"), "client_id")
-    secrets = []
-    single = document.get("client_secret")
-    for secret in ([single] if single else []) + split_list(document.get("client_secrets", list)):
-        if secret not in secrets:
-            secrets.append(secret)
-    extracted.put("client_secrets", secrets, "client_secret" if single else "client_secrets")
-    extracted.put("org_id", document.get("ims_org_id"), "ims_org_id")
-    extracted.put("technical_account_id", document.get("technical_account_id"), "technical_account_id")
-    extracted.put("email", document.get("technical_account_email"), "technical_account_email")
-    extracted.put("metascopes", normalize_metascopes(split_list(document.get("meta_scopes", list))), "meta_scopes")
-    extracted.put("scopes", split_list(document.get("scopes", list)), "scopes")
-    key = document.data.get("private_key")
-    extracted.put("private_key", key if key not in ("", None) else None, "private_key")
-    extracted.put("private_key_passphrase", document.get("passphrase"), "passphrase")
-    environment = document.get("env")
-    if environment == "stage":
-        extracted.put("ims_endpoint", STAGE_IMS_HOST, "env")
-    return extracted
-
-
-def _load_document(settings, credentials_file):
-    """The credentials document to read, or None when only single options are given."""
-    if credentials_file is not None:
-        path = os.path.expanduser(str(credentials_file))
-        label = "service credentials file %s" % path
-        return _Document(parse_json_object(read_text_file(path, "service credentials file"), label, "service_credentials_file"), label)
-    inline = settings.service_credentials
-    if inline is not None and settings.service_credentials_file is not None:
-        raise OptionError(
-            "service_credentials (from %s) and service_credentials_file (from %s) are both set: set only one"
-            % (settings.where("service_credentials"), settings.where("service_credentials_file")),
-            field="service_credentials",
-        )
-    if inline is not None:
-        label = "service_credentials"
-        if isinstance(inline, str):
-            stripped = inline.strip()
-            if stripped and stripped[0] not in "{[" and (stripped.startswith(("/", "~", ".")) or stripped.endswith(".json")):
-                raise OptionError("service_credentials holds a file name, not JSON: use service_credentials_file for a path", field="service_credentials")
-            return _Document(parse_json_object(inline, label, "service_credentials"), label)
-        return _Document(inline, label)
-    if settings.service_credentials_file is not None:
-        path = settings.service_credentials_file
-        label = "service credentials file %s" % path
-        return _Document(parse_json_object(read_text_file(path, "service credentials file"), label, "service_credentials_file"), label)
-    return None
-
-
-def _extract(document, settings):
-    shape = detect_format(document.data)
-    if shape == "local_development_token":
-        raise CredentialsError(
-            "%s is an AEM local development token (accessToken): a developer's personal token that expires after 24 hours, "
-            "not service credentials. In the AEM Developer Console open Integrations > Technical Accounts (service credentials) "
-            "and download the JSON from there instead" % document.label,
-            field="service_credentials",
-        )
-    if shape == FORMAT_AEM:
-        return _extract_aem(document)
-    if shape == FORMAT_CONSOLE:
-        return _extract_console(document, settings)
-    if shape == FORMAT_S2S_FLAT:
-        return _extract_flat(document)
-    if shape == FORMAT_AIO:
-        return _extract_aio(document)
-    keys = [key for key in document.data if isinstance(key, str) and _IDENTIFIER.match(key)][:8]
-    raise CredentialsError(
-        "%s has an unknown shape (top-level keys: %s): expected AEM service credentials (an 'integration' object), an Adobe "
-        "Developer Console project JSON, an OAuth Server-to-Server JSON or an aio-lib-ims context" % (document.label, ", ".join(keys) or "none"),
-        field="service_credentials",
-    )
-
-
-def _parse_expiration(value, where):
-    """certificateExpirationDate is ISO-8601 with milliseconds; keep it, but fail early if unreadable."""
-    if value is None:
-        return None
-    from datetime import datetime
-
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise CredentialsError("certificateExpirationDate in %s is not an ISO-8601 date" % where, field="certificateExpirationDate") from None
-    return value
-
-
-class _Resolver:
-    """Merge options over the document and say where each value was looked for."""
-
-    def __init__(self, settings, extracted, source):
+    def __init__(self, settings: Settings, extracted: Extracted | None, source: str):
         self.settings = settings
         self.extracted = extracted
         self.source = source
 
-    def where(self, option, document_name=None):
-        places = []
-        if option:
-            places.append(self.settings.where(option))
-        path = self.extracted.paths.get(document_name or option) if self.extracted else None
-        if path:
-            places.append("%s in the %s" % (path, self.source))
-        elif self.source != "options":
-            places.append("the %s" % self.source)
-        return " and ".join(places)
-
-    def document_value(self, name):
+    def document_value(self, name: str):
         return self.extracted.values.get(name) if self.extracted else None
 
-    def pick(self, name):
+    def document_path(self, name: str) -> str:
+        return "%s in the %s" % (self.extracted.paths[name], self.source) if self.extracted and name in self.extracted.paths else ""
+
+    def pick(self, name: str):
         value = getattr(self.settings, name)
         return value if value not in (None, (), []) else self.document_value(name)
 
-    def missing(self, what, option, document_name=None):
-        return CredentialsError("%s is missing: looked in %s" % (what, self.where(option, document_name)), field=option or document_name)
+    def missing(self, what: str, option: str, document_name: str | None = None) -> CredentialsError:
+        # Every extractor records the path of each field it looks for, found or not.
+        places = [self.settings.where(option), self.document_path(document_name or option)]
+        return CredentialsError("%s is missing: looked in %s" % (what, " and ".join(place for place in places if place)), field=option)
+
+    def private_key(self) -> tuple[str | None, str | None]:
+        """The private key as PEM, and where it came from: the options first, then the document."""
+        settings = self.settings
+        if settings.private_key is not None and settings.private_key_file is not None:
+            raise OptionError(
+                "private_key (from %s) and private_key_file (from %s) are both set: set only one"
+                % (settings.where("private_key"), settings.where("private_key_file")),
+                field="private_key",
+            )
+        if settings.private_key is not None:
+            where = settings.where("private_key")
+            return normalize_private_key(settings.private_key, where), where
+        if settings.private_key_file is not None:
+            where = "private_key_file %s" % settings.private_key_file
+            return normalize_private_key(read_text_file(settings.private_key_file, "private_key_file"), where), where
+        if self.document_value("private_key") is not None:
+            where = self.document_path("private_key")
+            return normalize_private_key(self.document_value("private_key"), where), where
+        return None, None
+
+    def origin(self) -> str:
+        """The IMS origin: the ims_endpoint option, else the document's, else production IMS."""
+        if self.settings.ims_endpoint is not None:
+            return self.settings.ims_endpoint
+        endpoint = self.document_value("ims_endpoint")
+        if endpoint:
+            return parse_ims_endpoint(endpoint, self.document_path("ims_endpoint"))
+        return parse_ims_endpoint(DEFAULT_IMS_HOST)
 
 
-def build_token_request(settings, credentials_file=None):
+def build_token_request(settings: Settings, credentials_file: str | None = None) -> TokenRequest:
     """Resolve options and credentials into a TokenRequest, with one-line errors."""
-    document = _load_document(settings, credentials_file)
-    extracted = _extract(document, settings) if document is not None else None
-    source = document.label if document is not None else "options"
-    resolver = _Resolver(settings, extracted, source)
-
-    private_key, key_source = None, None
-    if settings.private_key is not None and settings.private_key_file is not None:
-        raise OptionError(
-            "private_key (from %s) and private_key_file (from %s) are both set: set only one"
-            % (settings.where("private_key"), settings.where("private_key_file")),
-            field="private_key",
-        )
-    if settings.private_key is not None:
-        key_source = settings.where("private_key")
-        private_key = normalize_private_key(settings.private_key, key_source)
-    elif settings.private_key_file is not None:
-        key_source = "private_key_file %s" % settings.private_key_file
-        private_key = normalize_private_key(read_text_file(settings.private_key_file, "private_key_file"), key_source)
-    elif resolver.document_value("private_key") is not None:
-        key_source = "%s in the %s" % (extracted.paths["private_key"], source)
-        private_key = normalize_private_key(resolver.document_value("private_key"), key_source)
+    document = load_document(settings, credentials_file)
+    extracted = extract(document, settings) if document is not None else None
+    source = document.label if document is not None else FORMAT_OPTIONS
+    merge = _Merge(settings, extracted, source)
+    private_key, key_source = merge.private_key()
 
     auth_method = settings.auth_method
     if auth_method == "auto":
@@ -590,61 +368,50 @@ def build_token_request(settings, credentials_file=None):
         is_aem = extracted is not None and extracted.credentials_format == FORMAT_AEM
         auth_method = METHOD_JWT if private_key or is_aem else METHOD_S2S
 
-    client_id = resolver.pick("client_id")
+    client_id = merge.pick("client_id")
     if not client_id:
-        raise resolver.missing("client_id", "client_id")
-    secrets = [settings.client_secret] if settings.client_secret else list(resolver.document_value("client_secrets") or [])
+        raise merge.missing("client_id", "client_id")
+    secrets = [settings.client_secret] if settings.client_secret else list(merge.document_value("client_secrets") or [])
     if not secrets:
-        raise resolver.missing("client_secret", "client_secret", "client_secrets")
-
-    endpoint = settings.ims_endpoint
-    if endpoint is None:
-        document_endpoint = resolver.document_value("ims_endpoint")
-        where = "%s in the %s" % (extracted.paths.get("ims_endpoint"), source) if document_endpoint else None
-        endpoint = parse_ims_endpoint(document_endpoint, where) if document_endpoint else parse_ims_endpoint(DEFAULT_IMS_HOST)
+        raise merge.missing("client_secret", "client_secret", "client_secrets")
 
     request = TokenRequest(
         auth_method=auth_method,
-        origin=endpoint,
+        origin=merge.origin(),
         client_id=client_id,
         client_secrets=secrets,
         credentials_format=extracted.credentials_format if extracted else FORMAT_OPTIONS,
         source=source,
-        org_id=resolver.pick("org_id"),
-        technical_account_id=resolver.pick("technical_account_id"),
-        email=resolver.document_value("email"),
+        org_id=merge.pick("org_id"),
+        technical_account_id=merge.pick("technical_account_id"),
+        email=merge.document_value("email"),
         private_key=private_key,
         private_key_source=key_source,
-        private_key_passphrase=settings.private_key_passphrase or resolver.document_value("private_key_passphrase"),
-        metascopes=normalize_metascopes(settings.metascopes) or list(resolver.document_value("metascopes") or []),
-        scopes=list(settings.scopes) or list(resolver.document_value("scopes") or []),
+        private_key_passphrase=settings.private_key_passphrase or merge.document_value("private_key_passphrase"),
+        metascopes=normalize_metascopes(settings.metascopes) or list(merge.document_value("metascopes") or []),
+        scopes=list(settings.scopes) or list(merge.document_value("scopes") or []),
     )
-
-    if auth_method == METHOD_JWT:
-        if not private_key:
+    in_document = (" and the %s" % source) if source != FORMAT_OPTIONS else ""
+    if auth_method != METHOD_JWT:
+        if not request.scopes:
             raise CredentialsError(
-                "auth_method is jwt but no private key was found: looked in %s, %s%s"
-                % (
-                    settings.where("private_key"),
-                    settings.where("private_key_file"),
-                    (" and the %s" % source) if source != "options" else "",
-                ),
-                field="private_key",
+                "scopes are missing for OAuth Server-to-Server: looked in %s%s. Copy them from the credential's page in the Adobe Developer Console"
+                % (settings.where("scopes"), in_document),
+                field="scopes",
             )
-        if not request.org_id:
-            raise resolver.missing("org_id (the JWT issuer, ...@AdobeOrg)", "org_id")
-        if not request.technical_account_id:
-            raise resolver.missing("technical_account_id (the JWT subject, ...@techacct.adobe.com)", "technical_account_id")
-        if not request.metascopes:
-            request.metascopes = [DEFAULT_METASCOPE]
-        certificate = resolver.document_value("certificate")
-        if certificate is not None:
-            request.certificate = normalize_certificate(certificate, source)
-        request.certificate_expiration = _parse_expiration(resolver.document_value("certificate_expiration"), source)
-    elif not request.scopes:
+        return request
+    if not private_key:
         raise CredentialsError(
-            "scopes are missing for OAuth Server-to-Server: looked in %s%s. Copy them from the credential's page in the Adobe Developer Console"
-            % (settings.where("scopes"), (" and the %s" % source) if source != "options" else ""),
-            field="scopes",
+            "auth_method is jwt but no private key was found: looked in %s, %s%s"
+            % (settings.where("private_key"), settings.where("private_key_file"), in_document),
+            field="private_key",
         )
+    if not request.org_id:
+        raise merge.missing("org_id (the JWT issuer, ...@AdobeOrg)", "org_id")
+    if not request.technical_account_id:
+        raise merge.missing("technical_account_id (the JWT subject, ...@techacct.adobe.com)", "technical_account_id")
+    if not request.metascopes:
+        request.metascopes = [DEFAULT_METASCOPE]
+    request.certificate = normalize_certificate(merge.document_value("certificate"), source)
+    request.certificate_expiration = _checked_expiration(merge.document_value("certificate_expiration"), source)
     return request

@@ -16,13 +16,14 @@ are built without secret values and are scrubbed once more by :func:`redact`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _WHITESPACE = re.compile(r"\s+")
 MAX_MESSAGE_LENGTH = 600
 REDACTED = "********"
 
 
-def one_line(text, limit=MAX_MESSAGE_LENGTH):
+def one_line(text: object, limit: int = MAX_MESSAGE_LENGTH) -> str:
     """Collapse whitespace so that a message never spans several log lines."""
     text = _WHITESPACE.sub(" ", str(text)).strip()
     if len(text) > limit:
@@ -30,7 +31,7 @@ def one_line(text, limit=MAX_MESSAGE_LENGTH):
     return text
 
 
-def redact(text, secrets):
+def redact(text: str, secrets: Iterable[object]) -> str:
     """Replace every secret value (and every line of a multi-line secret) in text."""
     if not text:
         return text
@@ -51,16 +52,38 @@ def redact(text, secrets):
     return text
 
 
+def describe_type(value: object, json: bool = False) -> str:
+    """A value's kind in words, for messages that must not quote the value itself.
+
+    In JSON's words for what was read from a credentials document ("an object", "a number",
+    "null"), in Ansible's for option values ("a dict", "an int", "nothing").
+    """
+    # isinstance, not type().__name__: ansible-core 2.19 hands over tagged subclasses such as _AnsibleTaggedInt.
+    if value is None:
+        return "null" if json else "nothing"
+    if isinstance(value, bool):
+        return "a boolean" if json else "a bool"
+    if isinstance(value, dict):
+        return "an object" if json else "a dict"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return "a number" if json else ("an int" if isinstance(value, int) else "a float")
+    if isinstance(value, str):
+        return "a string"
+    return "a " + type(value).__name__
+
+
 class AemImsError(Exception):
     """Base class: a user-facing failure with a one-line, secret-free message."""
 
-    def __init__(self, msg, field=None, code=None):
+    def __init__(self, msg: str, field: str | None = None, code: str | None = None):
         self.msg = one_line(msg)
         self.field = field
         self.code = code
         super().__init__(self.msg)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.msg
 
 
@@ -83,7 +106,7 @@ class CacheError(AemImsError):
 class TransportError(AemImsError):
     """IMS could not be reached, or did not answer in time."""
 
-    def __init__(self, msg, retryable=True, field=None, code=None):
+    def __init__(self, msg: str, retryable: bool = True, field: str | None = None, code: str | None = None):
         super().__init__(msg, field=field, code=code)
         self.retryable = retryable
 
@@ -91,7 +114,16 @@ class TransportError(AemImsError):
 class ImsResponseError(AemImsError):
     """IMS answered with an error."""
 
-    def __init__(self, msg, status=None, code=None, description=None, debug_id=None, retryable=False, retry_after=None):
+    def __init__(
+        self,
+        msg: str,
+        status: int | None = None,
+        code: str | None = None,
+        description: str | None = None,
+        debug_id: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(msg, code=code)
         self.status = status
         self.description = description

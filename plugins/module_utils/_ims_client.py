@@ -18,8 +18,10 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from types import ModuleType
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     ImsResponseError,
@@ -30,7 +32,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import (
 )
 
 
-def _import_requests():
+def _import_requests() -> ModuleType:
     # Imported on first use: deadline() and interpret_response() serve callers that must stay light.
     try:
         import requests  # pylint: disable=import-outside-toplevel
@@ -59,17 +61,17 @@ USER_AGENT = "aemops.ims/0.1.0 (+https://github.com/aemops/ims)"
 _BAD_SECRET = re.compile(r"client_secret", re.IGNORECASE)
 
 
-def deadline(timeout, retries):
+def deadline(timeout: float, retries: int) -> float:
     """Upper bound in seconds of one token request, all attempts and waits included."""
     return timeout * (retries + 1) + RETRY_AFTER_CAP * retries
 
 
-def is_bad_client_secret(error):
+def is_bad_client_secret(error: Exception) -> bool:
     """IMS's answer to a rotated-out secret: the next secret of the credential may still work."""
     return isinstance(error, ImsResponseError) and error.code == "invalid_client" and bool(_BAD_SECRET.search(error.description or ""))
 
 
-def _hint(code, description, status, origin, server_date):
+def _hint(code: str | None, description: str | None, status: int | None, origin: str, server_date: str | None) -> str | None:
     text = (description or "").lower()
     if code == "invalid_token" and "bindings" in text:
         return (
@@ -98,7 +100,7 @@ def _hint(code, description, status, origin, server_date):
     return None
 
 
-def _excerpt(body, secrets):
+def _excerpt(body: bytes, secrets: list[str]) -> str:
     """A short, printable, tag-free excerpt of a non-JSON body (an HTML proxy page, say)."""
     text = body.decode("utf-8", "replace")
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
@@ -110,7 +112,7 @@ def _excerpt(body, secrets):
     return text
 
 
-def _retry_after_seconds(value):
+def _retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds (delta-seconds or HTTP-date), capped; None when absent or unreadable."""
     if not value:
         return None
@@ -128,17 +130,17 @@ def _retry_after_seconds(value):
     return min(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()), MAX_RETRY_AFTER_SECONDS)
 
 
-def _printable(value, limit):
+def _printable(value: object, limit: int) -> str:
     """A header or JSON value made safe for a one-line message: printable ASCII, bounded length."""
     text = re.sub(r"[^\x20-\x7e]+", " ", str(value))
     return one_line(text, limit)
 
 
-def _usable_expires_in(value):
+def _usable_expires_in(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and 0 < value < MAX_EXPIRES_IN
 
 
-def interpret_response(status, headers, body, what, origin, secrets):
+def interpret_response(status: int, headers: Mapping[str, str], body: bytes, what: str, origin: str, secrets: list[str]) -> tuple[dict, str | None]:
     """Return (the parsed success JSON, the Date header), or raise ImsResponseError with one line.
 
     Everything quoted from the answer is reduced to printable text and scrubbed of the
@@ -155,7 +157,7 @@ def interpret_response(status, headers, body, what, origin, secrets):
     retryable = status == 429 or status >= 500
     retry_after = _retry_after_seconds(headers.get("Retry-After")) if retryable else None
 
-    def fail(message, **details):
+    def fail(message: str, **details: str | None) -> ImsResponseError:
         return ImsResponseError(redact(one_line(message), secrets), status=status, retryable=retryable, retry_after=retry_after, **details)
 
     if 200 <= status < 300:
@@ -196,7 +198,7 @@ def interpret_response(status, headers, body, what, origin, secrets):
     raise fail(message)
 
 
-def _tls_reason(error):
+def _tls_reason(error: Exception) -> str:
     text = str(error)
     match = re.search(r"certificate verify failed: (.+?)\.? \(_ssl", text) or re.search(r"certificate verify failed: ([^()\"]+)", text)
     if match:
@@ -205,7 +207,7 @@ def _tls_reason(error):
     return match.group(1) if match else "the TLS handshake failed"
 
 
-def _connection_reason(error):
+def _connection_reason(error: Exception) -> str:
     text = str(error)
     for pattern, reason in (
         (r"Connection refused", "connection refused"),
@@ -223,7 +225,17 @@ def _connection_reason(error):
 class ImsHttpClient:
     """Posts form-encoded token requests to IMS with retries, a deadline and safe errors."""
 
-    def __init__(self, origin, timeout=30.0, retries=3, validate_certs=True, ca_path=None, proxy_url=None, secrets=(), sleep=time.sleep):
+    def __init__(
+        self,
+        origin: str,
+        timeout: float = 30.0,
+        retries: int = 3,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+        proxy_url: str | None = None,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.requests = requests = _import_requests()
         self.origin = origin
         self.timeout = float(timeout)
@@ -240,7 +252,7 @@ class ImsHttpClient:
         if proxy_url:
             self.session.proxies = {"http": proxy_url, "https": proxy_url}
 
-    def _post_once(self, url, fields, attempt_timeout):
+    def _post_once(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         requests = self.requests
         what_proxy = " through proxy_url" if self.proxy_url else ""
         try:
@@ -279,7 +291,7 @@ class ImsHttpClient:
             ) from None
         return response
 
-    def _send(self, url, fields, attempt_timeout):
+    def _send(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         requests = self.requests
         response = self.session.post(
             url,
@@ -301,7 +313,7 @@ class ImsHttpClient:
             response.close()
         return response.status_code, response.headers, body
 
-    def post(self, path, make_fields, what):
+    def post(self, path: str, make_fields: Callable[[], dict], what: str) -> tuple[dict, str | None]:
         """POST the fields make_fields() returns (fresh on each attempt); return (json, Date header)."""
         url = self.origin + path
         started = time.monotonic()
@@ -329,7 +341,7 @@ class ImsHttpClient:
                     raise
                 self.sleep(wait)
 
-    def _wait_before(self, attempt, error):
+    def _wait_before(self, attempt: int, error: Exception) -> float | None:
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             if retry_after > RETRY_AFTER_CAP:

@@ -13,8 +13,12 @@ noticeable share of a forked worker's time to import, and a cache hit needs neit
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import KeyMaterialError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest
 
 CRYPTO_IMPORT_ERROR: ImportError | None
 try:
@@ -39,7 +43,7 @@ if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >
     _FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True}
 
 
-def _require_crypto():
+def _require_crypto() -> None:
     if CRYPTO_IMPORT_ERROR is not None:
         raise MissingDependencyError(
             "signing the IMS JWT needs the Python packages PyJWT and cryptography on the Ansible controller "
@@ -47,15 +51,16 @@ def _require_crypto():
         )
 
 
-def _is_encrypted(pem):
+def _is_encrypted(pem: str) -> bool:
     return "BEGIN ENCRYPTED PRIVATE KEY" in pem or "Proc-Type: 4,ENCRYPTED" in pem
 
 
-def load_private_key(request):
+def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
     """Load the RSA private key of a TokenRequest, with a one-line error for each way it can fail."""
     _require_crypto()
     where = request.private_key_source or "the credentials"
-    encrypted = _is_encrypted(request.private_key)
+    pem = request.private_key or ""
+    encrypted = _is_encrypted(pem)
     passphrase = request.private_key_passphrase
     if encrypted and not passphrase:
         raise KeyMaterialError(
@@ -63,9 +68,9 @@ def load_private_key(request):
             field="private_key_passphrase",
         )
     # A passphrase for a key that is not encrypted is harmless (it is often set globally), so it is ignored.
-    password = passphrase.encode("utf-8") if encrypted else None
+    password = passphrase.encode("utf-8") if encrypted and passphrase else None
     try:
-        key = serialization.load_pem_private_key(request.private_key.encode("ascii", "replace"), password=password, **_FAST_RSA_LOAD)
+        key = serialization.load_pem_private_key(pem.encode("ascii", "replace"), password=password, **_FAST_RSA_LOAD)
     except (ValueError, TypeError) as error:
         if encrypted and "password" in str(error).lower() or encrypted and "decrypt" in str(error).lower():
             raise KeyMaterialError(
@@ -89,14 +94,14 @@ def load_private_key(request):
     return key
 
 
-def _not_after(certificate):
+def _not_after(certificate: x509.Certificate) -> datetime:
     not_after = getattr(certificate, "not_valid_after_utc", None)
     if not_after is None:
         not_after = certificate.not_valid_after.replace(tzinfo=timezone.utc)
     return not_after
 
 
-def check_certificate(request, key):
+def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | None:
     """Return the certificate's notAfter as an ISO-8601 string, or the credentials' stated date.
 
     Before anything goes over the network: a key that does not belong to the
@@ -127,7 +132,7 @@ def check_certificate(request, key):
     return None
 
 
-def build_jwt(request, key, lifetime, now):
+def build_jwt(request: TokenRequest, key: rsa.RSAPrivateKey, lifetime: int, now: float) -> str:
     """The signed JWT for /ims/exchange/jwt. `exp` and `iat` are integers, as IMS insists."""
     _require_crypto()
     issued_at = int(now)

@@ -4,11 +4,11 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Options in, token out: the one code path behind the module and the lookup.
+"""Settings in, token out: the one code path behind the module and the lookup.
 
-The order matters for speed. Credentials are read and the cache key is hashed with
-the standard library; only a cache miss imports requests, PyJWT and cryptography
-(in ``_signing`` and ``_ims_client``), which cost more than a whole templated task.
+Credentials are read and the cache key is hashed with the standard library; only an
+exchange imports requests, PyJWT and cryptography (in _ims_client and _signing), which
+cost more to import than a whole templated task.
 """
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_identity, usable
-from ansible_collections.aemops.ims.plugins.module_utils._credentials import METHOD_JWT, build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
+from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
+from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     CLIENT_CREDENTIALS_PATH,
     JWT_EXCHANGE_PATH,
@@ -38,11 +41,11 @@ EXPIRY_DISAGREEMENT_SECONDS = 300
 LOCK_GRACE_SECONDS = 5
 
 
-def iso_utc(epoch):
+def iso_utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def check_certificate_expiry(not_after, request, now, warn):
+def check_certificate_expiry(not_after: str | None, request: TokenRequest, now: float, warn: Callable[[str], None] | None) -> None:
     """Fail on an expired certificate, warn within CERTIFICATE_WARNING_DAYS of expiry."""
     if not not_after:
         return
@@ -62,7 +65,7 @@ def check_certificate_expiry(not_after, request, now, warn):
         )
 
 
-def _token_claims(access_token):
+def _token_claims(access_token: str) -> dict:
     """The claims of an IMS access token (it is a JWT), read without verifying it."""
     parts = access_token.split(".")
     if len(parts) != 3:
@@ -75,7 +78,7 @@ def _token_claims(access_token):
     return claims if isinstance(claims, dict) else {}
 
 
-def expiry_from_answer(answer, unit_seconds, now):
+def expiry_from_answer(answer: dict, unit_seconds: float, now: float) -> float:
     """Absolute expiry of a fresh token.
 
     The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds.
@@ -94,14 +97,14 @@ def expiry_from_answer(answer, unit_seconds, now):
     return expires_at
 
 
-def open_cache(settings, run_cache_dir):
+def open_cache(settings: Settings, run_cache_dir: str | None) -> TokenCache | None:
     directory = cache_directory(settings.cache, settings.cache_dir, run_cache_dir)
     if directory is None:
         return None
     return TokenCache.open(directory, "cache_dir" if settings.cache == "persistent" else "the run's token cache directory")
 
 
-def exchange(request, settings, now=time.time, warn=None):
+def exchange(request: TokenRequest, settings: Settings, now: Callable[[], float] = time.time, warn: Callable[[str], None] | None = None) -> dict:
     """Sign (for JWT) and POST the token request; return a cache entry. Heavy imports live here."""
     # PyJWT and cryptography load with _signing, on a cache miss only.
     from ansible_collections.aemops.ims.plugins.module_utils import _signing  # pylint: disable=import-outside-toplevel
@@ -160,7 +163,7 @@ def exchange(request, settings, now=time.time, warn=None):
     }
 
 
-def _result(request, entry, cached, now):
+def _result(request: TokenRequest, entry: dict, cached: bool, now: float) -> dict:
     result = request.public_summary()
     result.update(
         access_token=entry["access_token"],
@@ -175,53 +178,57 @@ def _result(request, entry, cached, now):
     return {name: value for name, value in result.items() if value is not None}
 
 
-def obtain_token(settings, credentials_file=None, run_cache_dir=None, warn=None, now=time.time, warn_on_cache_hit=True, input_key=None):
-    """Return the token result dict for the given settings (and lookup term, if any).
+def obtain_token(
+    settings: Settings,
+    credentials_file: str | None = None,
+    run_cache_dir: str | None = None,
+    warn: Callable[[str], None] | None = None,
+    now: Callable[[], float] = time.time,
+    warn_on_cache_hit: bool = True,
+    alias: str | None = None,
+) -> dict:
+    """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
 
     The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
-    certificate warning repeated hundreds of times would bury the play's output. It
-    also passes input_key (see _cache_reader.input_fingerprint): an alias from that key
-    to the entry is stored in the run's directory for its fast path.
+    certificate warning repeated hundreds of times would bury the play's output. It also
+    passes alias, the input fingerprint of its call (_cache.input_fingerprint), which is
+    then pointed at the token's entry for its later cache hits.
     """
-    files = {}
-    if input_key:
-        # Identities taken before the files are read: a file changed meanwhile is validated again next time.
-        for path in (credentials_file or settings.service_credentials_file, settings.private_key_file):
-            if path:
-                files[path] = file_identity(path)
+    # Identities taken before the files are read: a file changed meanwhile is read again next time.
+    files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if alias and path}
     request = build_token_request(settings, credentials_file)
     try:
-        return _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, (input_key, files) if input_key else None)
+        entry, cache, cached = _entry(request, settings, run_cache_dir, warn, now)
     except AemImsError as error:
         # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
         error.msg = redact(error.msg, request.secret_values())
         raise
+    if cached:
+        check_certificate_expiry(entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
+    if alias and run_cache_dir and cache is not None and all(files.values()):
+        run_cache = TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
+        run_cache.write_alias(alias, cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()})
+    return _result(request, entry, cached, now())
 
 
-def _obtain(request, settings, run_cache_dir, warn, now, warn_on_cache_hit, alias):
-    hit_warn = warn if warn_on_cache_hit else None
+def _entry(
+    request: TokenRequest, settings: Settings, run_cache_dir: str | None, warn: Callable[[str], None] | None, now: Callable[[], float]
+) -> tuple[dict, TokenCache | None, bool]:
+    """(the cache entry, the cache it is in or None, whether it was cached), exchanging when needed."""
     cache = open_cache(settings, run_cache_dir)
     if cache is None:
-        return _result(request, exchange(request, settings, now, warn), False, now())
-
+        return exchange(request, settings, now, warn), None, False
     key = request.cache_key()
-    entry, cached = None, False
     if not settings.force_refresh:
         entry = cache.read(key)
-        cached = usable(entry, now(), settings.refresh_margin)
-    if not cached:
-        with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
-            if not settings.force_refresh:
-                entry = cache.read(key)
-                cached = usable(entry, now(), settings.refresh_margin)
-            if not cached:
-                entry = exchange(request, settings, now, warn)
-                cache.write(key, entry)
-    if cached:
-        check_certificate_expiry(entry.get("certificate_not_after"), request, now(), hit_warn)
-    if alias and run_cache_dir and None not in alias[1].values():
-        fingerprint, files = alias
-        TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory").write_alias(
-            fingerprint, cache.directory, key, settings.refresh_margin, files
-        )
-    return _result(request, entry, cached, now())
+        if entry is not None and usable(entry, now(), settings.refresh_margin):
+            return entry, cache, True
+    # One fork exchanges; the others wait for its token instead of asking IMS too.
+    with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
+        if not settings.force_refresh:
+            entry = cache.read(key)
+            if entry is not None and usable(entry, now(), settings.refresh_margin):
+                return entry, cache, True
+        entry = exchange(request, settings, now, warn)
+        cache.write(key, entry)
+    return entry, cache, False

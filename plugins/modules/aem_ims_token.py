@@ -234,7 +234,7 @@ def main():
     # The work happens in the action plugin of the same name, on the controller. This entry
     # point exists for tooling that inspects the argument spec, and for anyone who copies
     # the module file elsewhere: it fails with an explanation instead of leaking a token.
-    module = AnsibleModule(argument_spec=argument_spec(for_module=True, with_env=True), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     module.fail_json(
         msg="aemops.ims.aem_ims_token runs on the controller through its action plugin; call it by its full name "
         "aemops.ims.aem_ims_token from a playbook of the installed collection"

@@ -6,8 +6,8 @@
 usage: extract_examples.py OUTPUT_DIR PLUGIN_FILE...
 
 For each plugin file, reads its ``EXAMPLES`` string (statically, with ``ast``: the
-plugin is not imported; or the ``EXAMPLES`` key of a YAML documentation file such as
-``plugins/lookup/aem_ims_token.yml``) and writes ``OUTPUT_DIR/examples_<type>_<name>.yml``: one
+plugin is not imported; or the ``EXAMPLES`` key of a YAML documentation file beside a
+plugin) and writes ``OUTPUT_DIR/examples_<type>_<name>.yml``: one
 play on localhost whose tasks are the EXAMPLES, with the text unchanged apart from
 the indentation, so that what ansible-lint reports maps back to the docs.
 """

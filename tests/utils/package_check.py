@@ -84,7 +84,6 @@ REQUIRED = (
     "plugins/modules/aem_ims_token.py",
     "plugins/action/aem_ims_token.py",
     "plugins/lookup/aem_ims_token.py",
-    "plugins/lookup/aem_ims_token.yml",
     "playbooks/demo.yml",
 )
 

@@ -22,7 +22,7 @@ python=${PYTHON:-python3}
 "$python" "$here/build_collection.py" "$root" "$coll"
 rm -rf "$coll/extracted_examples"
 "$python" "$here/extract_examples.py" "$coll/extracted_examples" \
-    "$coll/plugins/modules/aem_ims_token.py" "$coll/plugins/lookup/aem_ims_token.yml"
+    "$coll/plugins/modules/aem_ims_token.py" "$coll/plugins/lookup/aem_ims_token.py"
 
 cd "$coll"
 echo "ansible-lint $(ansible-lint --nocolor --version 2>/dev/null | head -1 | awk '{print $2}'): playbooks/ and extracted_examples/ (profile production)"

@@ -24,7 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.aemops.ims.plugins.module_utils import _ims_client
-from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS, settings_from_params, validate_params
+from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTIONS, settings_from_options
 
 # Identifiers in the shapes Adobe uses; none of them is a real account.
 ORG_ID = "0123456789ABCDEF01234567@AdobeOrg"
@@ -233,9 +235,36 @@ def fake_access_token(created_at_ms=None, expires_in_ms=86_400_000, **claims):
     return "%s.%s.%s" % (_b64url(json.dumps(header).encode()), _b64url(json.dumps(payload).encode()), _b64url(b"not-a-signature"))
 
 
-def build_settings(with_env=False, origins=None, **params):
-    """Settings the way the module builds them: validate, then semantic checks."""
-    return settings_from_params(validate_params(params, for_module=True, with_env=with_env), origins=origins)
+def build_settings(origins=None, **params):
+    """Settings the way the action plugin builds them from task arguments (the environment is not read)."""
+    return settings_from_options(params, origins)
+
+
+def request_for(document, **params):
+    """The TokenRequest for a credentials document given inline (service_credentials), with other options."""
+    return build_token_request(build_settings(service_credentials=document, **params))
+
+
+def request_error(document=None, error_class=AemImsError, credentials_file=None, **params):
+    """The error building a TokenRequest raises; its message is always one line of at most 600 characters."""
+    if document is not None:
+        params["service_credentials"] = document
+    with pytest.raises(error_class) as info:
+        build_token_request(build_settings(**params), credentials_file)
+    message = info.value.msg
+    assert "\n" not in message and len(message) <= 600
+    return info.value
+
+
+def write_file(tmp_path, name, content):
+    """A file in tmp_path holding content: JSON for a dict or list, UTF-8 for text, bytes as they are."""
+    path = tmp_path / name
+    if isinstance(content, (dict, list)):
+        content = json.dumps(content)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return str(path)
 
 
 class FakeIms:
@@ -283,11 +312,30 @@ class FakeIms:
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """No AEM_IMS_* variable (or proxy variable) of the developer's shell reaches a test."""
-    for _name, (_spec, env) in OPTION_SPECS.items():
-        monkeypatch.delenv(env, raising=False)
+    for option in OPTIONS.values():
+        if option.env:
+            monkeypatch.delenv(option.env, raising=False)
     for name in list(os.environ):
         if name.startswith("AEM_IMS_") or name.lower() in ("https_proxy", "http_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def ansible_cfg(tmp_path, monkeypatch):
+    """use(text, name): point ansible-core's configuration (and C.CONFIG_FILE) at an ansible.cfg of the test's own."""
+    from ansible import constants as C  # pylint: disable=import-outside-toplevel
+
+    def use(text, name="ansible.cfg"):
+        path = tmp_path / name
+        path.write_text(text)
+        parsers = dict(C.config._parsers)
+        parsers.pop(str(path), None)
+        monkeypatch.setattr(C.config, "_parsers", parsers)
+        monkeypatch.setattr(C.config, "_config_file", str(path))
+        monkeypatch.setattr(C, "CONFIG_FILE", str(path))
+        return str(path)
+
+    return use
 
 
 @pytest.fixture(scope="session")
@@ -303,11 +351,6 @@ def other_keys():
 @pytest.fixture(scope="session")
 def creds(keys):
     return Credentials(keys)
-
-
-@pytest.fixture(scope="session")
-def make_settings():
-    return build_settings
 
 
 @pytest.fixture

@@ -29,10 +29,10 @@ CHILD = textwrap.dedent(
     options = json.loads(sys.argv[3])
     run_cache_dir = options.pop("_run_cache_dir")
 
-    from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params, validate_params
+    from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
     from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
 
-    settings = settings_from_params(validate_params(options, for_module=True, with_env=False))
+    settings = settings_from_options(options)
     os.write(ready, b"r")
     os.close(ready)
     os.read(go, 1)  # the barrier: every process waits here until the test writes

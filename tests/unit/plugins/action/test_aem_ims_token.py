@@ -6,24 +6,25 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 from unittest.mock import MagicMock
 
 import pytest
 
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
 from ansible.plugins.loader import action_loader
 
-from ansible_collections.aemops.ims.plugins.module_utils import _token_service
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, ImsResponseError
-from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTIONS
 from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_2
 
 ACTION = "aemops.ims.aem_ims_token"
-ENVIRONMENT_VARIABLES = [env for _name, (_spec, env) in OPTION_SPECS.items()]
+ENVIRONMENT_VARIABLES = [option.env for option in OPTIONS.values() if option.env]
 PLUGIN_MODULE = "ansible_collections.aemops.ims.plugins.action.aem_ims_token"
 TOKEN = {
     "auth_method": "jwt",
@@ -62,10 +63,8 @@ class Obtained:
 def obtained(monkeypatch, tmp_path):
     fake = Obtained()
     plugin_module = importlib.import_module(PLUGIN_MODULE)
-    monkeypatch.setattr(plugin_module, "obtain_token", fake, raising=False)
-    monkeypatch.setattr(_token_service, "obtain_token", fake)
-    monkeypatch.setattr(plugin_module, "run_cache_dir", lambda: str(tmp_path), raising=False)
-    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(plugin_module, "obtain_token", fake)
+    monkeypatch.setattr(plugin_module, "run_cache_dir", lambda: str(tmp_path))
     return fake
 
 
@@ -150,6 +149,31 @@ def test_empty_environment_variables_mean_unset(obtained, monkeypatch):
     assert (settings.service_credentials_file, settings.ca_path, settings.client_secret, settings.metascopes) == (None, None, None, ())
 
 
+def test_a_task_argument_set_to_null_falls_back_to_the_environment(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    run({"client_id": None})
+    settings = obtained.calls[-1][0]
+    assert (settings.client_id, settings.where("client_id")) == ("env-client", "environment variable AEM_IMS_CLIENT_ID")
+
+
+def test_environment_errors_name_the_option(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", "ture")
+    result = run({"client_id": CLIENT_ID})
+    assert_failure(result)
+    assert result["msg"] == "validate_certs must be a boolean (true or false), got 'ture'"
+    assert obtained.calls == []
+
+
+def test_the_action_never_changes_the_environment(obtained, monkeypatch):
+    for env in ENVIRONMENT_VARIABLES:
+        monkeypatch.setenv(env, "")
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    before = dict(os.environ)
+    run({})
+    run({"retries": "many"})
+    assert dict(os.environ) == before
+
+
 def test_check_mode_gets_a_real_token(obtained):
     result = run({"client_id": CLIENT_ID}, check_mode=True)
     assert result["access_token"] == TOKEN["access_token"]
@@ -213,9 +237,14 @@ def test_unexpected_errors_never_show_their_text(obtained, exception):
     assert CLIENT_SECRET_2 not in result["msg"]
 
 
-def test_a_whole_exchange_through_the_action(creds, fake_ims, tmp_path, monkeypatch):
-    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "run_cache_dir", lambda: str(tmp_path), raising=False)
-    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
+@pytest.fixture
+def run_dir(monkeypatch, tmp_path):
+    """The run's directory, where the action's real path caches tokens."""
+    monkeypatch.setattr(C, "DEFAULT_LOCAL_TMP", str(tmp_path))
+    return tmp_path
+
+
+def test_a_whole_exchange_through_the_action(creds, fake_ims, run_dir):
     fake_ims.token(expires_in=86399999, access_token="real-flow-token")
     first = run({"service_credentials": creds.aem(), "fact_name": "aem"})
     second = run({"service_credentials": creds.aem()})
@@ -225,9 +254,7 @@ def test_a_whole_exchange_through_the_action(creds, fake_ims, tmp_path, monkeypa
     assert len(fake_ims.calls) == 1
 
 
-def test_a_failed_exchange_through_the_action(creds, fake_ims, tmp_path, monkeypatch):
-    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "run_cache_dir", lambda: str(tmp_path), raising=False)
+def test_a_failed_exchange_through_the_action(creds, fake_ims, run_dir):
     fake_ims.error(400, "invalid_token", "Could not match JWT signature to any of the bindings", headers={"x-debug-id": "dbg"})
     result = run({"service_credentials": creds.aem(), "retries": 0})
     assert_failure(result)
@@ -237,10 +264,8 @@ def test_a_failed_exchange_through_the_action(creds, fake_ims, tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("form", ["file", "dict", "json"])
-def test_a_secret_echoed_by_ims_never_reaches_the_user(creds, fake_ims, tmp_path, monkeypatch, form):
+def test_a_secret_echoed_by_ims_never_reaches_the_user(creds, fake_ims, run_dir, tmp_path, form):
     # The client secret comes from the credentials, not from an option; IMS (or a proxy) echoes it back.
-    monkeypatch.setattr(_controller, "run_cache_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "run_cache_dir", lambda: str(tmp_path), raising=False)
     document = creds.flat_s2s(CLIENT_SECRETS=[CLIENT_SECRET])
     path = tmp_path / "oauth.json"
     path.write_text(json.dumps(document))

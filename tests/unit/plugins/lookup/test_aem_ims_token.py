@@ -1,13 +1,12 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of the aem_ims_token lookup: terms, option precedence, errors like the module's."""
+"""Tests of the aem_ims_token lookup: loading, terms, where options come from, errors like the module's, the cache hit."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -15,22 +14,35 @@ from unittest.mock import MagicMock
 
 import pytest
 
+import ansible.plugins.loader as plugin_loader_module
 from ansible import constants as C
-from ansible.errors import AnsibleLookupError
+from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
 from ansible.plugins.loader import action_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError
-from ansible_collections.aemops.ims.plugins.module_utils._options import OPTION_SPECS
+from ansible_collections.aemops.ims.plugins.module_utils import _credentials, _token_service
+from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, OptionError
+from ansible_collections.aemops.ims.plugins.module_utils._options import (
+    LOOKUP_OPTIONS,
+    OPTIONS,
+    SECRET_OPTIONS,
+    plugin_option_definitions,
+    settings_from_options,
+)
 from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
-from ansible_collections.aemops.ims.plugins.plugin_utils import _aem_ims_token_lookup_full, _lookup_code_cache
-from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET
+from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET, build_settings
 
 NAME = "aemops.ims.aem_ims_token"
+LOOKUP_MODULE = "ansible_collections.aemops.ims.plugins.lookup.aem_ims_token"
+ENVIRONMENT_VARIABLES = [option.env for option in LOOKUP_OPTIONS.values()]
+REGISTERED_DESCRIPTION = ["See ansible-doc -t lookup aemops.ims.aem_ims_token."]
+# The keys of an option definition that ansible-core acts on.
+DEFINITION_KEYS = ("type", "default", "choices", "elements", "env", "vars", "ini", "required")
 
 
 class Obtained:
@@ -48,6 +60,12 @@ class Obtained:
         return {"access_token": token, "cached": False}
 
 
+@pytest.fixture(autouse=True)
+def no_ansible_cfg(ansible_cfg):
+    """No ansible.cfg of the developer's reaches a test."""
+    ansible_cfg("[defaults]\n", "empty.cfg")
+
+
 @pytest.fixture
 def run_dir(tmp_path, monkeypatch):
     directory = tmp_path / "ansible-local"
@@ -61,20 +79,6 @@ def obtained(monkeypatch, run_dir):
     fake = Obtained()
     monkeypatch.setattr(_token_service, "obtain_token", fake)
     return fake
-
-
-@pytest.fixture
-def ini(tmp_path, monkeypatch):
-    """Point ansible-core's configuration at an ansible.cfg of the test's own."""
-
-    def use(text, name="ansible.cfg"):
-        path = tmp_path / name
-        path.write_text(text)
-        monkeypatch.setattr(C.config, "_config_file", str(path))
-        monkeypatch.setattr(C.config, "_parsers", dict(C.config._parsers))
-        return str(path)
-
-    return use
 
 
 def lookup(terms=None, variables=None, **kwargs):
@@ -93,6 +97,7 @@ def lookup_error(terms=None, variables=None, **kwargs):
 
 
 def module_message(args):
+    """The message of the module (its action plugin) for the same arguments, in the same environment."""
     task = MagicMock(Task)
     task.args = dict(args)
     task.async_val = 0
@@ -110,15 +115,139 @@ def write_credentials(tmp_path, name, document):
     return str(path)
 
 
-# --- terms ------------------------------------------------------------------------------------
+# --- loading ----------------------------------------------------------------------------------
 
 
 def test_the_lookup_is_found():
     plugin = lookup_loader.get(NAME)
-    # The class lives in plugin_utils and the lookup file loads it (see the lookup's comment).
     assert type(plugin).__name__ == "LookupModule"
-    assert type(plugin).__module__ == "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
-    assert plugin._load_name in (NAME, "ansible_collections.aemops.ims.plugins.lookup.aem_ims_token")
+    assert type(plugin).__module__ == LOOKUP_MODULE
+    assert plugin._load_name == LOOKUP_MODULE
+
+
+def test_its_options_are_what_the_table_says():
+    definitions = C.config.get_configuration_definitions("lookup", lookup_loader.get(NAME)._load_name)
+    assert sorted(definitions) == sorted(["_terms", *LOOKUP_OPTIONS])
+
+
+class RecordingLoader:
+    """ansible-core's YAML loader (a class before 2.19, a factory since), recording what the plugin loader parses."""
+
+    parsed: list = []
+    real = plugin_loader_module.AnsibleLoader
+
+    def __new__(cls, stream, *args, **kwargs):
+        cls.parsed.append(str(stream))
+        return cls.real(stream, *args, **kwargs)
+
+
+@pytest.fixture
+def fresh_load(monkeypatch):
+    """Load the lookup as a new worker does: not imported yet, no definitions registered for it, YAML parsing recorded.
+
+    The unit run has loaded the lookup already (ansible-core keeps plugin modules in
+    lookup_loader._module_cache and sys.modules); without this, the registration at import
+    would not run again and the tests below would prove nothing.
+    """
+    lookup_loader.get(NAME)
+    previous = sys.modules[LOOKUP_MODULE]
+    monkeypatch.delitem(sys.modules, LOOKUP_MODULE)
+    monkeypatch.setattr(lookup_loader, "_module_cache", {})
+    plugins = {kind: dict(definitions) for kind, definitions in C.config._plugins.items()}
+    plugins.get("lookup", {}).pop(LOOKUP_MODULE, None)
+    monkeypatch.setattr(C.config, "_plugins", plugins)
+    monkeypatch.setattr(RecordingLoader, "parsed", [])
+    monkeypatch.setattr(plugin_loader_module, "AnsibleLoader", RecordingLoader)
+    assert not C.config.has_configuration_definition("lookup", LOOKUP_MODULE)
+
+    def load():
+        plugin = lookup_loader.get(NAME)
+        assert sys.modules[LOOKUP_MODULE] is not previous, "the lookup's module was not loaded again"
+        assert plugin._load_name == LOOKUP_MODULE
+        return plugin
+
+    return load
+
+
+def documented(definitions):
+    return {name: {key: definition[key] for key in DEFINITION_KEYS if key in definition} for name, definition in definitions.items()}
+
+
+def test_loading_registers_the_tables_definitions_and_the_loader_parses_no_documentation(fresh_load, obtained):
+    plugin = fresh_load()
+    assert RecordingLoader.parsed == [], "the plugin loader parsed the lookup's documentation"
+    registered = C.config.get_configuration_definitions("lookup", plugin._load_name)
+    assert documented(registered) == documented(plugin_option_definitions())
+    assert registered["client_id"]["description"] == REGISTERED_DESCRIPTION
+    # Every later get() of the plugin finds them registered.
+    assert lookup(client_id="keyword-client") == ["token-for-options"]
+    assert obtained.calls[-1]["settings"].client_id == "keyword-client"
+    assert RecordingLoader.parsed == []
+
+
+def test_the_registration_never_replaces_definitions(fresh_load):
+    plugin = fresh_load()
+    module = sys.modules[LOOKUP_MODULE]
+    sentinel = {"client_id": {"type": "str", "description": ["already there"]}}
+    C.config.initialize_plugin_configuration_definitions("lookup", plugin._load_name, sentinel)
+    module._register_option_definitions()
+    assert C.config.get_configuration_definitions("lookup", plugin._load_name) == sentinel
+
+
+class ConfigWithoutRegistration:
+    """A config manager without the two methods the registration uses, as some ansible-core might have."""
+
+    def __init__(self, config):
+        self._config = config
+
+    def __getattr__(self, name):
+        if name in ("has_configuration_definition", "initialize_plugin_configuration_definitions"):
+            raise AttributeError(name)
+        return getattr(self._config, name)
+
+
+@pytest.mark.parametrize("config", [ConfigWithoutRegistration, lambda real: None], ids=["without-the-methods", "no-config-manager"])
+def test_the_registration_does_nothing_where_the_config_manager_cannot_take_it(fresh_load, monkeypatch, config):
+    plugin = fresh_load()
+    module = sys.modules[LOOKUP_MODULE]
+    C.config._plugins["lookup"].pop(plugin._load_name)
+    real = C.config
+    monkeypatch.setattr(C, "config", config(real))
+    module._register_option_definitions()
+    assert not real.has_configuration_definition("lookup", plugin._load_name)
+
+
+def test_without_the_registration_the_loader_reads_the_documented_options(fresh_load, monkeypatch, obtained, ansible_cfg):
+    # ansible-core's config manager lacks the methods while the plugin module loads: the loader's
+    # normal path parses DOCUMENTATION with its doc fragments, and the lookup works the same.
+    real_load_module_source = lookup_loader._load_module_source
+
+    def load_module_source(*args, **kwargs):
+        real_config = C.config
+        C.config = ConfigWithoutRegistration(real_config)
+        try:
+            return real_load_module_source(*args, **kwargs)
+        finally:
+            C.config = real_config
+
+    monkeypatch.setattr(lookup_loader, "_load_module_source", load_module_source)
+    plugin = fresh_load()
+    assert len(RecordingLoader.parsed) == 1 and "short_description: Get an Adobe IMS access token" in RecordingLoader.parsed[0]
+    registered = C.config.get_configuration_definitions("lookup", plugin._load_name)
+    assert documented(registered) == documented(plugin_option_definitions())
+    assert registered["client_id"]["description"] != REGISTERED_DESCRIPTION
+    cfg = ansible_cfg("[aem_ims]\ntimeout = 12\n")
+    assert lookup(variables={"aem_ims_client_id": "var-client"}) == ["token-for-options"]
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.client_id, settings.where("client_id"), settings.timeout, settings.where("timeout")) == (
+        "var-client",
+        "variable aem_ims_client_id",
+        12.0,
+        "timeout in %s" % cfg,
+    )
+
+
+# --- terms ------------------------------------------------------------------------------------
 
 
 def test_no_terms_gives_one_token_from_the_options(obtained, run_dir):
@@ -128,6 +257,7 @@ def test_no_terms_gives_one_token_from_the_options(obtained, run_dir):
     assert call["run_cache_dir"] == str(run_dir)
     assert call["warn_on_cache_hit"] is False
     assert call["warn"] is _controller.warn
+    assert call["alias"].startswith("i") and len(call["alias"]) == 65
     assert (call["settings"].client_id, call["settings"].client_secret, call["settings"].scopes) == (CLIENT_ID, CLIENT_SECRET, ("openid",))
 
 
@@ -136,6 +266,14 @@ def test_each_term_gives_one_token(obtained, tmp_path, creds):
     second = write_credentials(tmp_path, "stage.json", creds.flat_s2s())
     assert lookup([first, " " + second + " "]) == ["token-for-dev.json", "token-for-stage.json"]
     assert [call["credentials_file"] for call in obtained.calls] == [first, second]
+    # One input fingerprint per term.
+    assert len({call["alias"] for call in obtained.calls}) == 2
+
+
+def test_terms_in_the_home_directory_are_expanded(obtained, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert lookup(["~/creds.json"]) == ["token-for-creds.json"]
+    assert obtained.calls[-1]["credentials_file"] == str(tmp_path / "creds.json")
 
 
 def test_relative_terms_are_looked_for_in_files(obtained, monkeypatch):
@@ -160,8 +298,8 @@ def test_bad_terms(obtained, term, kind):
 # --- precedence -------------------------------------------------------------------------------
 
 
-def test_precedence_keyword_variable_environment_ini_default(obtained, monkeypatch, ini):
-    cfg = ini("[aem_ims]\nclient_id = ini-client\ntimeout = 12\n")
+def test_precedence_keyword_variable_environment_ini_default(obtained, monkeypatch, ansible_cfg):
+    cfg = ansible_cfg("[aem_ims]\nclient_id = ini-client\ntimeout = 12\n")
     monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
     variables = {"aem_ims_client_id": "var-client"}
 
@@ -179,29 +317,53 @@ def test_precedence_keyword_variable_environment_ini_default(obtained, monkeypat
     monkeypatch.delenv("AEM_IMS_CLIENT_ID")
     settings = settings_after()
     assert (settings.client_id, settings.where("client_id")) == ("ini-client", "client_id in %s" % cfg)
-    assert settings.timeout == 12.0
-    ini("[defaults]\n", "empty.cfg")
+    assert (settings.timeout, settings.where("timeout")) == (12.0, "timeout in %s" % cfg)
+    ansible_cfg("[defaults]\n", "other.cfg")
     settings = settings_after()
     assert (settings.client_id, settings.where("client_id")) == (None, "the client_id option or AEM_IMS_CLIENT_ID")
     assert (settings.timeout, settings.retries, settings.cache, settings.auth_method) == (30.0, 3, "run", "auto")
 
 
-def test_secret_options_are_not_read_from_ansible_cfg(obtained, ini):
-    ini("[aem_ims]\nclient_secret = from-ansible-cfg\nforce_refresh = true\n")
+def test_secret_options_are_not_read_from_ansible_cfg(obtained, ansible_cfg):
+    ansible_cfg("[aem_ims]\nclient_secret = from-ansible-cfg\nproxy_url = http://u:p@proxy:3128\nforce_refresh = true\n")
     lookup()
     settings = obtained.calls[-1]["settings"]
-    assert (settings.client_secret, settings.force_refresh) == (None, False)
+    assert (settings.client_secret, settings.proxy_url, settings.force_refresh) == (None, None, False)
 
 
 def test_empty_environment_variables_mean_unset(obtained, monkeypatch):
     # AWX and Automation Platform inject every field of a credential type, empty or not.
-    for _name, (_spec, env) in OPTION_SPECS.items():
+    for env in ENVIRONMENT_VARIABLES:
         monkeypatch.setenv(env, "")
     assert lookup(client_id=CLIENT_ID) == ["token-for-options"]
     settings = obtained.calls[-1]["settings"]
     assert (settings.timeout, settings.retries, settings.jwt_lifetime, settings.refresh_margin) == (30.0, 3, 300, 600)
     assert (settings.validate_certs, settings.force_refresh, settings.cache, settings.auth_method) == (True, False, "run", "auto")
     assert (settings.service_credentials_file, settings.ca_path, settings.client_secret, settings.metascopes) == (None, None, None, ())
+
+
+def test_an_empty_environment_variable_lets_ansible_cfg_apply(obtained, monkeypatch, ansible_cfg):
+    cfg = ansible_cfg("[aem_ims]\nims_endpoint = ims-na1-stg1.adobelogin.com\nclient_secret = never-from-ansible-cfg\n")
+    monkeypatch.setenv("AEM_IMS_ENDPOINT", "")
+    monkeypatch.setenv("AEM_IMS_CLIENT_SECRET", "")
+    monkeypatch.setenv("AEM_IMS_CACHE", "")
+    lookup()
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.ims_endpoint, settings.where("ims_endpoint")) == ("https://ims-na1-stg1.adobelogin.com", "ims_endpoint in %s" % cfg)
+    assert (settings.client_secret, settings.cache) == (None, "run")
+
+
+def test_a_lookup_never_changes_the_environment(obtained, monkeypatch, ansible_cfg, creds, tmp_path):
+    ansible_cfg("[aem_ims]\nims_endpoint = ims-na1-stg1.adobelogin.com\n")
+    for env in ENVIRONMENT_VARIABLES:
+        monkeypatch.setenv(env, "")
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    before = dict(os.environ)
+    lookup([write_credentials(tmp_path, "c.json", creds.aem())], {"aem_ims_org_id": "var-org"}, retries=1)
+    lookup_error(retries="many")
+    obtained.failure = CredentialsError("client_secret is missing")
+    lookup_error()
+    assert dict(os.environ) == before
 
 
 def test_list_options_from_the_environment_and_variables(obtained, monkeypatch):
@@ -219,12 +381,299 @@ def test_option_variables_are_templated(obtained):
     assert (settings.client_id, settings.where("client_id")) == ("templated-client", "variable aem_ims_client_id")
 
 
-def test_every_option_can_come_from_a_variable(obtained, tmp_path):
-    variables = {"aem_ims_%s" % name: None for name in OPTION_SPECS}
-    variables.update(aem_ims_client_id="v-client", aem_ims_retries=1, aem_ims_cache="off", aem_ims_ims_endpoint="ims-na1-stg1.adobelogin.com")
-    lookup(variables={name: value for name, value in variables.items() if value is not None})
+def test_every_option_can_come_from_a_variable(obtained):
+    variables = {"aem_ims_client_id": "v-client", "aem_ims_retries": 1, "aem_ims_cache": "off", "aem_ims_ims_endpoint": "ims-na1-stg1.adobelogin.com"}
+    lookup(variables=variables)
     settings = obtained.calls[-1]["settings"]
     assert (settings.client_id, settings.retries, settings.cache, settings.ims_endpoint) == ("v-client", 1, "off", "https://ims-na1-stg1.adobelogin.com")
+    assert all(settings.where(name[len("aem_ims_") :]) == "variable " + name for name in variables)
+
+
+def test_the_options_are_checked_once_per_call(obtained, monkeypatch, tmp_path, creds):
+    module = sys.modules[type(lookup_loader.get(NAME)).__module__]
+    checked = []
+    real = module.settings_from_options
+
+    def counting(*args, **kwargs):
+        checked.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "settings_from_options", counting)
+    first = write_credentials(tmp_path, "a.json", creds.aem())
+    second = write_credentials(tmp_path, "b.json", creds.aem())
+    lookup([first, second], client_id="x")
+    assert len(checked) == 1
+    assert len(obtained.calls) == 2
+
+
+# --- option resolution: each option as written, and where it came from ------------------------
+
+NOT_IN_INI = sorted(name for name, option in LOOKUP_OPTIONS.items() if not option.in_ini)
+# Every lookup option in ansible.cfg, those ansible.cfg may not hold included.
+SAMPLE_VALUES = {"auth_method": "jwt", "jwt_lifetime": "120", "validate_certs": "false", "timeout": "12", "retries": "2", "cache": "off"}
+SAMPLE_VALUES.update(refresh_margin="60", force_refresh="true")
+EVERYTHING_IN_ANSIBLE_CFG = "[aem_ims]\n" + "".join("%s = %s\n" % (name, SAMPLE_VALUES.get(name, "cfg-" + name)) for name in LOOKUP_OPTIONS)
+
+
+def lookup_module():
+    return sys.modules[type(lookup_loader.get(NAME)).__module__]
+
+
+def new_plugin(variables=None):
+    loader = DataLoader()
+    return lookup_loader.get(NAME, loader=loader, templar=Templar(loader=loader, variables=variables or {}))
+
+
+def resolve(variables=None, keywords=None, plugin=None):
+    """What the lookup's _option_values() makes of these variables and keywords: (values, origins)."""
+    variables = variables or {}
+    return (plugin or new_plugin(variables))._option_values(variables, keywords or {})
+
+
+def test_precedence_keyword_variable_environment_ansible_cfg_default(monkeypatch, ansible_cfg):
+    cfg = ansible_cfg("[aem_ims]\nclient_id = ini-client\n")
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    variables = {"aem_ims_client_id": "var-client"}
+
+    def client_id(**keywords):
+        values, origins = resolve(variables, keywords)
+        return values.get("client_id"), origins.get("client_id")
+
+    assert client_id(client_id="keyword-client") == ("keyword-client", "the client_id option")
+    assert client_id() == ("var-client", "variable aem_ims_client_id")
+    variables = {}
+    assert client_id() == ("env-client", "environment variable AEM_IMS_CLIENT_ID")
+    monkeypatch.delenv("AEM_IMS_CLIENT_ID")
+    assert client_id() == ("ini-client", "client_id in %s" % cfg)
+    ansible_cfg("[defaults]\n", "other.cfg")
+    # The default is left out: validation fills it in.
+    assert client_id() == (None, None)
+
+
+def test_nothing_set_gives_nothing():
+    assert resolve() == ({}, {})
+
+
+def test_each_source_for_a_different_option(monkeypatch, ansible_cfg):
+    cfg = ansible_cfg("[aem_ims]\ntimeout = 12\n")
+    monkeypatch.setenv("AEM_IMS_ORG_ID", "env-org")
+    values, origins = resolve({"aem_ims_scopes": ["openid"], "unrelated": 1}, {"client_id": "keyword-client"})
+    assert values == {"client_id": "keyword-client", "scopes": ["openid"], "org_id": "env-org", "timeout": 12.0}
+    assert origins == {
+        "client_id": "the client_id option",
+        "scopes": "variable aem_ims_scopes",
+        "org_id": "environment variable AEM_IMS_ORG_ID",
+        "timeout": "timeout in %s" % cfg,
+    }
+
+
+def test_a_keyword_set_to_none_still_wins():
+    # As ansible-core does for direct options: None set on purpose hides the lower sources.
+    values, origins = resolve({"aem_ims_client_id": "var-client"}, {"client_id": None})
+    assert (values["client_id"], origins["client_id"]) == (None, "the client_id option")
+
+
+# --- values as written ------------------------------------------------------------------------
+
+
+def test_keywords_variables_and_environment_values_are_taken_as_written(monkeypatch):
+    # Checked and converted once, by settings_from_options, with the module's messages.
+    monkeypatch.setenv("AEM_IMS_RETRIES", "2")
+    values, _origins = resolve({"aem_ims_timeout": "7.5", "aem_ims_metascopes": "a, b"}, {"jwt_lifetime": "120", "validate_certs": "no"})
+    assert values == {"jwt_lifetime": "120", "validate_certs": "no", "timeout": "7.5", "metascopes": "a, b", "retries": "2"}
+
+
+def test_ansible_cfg_values_come_as_ansible_core_reads_them(ansible_cfg, tmp_path):
+    cfg = ansible_cfg("[aem_ims]\ntimeout = 12\nmetascopes = a, b\ncache_dir = tokens\n")
+    values, _origins = resolve()
+    assert values == {"timeout": 12.0, "metascopes": ["a", "b"], "cache_dir": str(tmp_path / "tokens")}
+    assert os.path.dirname(cfg) == str(tmp_path)
+    settings = settings_from_options(values, lookup=True)
+    assert (settings.timeout, settings.metascopes, settings.cache_dir) == (12.0, ("a", "b"), str(tmp_path / "tokens"))
+
+
+@pytest.mark.parametrize("source", ["keyword", "variable", "environment"])
+def test_a_mistyped_boolean_is_kept_for_the_check_to_refuse(monkeypatch, source):
+    # ansible-core's lenient booleans read "ture" as false: it must reach the strict check as written.
+    keywords, variables = {}, {}
+    if source == "keyword":
+        keywords["validate_certs"] = "ture"
+    elif source == "variable":
+        variables["aem_ims_validate_certs"] = "ture"
+    else:
+        monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", "ture")
+    values, origins = resolve(variables, keywords)
+    assert values["validate_certs"] == "ture"
+    with pytest.raises(OptionError) as info:
+        settings_from_options(values, origins, lookup=True)
+    assert info.value.msg == "validate_certs must be a boolean (true or false), got 'ture'"
+
+
+def test_variables_are_templated_and_nothing_else():
+    templated = []
+
+    class RecordingTemplar:
+        @staticmethod
+        def template(value):
+            templated.append(value)
+            return "templated-" + value
+
+    plugin = lookup_loader.get(NAME, templar=RecordingTemplar())
+    values, origins = resolve({"aem_ims_client_id": "{{ x }}", "unrelated": "{{ y }}"}, {"org_id": "{{ z }}"}, plugin=plugin)
+    assert templated == ["{{ x }}"]
+    assert values == {"client_id": "templated-{{ x }}", "org_id": "{{ z }}"}
+    assert origins["client_id"] == "variable aem_ims_client_id"
+
+
+def test_unknown_keywords_are_kept_for_the_check_to_name():
+    values, origins = resolve(keywords={"client_id": "x", "bogus": 1, "fact_name": "f"})
+    assert values == {"client_id": "x", "bogus": 1, "fact_name": "f"}
+    assert origins == {"client_id": "the client_id option"}
+    with pytest.raises(OptionError) as info:
+        settings_from_options(values, origins, lookup=True)
+    assert info.value.msg.startswith("Unsupported option(s) for aemops.ims.aem_ims_token: bogus, fact_name. Supported options: ")
+
+
+def test_the_plugins_options_are_set():
+    plugin = new_plugin()
+    resolve({"aem_ims_org_id": "var-org"}, {"client_id": "keyword-client", "retries": "2"}, plugin=plugin)
+    assert (plugin.get_option("client_id"), plugin.get_option("org_id"), plugin.get_option("retries")) == ("keyword-client", "var-org", 2)
+    assert plugin.get_option("cache") == "run"
+
+
+# --- empty environment variables --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_behind_an_empty_environment_variable_ansible_cfg_applies(monkeypatch, ansible_cfg, blank):
+    # AWX and Ansible Automation Platform inject every field of a credential type, empty ones included.
+    cfg = ansible_cfg("[aem_ims]\nims_endpoint = ims-na1-stg1.adobelogin.com\n")
+    monkeypatch.setenv("AEM_IMS_ENDPOINT", blank)
+    values, origins = resolve()
+    assert (values["ims_endpoint"], origins["ims_endpoint"]) == ("ims-na1-stg1.adobelogin.com", "ims_endpoint in %s" % cfg)
+    assert settings_from_options(values, origins, lookup=True).ims_endpoint == "https://ims-na1-stg1.adobelogin.com"
+
+
+def test_an_empty_environment_variable_without_ansible_cfg_is_the_default(monkeypatch):
+    plugin = new_plugin()
+    monkeypatch.setenv("AEM_IMS_CACHE", "")
+    monkeypatch.setenv("AEM_IMS_TIMEOUT", "")
+    values, origins = resolve(plugin=plugin)
+    assert (values, origins) == ({}, {})
+    assert (plugin.get_option("cache"), plugin.get_option("timeout")) == ("run", 30)
+    settings = settings_from_options(values, origins, lookup=True)
+    assert (settings.cache, settings.timeout) == ("run", 30.0)
+
+
+def test_every_empty_environment_variable_counts_as_unset(monkeypatch, ansible_cfg):
+    cfg = ansible_cfg(EVERYTHING_IN_ANSIBLE_CFG)
+    for env in ENVIRONMENT_VARIABLES:
+        monkeypatch.setenv(env, "")
+    values, origins = resolve(keywords={"client_id": "keyword-client"})
+    # Each option comes from the next source that sets it: the keyword, ansible.cfg, else nothing.
+    assert (values.pop("client_id"), origins.pop("client_id")) == ("keyword-client", "the client_id option")
+    assert sorted(values) == sorted(name for name in LOOKUP_OPTIONS if name not in NOT_IN_INI and name != "client_id")
+    assert origins == {name: "%s in %s" % (name, cfg) for name in values}
+
+
+@pytest.mark.parametrize("line", ["cache_dir = tokens", "cache_dir = ../tokens", "cache_dir = /var/cache/aem-tokens"])
+def test_an_empty_environment_variable_does_not_change_how_ansible_cfg_is_read(monkeypatch, ansible_cfg, line):
+    ansible_cfg("[aem_ims]\n%s\n" % line)
+    as_ansible_core_reads_it = resolve()[0]["cache_dir"]
+    monkeypatch.setenv("AEM_IMS_CACHE_DIR", "")
+    assert resolve()[0]["cache_dir"] == as_ansible_core_reads_it
+
+
+def test_a_quoted_value_behind_an_empty_environment_variable_is_unquoted(monkeypatch, ansible_cfg):
+    ansible_cfg('[aem_ims]\nims_endpoint = "ims-na1-stg1.adobelogin.com"\n')
+    monkeypatch.setenv("AEM_IMS_ENDPOINT", "")
+    assert resolve()[0]["ims_endpoint"] == "ims-na1-stg1.adobelogin.com"
+
+
+def test_without_an_empty_environment_variable_ansible_cfg_is_left_to_ansible_core(monkeypatch, ansible_cfg):
+    ansible_cfg("[aem_ims]\nclient_id = ini-client\n")
+
+    def unexpected():
+        raise AssertionError("ansible.cfg read again")
+
+    monkeypatch.setattr(lookup_module(), "_ansible_cfg_section", unexpected)
+    monkeypatch.setenv("AEM_IMS_ORG_ID", "env-org")
+    assert resolve()[0] == {"org_id": "env-org", "client_id": "ini-client"}
+
+
+@pytest.mark.parametrize("content", [None, "[defaults\nbroken", "\xff\xfe not text"])
+def test_an_unreadable_ansible_cfg_gives_nothing(ansible_cfg, content):
+    path = ansible_cfg("[defaults]\n", "unreadable.cfg")
+    if content is None:
+        os.unlink(path)
+    else:
+        with open(path, "wb") as handle:
+            handle.write(content.encode("latin-1"))
+    # ansible-core reports a file it cannot read itself.
+    assert lookup_module()._ansible_cfg_section() == {}
+
+
+def test_the_section_of_ansible_cfg_is_read_as_ansible_core_reads_it(ansible_cfg):
+    ansible_cfg("[defaults]\nforks = 5\n\n[aem_ims]\nIMS_Endpoint = ims.example.com ; a comment\nscopes = a,b\n")
+    assert lookup_module()._ansible_cfg_section() == {"ims_endpoint": "ims.example.com", "scopes": "a,b"}
+    ansible_cfg("[defaults]\nforks = 5\n", "no-section.cfg")
+    assert lookup_module()._ansible_cfg_section() == {}
+
+
+# --- secrets and ansible.cfg ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("empty_environment", [False, True])
+def test_secrets_and_force_refresh_are_never_read_from_ansible_cfg(monkeypatch, ansible_cfg, empty_environment):
+    ansible_cfg("[aem_ims]\n" + "".join("%s = from-ansible-cfg\n" % name for name in NOT_IN_INI))
+    if empty_environment:
+        for name in NOT_IN_INI:
+            monkeypatch.setenv(OPTIONS[name].env, "")
+    values, origins = resolve()
+    assert (values, origins) == ({}, {})
+    assert set(SECRET_OPTIONS) <= set(NOT_IN_INI)
+
+
+# --- the environment is never changed ---------------------------------------------------------
+
+
+def test_os_environ_is_never_modified(monkeypatch, ansible_cfg):
+    ansible_cfg("[aem_ims]\nims_endpoint = ims.example.com\n")
+    for env in ENVIRONMENT_VARIABLES:
+        monkeypatch.setenv(env, "")
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    monkeypatch.setenv("AEM_IMS_TIMEOUT", "  ")
+    before = dict(os.environ)
+    resolve({"aem_ims_org_id": "var-org"}, {"retries": 1})
+    with pytest.raises(OptionError):
+        resolve(keywords={"retries": "many"})
+    assert dict(os.environ) == before
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variables, keywords, message",
+    [
+        ({}, {"jwt_lifetime": "abc"}, "jwt_lifetime must be an integer, got 'abc'"),
+        ({"aem_ims_retries": "many"}, {}, "retries must be an integer, got 'many'"),
+        ({}, {"client_id": ["a"]}, "client_id must be a string, got a list"),
+        ({"aem_ims_client_secret": {"nested": "Var-Secret-Value-777"}}, {}, "client_secret must be a string, got a dict"),
+    ],
+)
+def test_a_value_ansible_core_refuses_gets_the_modules_message(variables, keywords, message):
+    with pytest.raises(OptionError) as info:
+        resolve(variables, keywords)
+    assert info.value.msg == message
+
+
+def test_a_bad_value_in_ansible_cfg_gets_ansible_cores_message(ansible_cfg):
+    ansible_cfg("[aem_ims]\ntimeout = slow\n")
+    with pytest.raises(AnsibleError) as info:
+        resolve()
+    assert not isinstance(info.value, OptionError)
+    assert "timeout" in str(info.value)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -248,6 +697,9 @@ def test_core_errors_become_lookup_errors_with_the_same_message(obtained):
         {"ims_endpoint": "https://ims-na1.adobelogin.com/ims/token/v3"},
         {"proxy_url": "proxy:3128"},
         {"service_credentials": [1, 2]},
+        {"validate_certs": "ture"},
+        {"force_refresh": "maybe"},
+        {"timeout": "slow"},
     ],
     ids="-".join,
 )
@@ -258,7 +710,7 @@ def test_keyword_errors_match_the_module(obtained, kwargs):
 
 def test_unknown_keyword_gives_the_module_message(obtained):
     message = lookup_error(client_id="x", bogus=1)
-    assert message == "Unsupported option(s) for aemops.ims.aem_ims_token: bogus. Supported options: %s" % ", ".join(sorted(OPTION_SPECS))
+    assert message == "Unsupported option(s) for aemops.ims.aem_ims_token: bogus. Supported options: %s" % ", ".join(sorted(LOOKUP_OPTIONS))
     module = module_message({"client_id": "x", "bogus": 1})
     assert module.split(". Supported options: ", maxsplit=1)[0] == message.split(". Supported options: ", maxsplit=1)[0]
 
@@ -268,7 +720,8 @@ def test_fact_name_is_not_a_lookup_option(obtained):
 
 
 @pytest.mark.parametrize(
-    "env, value", [("AEM_IMS_JWT_LIFETIME", "abc"), ("AEM_IMS_CACHE", "sometimes"), ("AEM_IMS_VALIDATE_CERTS", "maybe"), ("AEM_IMS_RETRIES", "99")]
+    "env, value",
+    [("AEM_IMS_JWT_LIFETIME", "abc"), ("AEM_IMS_CACHE", "sometimes"), ("AEM_IMS_VALIDATE_CERTS", "maybe"), ("AEM_IMS_RETRIES", "99")],
 )
 def test_environment_errors_match_the_module(obtained, monkeypatch, env, value):
     monkeypatch.setenv(env, value)
@@ -276,15 +729,19 @@ def test_environment_errors_match_the_module(obtained, monkeypatch, env, value):
 
 
 @pytest.mark.parametrize("value", ["ture", "maybe", "yes please"])
-def test_a_mistyped_validate_certs_never_turns_tls_verification_off(obtained, monkeypatch, value):
-    # ansible-core's lenient boolean makes any unknown word False; the module refuses such a value.
-    monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", value)
-    try:
-        lookup()
-    except AnsibleLookupError as error:
-        assert "validate_certs" in str(error.message)
-        return
-    assert obtained.calls[-1]["settings"].validate_certs is True
+@pytest.mark.parametrize("source", ["keyword", "variable", "environment"])
+def test_a_mistyped_validate_certs_never_turns_tls_verification_off(obtained, monkeypatch, source, value):
+    # ansible-core's lenient boolean makes any unknown word false; the module refuses such a value, and so does the lookup.
+    expected = "validate_certs must be a boolean (true or false), got '%s'" % value
+    assert module_message({"validate_certs": value}) == expected
+    if source == "keyword":
+        assert lookup_error(validate_certs=value) == expected
+    elif source == "variable":
+        assert lookup_error(variables={"aem_ims_validate_certs": value}) == expected
+    else:
+        monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", value)
+        assert lookup_error() == expected
+    assert obtained.calls == []
 
 
 @pytest.mark.parametrize(
@@ -309,6 +766,19 @@ def test_secrets_from_keywords_and_variables_are_redacted(obtained):
     assert message == "IMS said ******** and ********"
 
 
+def test_secrets_from_the_environment_are_redacted(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_PROXY_URL", "http://user:Env-Proxy-Pass-555@proxy:3128")
+    obtained.failure = CredentialsError("the proxy said Env-Proxy-Pass-555")
+    assert lookup_error() == "the proxy said ********"
+
+
+def test_a_bad_value_in_ansible_cfg_fails_with_ansible_cores_message(obtained, ansible_cfg):
+    ansible_cfg("[aem_ims]\ntimeout = slow\n")
+    message = lookup_error()
+    assert "timeout" in message
+    assert obtained.calls == []
+
+
 def test_unexpected_errors_hide_their_text(obtained):
     obtained.failure = ValueError("odd " + CLIENT_SECRET)
     message = lookup_error(client_secret=CLIENT_SECRET)
@@ -331,6 +801,25 @@ def test_a_token_is_fetched_once_and_then_served_from_the_cache(creds, fake_ims,
     assert len(fake_ims.calls) == 1
 
 
+def test_a_repeated_call_is_served_from_the_alias_without_checking_or_reading_again(creds, fake_ims, run_dir, tmp_path, monkeypatch):
+    module = sys.modules[type(lookup_loader.get(NAME)).__module__]
+    checked, read = [], []
+    real_check, real_read = module.settings_from_options, _credentials.read_text_file
+    monkeypatch.setattr(module, "settings_from_options", lambda *args, **kwargs: checked.append(1) or real_check(*args, **kwargs))
+    monkeypatch.setattr(_credentials, "read_text_file", lambda *args: read.append(args[0]) or real_read(*args))
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    fake_ims.token(expires_in=86399, access_token="first")
+    assert lookup([path]) == ["first"]
+    assert (len(checked), read) == (1, [path])
+    assert lookup([path]) == ["first"]
+    assert (len(checked), read) == (1, [path])
+    # The same content written again: the file is read again, and the cached token still serves.
+    write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    assert lookup([path]) == ["first"]
+    assert (len(checked), read) == (2, [path, path])
+    assert len(fake_ims.calls) == 1
+
+
 def test_a_changed_credentials_file_is_not_served_a_stale_token(creds, fake_ims, run_dir, tmp_path):
     path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
     fake_ims.token(expires_in=86399, access_token="first").token(expires_in=86399, access_token="second")
@@ -340,9 +829,21 @@ def test_a_changed_credentials_file_is_not_served_a_stale_token(creds, fake_ims,
     assert len(fake_ims.calls) == 2
 
 
-def test_force_refresh_and_cache_off_always_ask_ims(creds, fake_ims, run_dir, tmp_path):
+def test_changed_inputs_are_not_served_the_alias_of_others(creds, fake_ims, run_dir, tmp_path, monkeypatch):
     path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
-    for token in "abcde":
+    fake_ims.token(expires_in=86399, access_token="first").token(expires_in=86399, access_token="second")
+    assert lookup([path]) == ["first"]
+    # Another value of an option, from another source: validated again (and another token for other scopes).
+    monkeypatch.setenv("AEM_IMS_SCOPES", "openid")
+    assert lookup([path]) == ["second"]
+    with pytest.raises(AnsibleLookupError):
+        lookup([path], retries="many")
+    assert len(fake_ims.calls) == 2
+
+
+def test_force_refresh_and_cache_off_always_ask_ims(creds, fake_ims, run_dir, tmp_path, monkeypatch):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    for token in "abcdefg":
         fake_ims.token(expires_in=86399, access_token=token)
     assert lookup([path]) == ["a"]
     # Every forced call asks IMS, as the module does, and the new token is the cached one.
@@ -350,7 +851,11 @@ def test_force_refresh_and_cache_off_always_ask_ims(creds, fake_ims, run_dir, tm
     assert lookup([path], force_refresh=True) == ["c"]
     assert lookup([path]) == ["c"]
     assert lookup([path], cache="off") == ["d"]
-    assert len(fake_ims.calls) == 4
+    assert lookup([path], cache="off") == ["e"]
+    monkeypatch.setenv("AEM_IMS_FORCE_REFRESH", "yes")
+    assert lookup([path]) == ["f"]
+    assert lookup([path]) == ["g"]
+    assert len(fake_ims.calls) == 7
 
 
 def test_an_ims_failure_through_the_lookup(creds, fake_ims, run_dir, tmp_path):
@@ -363,36 +868,29 @@ def test_an_ims_failure_through_the_lookup(creds, fake_ims, run_dir, tmp_path):
     )
 
 
-# --- a cache hit imports none of the heavy packages --------------------------------------------
+# --- a cache hit in a new worker imports none of the heavy packages ---------------------------
 
-_LOOKUP_HIT = r"""
-import json, os, sys, time
+_LOOKUP_CALL = r"""
+import json, sys
 from ansible.plugins.loader import init_plugin_loader, lookup_loader
 init_plugin_loader([sys.argv[1]])
 from ansible import constants as C
-lookup = lookup_loader.get("aemops.ims.aem_ims_token")
-credentials, mode = sys.argv[2], sys.argv[3]
-kwargs = {}
-if mode == "run":
-    # What an earlier fork of the same run left in the run's cache directory.
-    from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params, validate_params
-    from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
-    from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache
-    request = build_token_request(settings_from_params(validate_params({"service_credentials_file": credentials}, with_env=False)))
-    now = time.time()
-    TokenCache.open(os.path.join(C.DEFAULT_LOCAL_TMP, RUN_CACHE_SUBDIR)).write(
-        request.cache_key(), {"access_token": "cached-token", "issued_at": now, "expires_at": now + 3600, "certificate_not_after": "2999-01-01T00:00:00Z"}
-    )
-else:
-    kwargs = {"cache": "persistent", "cache_dir": sys.argv[4]}
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+# Every worker of one run shares the run's directory (ansible-playbook creates it once).
+C.DEFAULT_LOCAL_TMP = sys.argv[2]
+loader = DataLoader()
+lookup = lookup_loader.get("aemops.ims.aem_ims_token", loader=loader, templar=Templar(loader=loader))
 before = set(sys.modules)
-tokens = lookup.run([credentials], {}, **kwargs) + lookup.run([credentials], {}, **kwargs)
+tokens = lookup.run([sys.argv[3]], {}, **json.loads(sys.argv[4]))
 heavy = ("requests", "jwt", "cryptography", "urllib3")
+core = ("_token_service", "_credentials", "_credential_shapes", "_signing", "_ims_client", "_endpoints")
 print(json.dumps({
     "tokens": tokens,
-    "new": sorted(name for name in set(sys.modules) - before if name.split(".")[0] in heavy),
+    "new_heavy": sorted(name for name in set(sys.modules) - before if name.split(".")[0] in heavy),
     "requests_or_jwt": sorted(name for name in sys.modules if name.split(".")[0] in ("requests", "jwt")),
-    "signing": "ansible_collections.aemops.ims.plugins.module_utils._signing" in sys.modules,
+    "core": sorted(name.rsplit(".", 1)[-1] for name in sys.modules if name.startswith("ansible_collections.aemops.ims.plugins.module_utils.")
+                   and name.rsplit(".", 1)[-1] in core),
 }))
 """
 
@@ -407,142 +905,43 @@ def _collections_root():
 
 
 @pytest.mark.parametrize("mode", ["run", "persistent"])
-def test_a_cache_hit_of_the_lookup_imports_no_heavy_package(creds, tmp_path, mode):
-    from ansible_collections.aemops.ims.plugins.module_utils._cache import TokenCache  # pylint: disable=import-outside-toplevel
-    from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request  # pylint: disable=import-outside-toplevel
-    from ansible_collections.aemops.ims.tests.unit.plugins.conftest import build_settings  # pylint: disable=import-outside-toplevel
-
+def test_a_cache_hit_in_a_new_worker_imports_no_heavy_package(creds, tmp_path, mode):
     credentials = write_credentials(tmp_path, "creds.json", creds.aem())
-    cache_dir = str(tmp_path / "persistent")
-    if mode == "persistent":
-        request = build_token_request(build_settings(service_credentials_file=credentials))
-        now = time.time()
-        TokenCache.open(cache_dir).write(
-            request.cache_key(), {"access_token": "cached-token", "issued_at": now, "expires_at": now + 3600, "certificate_not_after": "2999-01-01T00:00:00Z"}
+    run_root = tmp_path / "run"
+    run_root.mkdir()
+    cache_dir = tmp_path / "persistent"
+    kwargs = {"cache": "persistent", "cache_dir": str(cache_dir)} if mode == "persistent" else {}
+    # A token another run (persistent) or another task of this run (run) cached: no IMS needed.
+    request = build_token_request(build_settings(service_credentials_file=credentials))
+    now = time.time()
+    entry = {"access_token": "cached-token", "issued_at": now, "expires_at": now + 3600, "certificate_not_after": "2999-01-01T00:00:00Z"}
+    TokenCache.open(str(cache_dir) if mode == "persistent" else str(run_root / RUN_CACHE_SUBDIR)).write(request.cache_key(), entry)
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(config), ANSIBLE_LOCAL_TEMP=str(tmp_path / "local-temp"))
+
+    def worker():
+        completed = subprocess.run(
+            [sys.executable, "-c", _LOOKUP_CALL, _collections_root(), str(run_root), credentials, json.dumps(kwargs)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
         )
-    env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"), HOME=str(tmp_path))
-    completed = subprocess.run(
-        [sys.executable, "-c", _LOOKUP_HIT, _collections_root(), credentials, mode, cache_dir],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert outcome["tokens"] == ["cached-token", "cached-token"]
-    assert outcome["new"] == []
-    assert outcome["requests_or_jwt"] == []
-    assert outcome["signing"] is False
+        assert completed.returncode == 0, completed.stderr
+        return json.loads(completed.stdout.strip().splitlines()[-1])
 
-
-@pytest.mark.parametrize(
-    "raw, expected",
-    [({}, 155.0), ({"timeout": 60, "retries": 5}, 415.0), ({"timeout": "junk"}, 155.0), ({"timeout": 1, "retries": 0}, 155.0)],
-)
-def test_forks_wait_for_a_whole_exchange_of_another_fork(raw, expected):
-    # At least ansible-core's defaults: an ansible.cfg timeout is not known before the lock is taken.
-    assert _aem_ims_token_lookup_full.lock_wait(raw) == expected
-
-
-# --- the lookup's per-run code cache ----------------------------------------------------------
-
-_LOAD_LOOKUP = r"""
-import json, marshal, os, sys
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
-from ansible import constants as C
-from ansible.plugins.loader import lookup_loader
-from ansible_collections.aemops.ims.plugins.plugin_utils import _lookup_code_cache as code_cache
-PACKAGE = "ansible_collections.aemops.ims.plugins."
-IMPL = PACKAGE + "plugin_utils._aem_ims_token_lookup"
-cached = os.path.join(C.DEFAULT_LOCAL_TMP, code_cache.CODE_CACHE_SUBDIR, code_cache.CODE_CACHE_FILE)
-
-def load():
-    # What a later forked worker does: the lookup and its hit path are not loaded yet.
-    for name in [PACKAGE + "lookup.aem_ims_token"] + [PACKAGE + relative for relative in code_cache.HIT_PATH_MODULES]:
-        sys.modules.pop(name, None)
-    lookup_loader._module_cache.clear()
-    plugin = lookup_loader.get("aemops.ims.aem_ims_token")
-    return {"class": type(plugin).__module__, "from_copy": sys.modules[IMPL].__spec__ is None, "copy": os.path.exists(cached)}
-
-report = {"first": load(), "later": load()}
-with open(cached, "rb") as handle:
-    installer, (sources, modules) = marshal.loads(handle.read())
-report["installer"] = installer.co_name
-report["modules"] = [name for name, _code in modules]
-report["sources"] = [os.path.relpath(path, os.path.dirname(os.path.dirname(code_cache.__file__))) for path, _mtime in sources]
-# A damaged copy is not trusted: the hit path is imported normally and the copy written again.
-with open(cached, "wb") as handle:
-    handle.write(b"\x00 not marshal data")
-report["damaged"] = load()
-with open(cached, "rb") as handle:
-    report["rewritten"] = not handle.read().startswith(b"\x00 not")
-report["after_rewrite"] = load()
-# A source edited since the copy was compiled makes the copy stale.
-os.utime(sources[0][0], ns=(sources[0][1] + 10**9, sources[0][1] + 10**9))
-report["stale"] = load()
-report["recompiled"] = load()
-# A copy someone else owns is not used (nor rewritten: the run directory is not this user's then).
-os.geteuid = lambda: os.getuid() + 4242
-report["foreign"] = load()
-print(json.dumps(report))
-"""
-
-
-def _load_lookup_in_a_fresh_process(tmp_path):
-    # A copy of the collection: the test changes a source's modification time.
-    root = tmp_path / "collections"
-    shutil.copytree(_collections_root() + "/ansible_collections/aemops/ims/plugins", root / "ansible_collections/aemops/ims/plugins")
-    completed = subprocess.run(
-        [sys.executable, "-c", _LOAD_LOOKUP, str(root)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, ANSIBLE_LOCAL_TEMP=str(tmp_path / "local-temp")),
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
-def test_the_code_a_cache_hit_needs_is_compiled_once_per_run(tmp_path):
-    loaded = _load_lookup_in_a_fresh_process(tmp_path)
-    impl = "ansible_collections.aemops.ims.plugins.plugin_utils._aem_ims_token_lookup"
-    # The first worker imports normally and leaves the copy; the later ones run the copy.
-    assert loaded["first"] == {"class": impl, "from_copy": False, "copy": True}
-    assert loaded["later"] == {"class": impl, "from_copy": True, "copy": True}
-    assert loaded["installer"] == "install_hit_path"
-    assert loaded["modules"] == ["ansible_collections.aemops.ims.plugins." + name for name in _lookup_code_cache.HIT_PATH_MODULES]
-    assert loaded["sources"] == ["module_utils/_option_names.py", "module_utils/_cache_reader.py", "plugin_utils/_aem_ims_token_lookup.py"]
-    assert loaded["damaged"]["from_copy"] is False and loaded["rewritten"] is True
-    assert loaded["after_rewrite"]["from_copy"] is True
-    assert loaded["stale"]["from_copy"] is False and loaded["recompiled"]["from_copy"] is True
-    assert loaded["foreign"] == {"class": impl, "from_copy": False, "copy": True}
-
-
-def test_the_hit_path_needs_none_of_the_full_path():
-    # What the copy holds must not import the full path at load time, or every worker would compile it.
-    for relative in _lookup_code_cache.HIT_PATH_MODULES:
-        path = os.path.join(os.path.dirname(os.path.dirname(_lookup_code_cache.__file__)), *relative.split(".")) + ".py"
-        with open(path, encoding="utf-8") as handle:
-            top_level = [line for line in handle if line.startswith(("import ", "from "))]
-        imported = {line.split()[1] for line in top_level if "ansible_collections" in line}
-        allowed = {"ansible_collections.aemops.ims.plugins." + name for name in _lookup_code_cache.HIT_PATH_MODULES}
-        assert imported <= allowed, (relative, imported - allowed)
-
-
-def test_the_copy_is_only_written_to_a_private_directory(tmp_path):
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o770)
-    with pytest.raises(PermissionError):
-        _lookup_code_cache.write_code_cache(str(shared))
-    assert not (shared / _lookup_code_cache.CODE_CACHE_SUBDIR).exists()
-    private = tmp_path / "private"
-    private.mkdir()
-    private.chmod(0o700)
-    path = _lookup_code_cache.write_code_cache(str(private))
-    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-    assert oct(os.stat(os.path.dirname(path)).st_mode & 0o777) == "0o700"
+    # The first call goes the whole way (the core reads the credentials and finds the cached token) and leaves an alias.
+    first = worker()
+    assert first["tokens"] == ["cached-token"]
+    assert {"_token_service", "_credentials", "_credential_shapes"} <= set(first["core"]), "the measurement sees the core when it loads"
+    # A second call with the same inputs, in a new worker of the same run, is served from the alias alone.
+    second = worker()
+    assert second == {"tokens": ["cached-token"], "new_heavy": [], "requests_or_jwt": [], "core": []}
+    # A credentials file written since is read again.
+    write_credentials(tmp_path, "creds.json", creds.aem())
+    third = worker()
+    assert third["tokens"] == ["cached-token"]
+    assert "_credentials" in third["core"]
+    assert (third["new_heavy"], third["requests_or_jwt"]) == ([], [])

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of _errors: one-line messages, redaction and the error classes."""
+"""Tests of _errors: one-line messages, redaction, the words for a value's kind and the error classes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     MissingDependencyError,
     OptionError,
     TransportError,
+    describe_type,
     one_line,
     redact,
 )
@@ -78,6 +79,42 @@ def test_redact_passes_empty_text_through(text):
 def test_redact_without_secrets_is_identity():
     assert redact("nothing to hide", None) == "nothing to hide"
     assert redact("nothing to hide", ()) == "nothing to hide"
+
+
+class _TaggedInt(int):
+    """Like ansible-core 2.19's _AnsibleTaggedInt: a subclass, whose type name says nothing to a user."""
+
+
+class _TaggedStr(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value, ansible_words, json_words",
+    [
+        (None, "nothing", "null"),
+        (True, "a bool", "a boolean"),
+        (False, "a bool", "a boolean"),
+        ({"a": 1}, "a dict", "an object"),
+        ([1], "a list", "a list"),
+        ((1,), "a list", "a list"),
+        (5, "an int", "a number"),
+        (_TaggedInt(5), "an int", "a number"),
+        (2.5, "a float", "a number"),
+        ("text", "a string", "a string"),
+        (_TaggedStr("text"), "a string", "a string"),
+        (b"bytes", "a bytes", "a bytes"),
+        (object(), "a object", "a object"),
+    ],
+)
+def test_describe_type(value, ansible_words, json_words):
+    assert describe_type(value) == ansible_words
+    assert describe_type(value, json=True) == json_words
+
+
+def test_describe_type_never_quotes_the_value():
+    assert "Secret-Value-123" not in describe_type({"secret": "Secret-Value-123"})
+    assert "Secret-Value-123" not in describe_type("Secret-Value-123", json=True)
 
 
 def test_error_message_is_one_line_and_carries_field_and_code():

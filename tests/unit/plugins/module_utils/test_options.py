@@ -1,79 +1,232 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of _options: validation, messages, endpoint parsing, environment fallbacks, Settings."""
+"""Tests of _options: the option table, the module's sources, the one validation, Settings, split_list."""
 
 from __future__ import annotations
 
 import os
 
-import re
-
 import pytest
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
 from ansible_collections.aemops.ims.plugins.module_utils._options import (
     AUTH_METHODS,
     CACHE_MODES,
-    LIMITS,
-    MODULE_ONLY_SPECS,
-    OPTION_SPECS,
+    LOOKUP_OPTIONS,
+    OPTIONS,
+    PLUGIN_NAME,
     SECRET_OPTIONS,
     Settings,
     argument_spec,
-    env_var_of,
-    parse_ims_endpoint,
-    settings_from_params,
-    validate_params,
+    module_option_values,
+    plugin_option_definitions,
+    settings_from_options,
+    split_list,
 )
 
-ALL_MODULE_OPTIONS = sorted(list(OPTION_SPECS) + list(MODULE_ONLY_SPECS))
+ALL_MODULE_OPTIONS = sorted(OPTIONS)
+ALL_LOOKUP_OPTIONS = sorted(LOOKUP_OPTIONS)
+LIMITED = sorted(name for name, option in OPTIONS.items() if option.limits)
 EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 SECRET = "Sup3r-Secret-Value-0099"
 
 
-def settings(**params):
-    return settings_from_params(validate_params(params, for_module=True, with_env=False))
+def settings(**values):
+    return settings_from_options(values)
 
 
-def option_error(params, for_module=True, with_env=False):
+def option_error(values, lookup=False):
     with pytest.raises(OptionError) as info:
-        settings_from_params(validate_params(params, for_module=for_module, with_env=with_env))
+        settings_from_options(values, lookup=lookup)
+    assert "\n" not in info.value.msg
     return info.value
 
 
-# --- the spec itself --------------------------------------------------------------------------
+# --- the table --------------------------------------------------------------------------------
 
 
-def test_secret_options_are_exactly_the_no_log_ones():
+def test_secret_options_are_exactly_these():
     assert SECRET_OPTIONS == ("service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url")
+    assert all(OPTIONS[name].secret for name in SECRET_OPTIONS)
 
 
-def test_every_option_has_an_aem_ims_environment_variable():
-    for name in OPTION_SPECS:
-        assert env_var_of(name) == "AEM_IMS_" + ("ENDPOINT" if name == "ims_endpoint" else name.upper())
+def test_the_plugin_name():
+    assert PLUGIN_NAME == "aemops.ims.aem_ims_token"
 
 
-def test_argument_spec_adds_env_fallbacks_and_module_only_options():
-    spec = argument_spec(for_module=True, with_env=True)
-    assert sorted(spec) == ALL_MODULE_OPTIONS
-    assert spec["client_id"]["fallback"][1] == ["AEM_IMS_CLIENT_ID"]
-    assert spec["client_secret"]["no_log"] is True
-    assert "fallback" not in spec["fact_name"]
-    plain = argument_spec(for_module=False, with_env=False)
-    assert sorted(plain) == sorted(OPTION_SPECS)
-    assert all("fallback" not in option for option in plain.values())
-    # The shared spec is never mutated by building an argument spec.
-    assert "fallback" not in OPTION_SPECS["client_id"][0]
+def test_every_option_but_fact_name_has_an_aem_ims_environment_variable():
+    for name, option in OPTIONS.items():
+        if name == "fact_name":
+            assert option.env is None
+            continue
+        assert option.env == "AEM_IMS_" + ("ENDPOINT" if name == "ims_endpoint" else name.upper())
+
+
+def test_environment_variables_are_ours_and_distinct():
+    values = [option.env for option in OPTIONS.values() if option.env]
+    assert len(set(values)) == len(values) == len(OPTIONS) - 1
+    assert all(value.startswith("AEM_IMS_") and value == value.upper() for value in values)
+
+
+def test_the_lookup_has_every_option_but_the_module_only_ones():
+    assert [name for name, option in OPTIONS.items() if option.module_only] == ["fact_name"]
+    assert list(LOOKUP_OPTIONS) == [name for name in OPTIONS if name != "fact_name"]
+
+
+def test_variables_are_aem_ims_and_the_option_name():
+    assert {option.variable for option in OPTIONS.values()} == {"aem_ims_" + name for name in OPTIONS}
+
+
+def test_options_kept_out_of_ansible_cfg():
+    # Secrets never in a plain-text file; a forced refresh there would make every run ask IMS; fact_name is not a lookup option.
+    assert sorted(name for name, option in OPTIONS.items() if not option.in_ini) == sorted((*SECRET_OPTIONS, "force_refresh", "fact_name"))
+
+
+def test_types_defaults_choices_and_limits():
+    kinds = {name: option.type for name, option in OPTIONS.items()}
+    assert {name for name, kind in kinds.items() if kind == "path"} == {"service_credentials_file", "private_key_file", "ca_path", "cache_dir"}
+    assert {name for name, kind in kinds.items() if kind == "list"} == {"metascopes", "scopes"}
+    assert (kinds["service_credentials"], kinds["validate_certs"], kinds["force_refresh"], kinds["timeout"]) == ("raw", "bool", "bool", "float")
+    assert {name: option.default for name, option in OPTIONS.items() if option.default is not None} == {
+        "auth_method": "auto",
+        "jwt_lifetime": 300,
+        "validate_certs": True,
+        "timeout": 30.0,
+        "retries": 3,
+        "cache": "run",
+        "refresh_margin": 600,
+        "force_refresh": False,
+    }
+    assert {name: option.choices for name, option in OPTIONS.items() if option.choices} == {"auth_method": AUTH_METHODS, "cache": CACHE_MODES}
+    assert AUTH_METHODS == ("auto", "jwt", "oauth_server_to_server")
+    assert CACHE_MODES == ("run", "persistent", "off")
+    assert {name: option.limits for name, option in OPTIONS.items() if option.limits} == {
+        "jwt_lifetime": (10, 86400),
+        "timeout": (1, 600),
+        "retries": (0, 10),
+        "refresh_margin": (0, 86400),
+    }
+    assert {name: option.elements for name, option in OPTIONS.items() if option.elements} == {"metascopes": "str", "scopes": "str"}
+
+
+def test_unset_is_the_default_or_an_empty_list():
+    assert OPTIONS["scopes"].unset == ()
+    assert OPTIONS["timeout"].unset == 30.0
+    assert OPTIONS["client_id"].unset is None
+
+
+# --- the argument spec ------------------------------------------------------------------------
+
+
+def test_argument_spec_has_every_option_and_no_environment_fallback():
+    spec = argument_spec()
+    assert list(spec) == list(OPTIONS)
+    assert all("fallback" not in entry for entry in spec.values())
+    for name, option in OPTIONS.items():
+        assert spec[name]["type"] == option.type
+        assert spec[name].get("default") == option.default
+        assert spec[name].get("choices") == (list(option.choices) if option.choices else None)
+        assert spec[name].get("elements") == option.elements
+
+
+def test_argument_spec_no_log():
+    spec = argument_spec()
+    assert {name for name, entry in spec.items() if entry.get("no_log") is True} == set(SECRET_OPTIONS)
+    # validate-modules wants an explicit no_log=False on every other name that looks secret.
+    assert {name for name, entry in spec.items() if entry.get("no_log") is False} == {"private_key_file"}
+
+
+def test_argument_spec_is_a_valid_ansible_argument_spec():
+    result = ArgumentSpecValidator(argument_spec()).validate({"client_id": "x", "metascopes": "a,b", "timeout": "7"})
+    assert not result.error_messages
+    assert (result.validated_parameters["timeout"], result.validated_parameters["metascopes"]) == (7.0, ["a", "b"])
+
+
+# --- the module's sources ---------------------------------------------------------------------
+
+
+def test_module_option_values_are_task_arguments_else_the_environment():
+    environ = {"AEM_IMS_CLIENT_ID": "env-client", "AEM_IMS_ORG_ID": "env-org", "AEM_IMS_RETRIES": "7", "AEM_IMS_TIMEOUT": "2"}
+    values, origins = module_option_values({"client_id": "task-client", "retries": None, "timeout": 5}, environ)
+    assert values == {"client_id": "task-client", "retries": "7", "timeout": 5, "org_id": "env-org"}
+    assert origins == {
+        "client_id": "the client_id option",
+        "timeout": "the timeout option",
+        "retries": "environment variable AEM_IMS_RETRIES",
+        "org_id": "environment variable AEM_IMS_ORG_ID",
+    }
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_module_option_values_take_blank_environment_variables_as_unset(blank):
+    # AWX and Ansible Automation Platform inject every field of a credential type, empty ones included.
+    environ = {option.env: blank for option in OPTIONS.values() if option.env}
+    assert module_option_values({"client_id": "x"}, environ) == ({"client_id": "x"}, {"client_id": "the client_id option"})
+
+
+def test_module_option_values_read_os_environ_by_default(monkeypatch):
+    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
+    assert module_option_values({}) == ({"client_id": "env-client"}, {"client_id": "environment variable AEM_IMS_CLIENT_ID"})
+
+
+def test_module_option_values_keep_unknown_arguments_for_the_check():
+    values, _origins = module_option_values({"bogus": 1}, {})
+    assert values == {"bogus": 1}
+    assert option_error(values).field == "bogus"
+
+
+def test_environment_values_are_checked_like_arguments():
+    environ = {
+        "AEM_IMS_CLIENT_ID": "env-client",
+        "AEM_IMS_CLIENT_SECRET": SECRET,
+        "AEM_IMS_METASCOPES": "ent_aem_cloud_api, ent_cloudmgr_sdk",
+        "AEM_IMS_JWT_LIFETIME": "120",
+        "AEM_IMS_VALIDATE_CERTS": "false",
+        "AEM_IMS_TIMEOUT": "2.5",
+        "AEM_IMS_CACHE": "off",
+        "AEM_IMS_ENDPOINT": "ims-na1-stg1.adobelogin.com",
+    }
+    result = settings_from_options(*module_option_values({}, environ))
+    assert result.client_id == "env-client"
+    assert result.client_secret == SECRET
+    assert result.metascopes == ("ent_aem_cloud_api", "ent_cloudmgr_sdk")
+    assert (result.jwt_lifetime, result.validate_certs, result.timeout, result.cache) == (120, False, 2.5, "off")
+    assert result.ims_endpoint == "https://ims-na1-stg1.adobelogin.com"
+    assert result.where("client_id") == "environment variable AEM_IMS_CLIENT_ID"
+
+
+@pytest.mark.parametrize(
+    "env, value, expected",
+    [
+        ("AEM_IMS_RETRIES", "many", "retries must be an integer, got 'many'"),
+        ("AEM_IMS_CACHE", "nope", "cache must be one of run, persistent, off, got 'nope'"),
+        ("AEM_IMS_JWT_LIFETIME", "5", "jwt_lifetime must be between 10 and 86400, got 5"),
+        ("AEM_IMS_VALIDATE_CERTS", "ture", "validate_certs must be a boolean (true or false), got 'ture'"),
+        ("AEM_IMS_ENDPOINT", "ftp://ims", "ims_endpoint must be %s, not a ftp:// URL (got 'ftp://ims')" % EXAMPLE),
+    ],
+)
+def test_bad_environment_values_name_the_option(env, value, expected):
+    values, origins = module_option_values({}, {env: value})
+    with pytest.raises(OptionError) as info:
+        settings_from_options(values, origins)
+    assert info.value.msg == expected
+
+
+# --- settings_from_options: names -------------------------------------------------------------
 
 
 def test_defaults():
     result = settings()
     assert (result.auth_method, result.jwt_lifetime, result.validate_certs, result.timeout, result.retries) == ("auto", 300, True, 30.0, 3)
     assert (result.cache, result.refresh_margin, result.force_refresh, result.metascopes, result.scopes) == ("run", 600, False, (), ())
+    assert (result.client_id, result.fact_name, result.service_credentials) == (None, None, None)
     assert isinstance(result.timeout, float)
 
 
-# --- names and types --------------------------------------------------------------------------
+def test_none_counts_as_unset():
+    assert settings(**dict.fromkeys(OPTIONS)).cache == "run"
 
 
 def test_unknown_options_are_listed_with_the_supported_ones():
@@ -83,17 +236,26 @@ def test_unknown_options_are_listed_with_the_supported_ones():
 
 
 def test_unknown_options_for_the_lookup_do_not_offer_fact_name():
-    error = option_error({"fact_name": "x"}, for_module=False)
-    assert error.msg == "Unsupported option(s) for aemops.ims.aem_ims_token: fact_name. Supported options: %s" % ", ".join(sorted(OPTION_SPECS))
+    error = option_error({"fact_name": "x"}, lookup=True)
+    assert error.msg == "Unsupported option(s) for aemops.ims.aem_ims_token: fact_name. Supported options: %s" % ", ".join(ALL_LOOKUP_OPTIONS)
+    assert settings_from_options({"client_id": "x"}, lookup=True).fact_name is None
 
 
-@pytest.mark.parametrize("name", [name for name, (spec, _env) in OPTION_SPECS.items() if spec["type"] in ("str", "path")] + ["fact_name"])
+# --- settings_from_options: types -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [name for name, option in OPTIONS.items() if option.type in ("str", "path")])
 @pytest.mark.parametrize("value, kind", [({"a": SECRET}, "a dict"), ([SECRET], "a list"), ((SECRET,), "a list")])
 def test_string_options_refuse_containers_without_quoting_them(name, value, kind):
     error = option_error({name: value})
     assert error.msg == "%s must be a string, got %s" % (name, kind)
     assert error.field == name
     assert SECRET not in error.msg
+
+
+@pytest.mark.parametrize("name, value", [("client_id", 12345), ("org_id", True), ("credential_id", 1.5)])
+def test_string_options_take_scalars_as_text(name, value):
+    assert getattr(settings(**{name: value}), name) == str(value)
 
 
 @pytest.mark.parametrize("name", ["metascopes", "scopes"])
@@ -108,9 +270,12 @@ def test_list_options_refuse_a_dict(name):
     [
         ("jwt_lifetime", "abc", "jwt_lifetime must be an integer, got 'abc'"),
         ("jwt_lifetime", 1.5, "jwt_lifetime must be an integer, got '1.5'"),
+        ("jwt_lifetime", True, "jwt_lifetime must be an integer, got a bool"),
         ("retries", [1], "retries must be an integer, got a list"),
+        ("retries", {"a": 1}, "retries must be an integer, got a dict"),
         ("refresh_margin", "soon", "refresh_margin must be an integer, got 'soon'"),
         ("timeout", "slow", "timeout must be a number, got 'slow'"),
+        ("timeout", False, "timeout must be a number, got a bool"),
     ],
 )
 def test_number_options_name_the_option(name, value, expected):
@@ -119,15 +284,26 @@ def test_number_options_name_the_option(name, value, expected):
     assert error.field == name
 
 
+def test_numbers_given_as_text_are_converted():
+    result = settings(jwt_lifetime="120", retries="0", refresh_margin=" 60 ", timeout="2.5")
+    assert (result.jwt_lifetime, result.retries, result.refresh_margin, result.timeout) == (120, 0, 60, 2.5)
+
+
+def test_bad_values_are_shown_short_and_on_one_line():
+    assert option_error({"jwt_lifetime": "x" * 50}).msg == "jwt_lifetime must be an integer, got '%s...'" % ("x" * 37)
+    assert option_error({"jwt_lifetime": "a\nb\x7f"}).msg == "jwt_lifetime must be an integer, got 'a?b?'"
+
+
 @pytest.mark.parametrize("name", ["validate_certs", "force_refresh"])
-def test_bool_options_name_the_option(name):
-    error = option_error({name: "maybe"})
-    assert error.msg == "%s must be a boolean (true or false), got 'maybe'" % name
-    assert "\n" not in error.msg
+@pytest.mark.parametrize("value", ["maybe", "ture", "yes please", "2"])
+def test_bool_options_are_strict(name, value):
+    # Ansible's lenient booleans read any unknown word as false: "validate_certs: ture" would turn TLS checks off.
+    error = option_error({name: value})
+    assert error.msg == "%s must be a boolean (true or false), got '%s'" % (name, value)
     assert error.field == name
 
 
-@pytest.mark.parametrize("value, expected", [("yes", True), ("no", False), ("true", True), ("0", False), (1, True)])
+@pytest.mark.parametrize("value, expected", [("yes", True), ("no", False), ("true", True), ("True", True), ("0", False), (1, True), (False, False)])
 def test_bool_options_accept_ansible_booleans(value, expected):
     assert settings(validate_certs=value).validate_certs is expected
 
@@ -136,19 +312,12 @@ def test_bool_options_accept_ansible_booleans(value, expected):
 def test_choice_options_list_the_choices(name, choices):
     error = option_error({name: "bogus"})
     assert error.msg == "%s must be one of %s, got 'bogus'" % (name, ", ".join(choices))
+    assert error.field == name
 
 
-@pytest.mark.parametrize("name, choices", [("auth_method", AUTH_METHODS), ("cache", CACHE_MODES)])
-def test_choice_options_are_checked_again_by_settings_from_params(name, choices):
-    with pytest.raises(OptionError) as info:
-        settings_from_params({name: "bogus"})
-    assert info.value.msg == "%s must be one of %s, got 'bogus'" % (name, ", ".join(choices))
-    assert info.value.field == name
-
-
-@pytest.mark.parametrize("name", sorted(LIMITS))
+@pytest.mark.parametrize("name", LIMITED)
 def test_ranges(name):
-    low, high = LIMITS[name]
+    low, high = OPTIONS[name].limits
     assert getattr(settings(**{name: low}), name) == low
     assert getattr(settings(**{name: high}), name) == high
     for bad in (low - 1, high + 1):
@@ -158,8 +327,8 @@ def test_ranges(name):
         assert error.field == name
 
 
-def test_range_limits_are_the_documented_ones():
-    assert LIMITS == {"jwt_lifetime": (10, 86400), "timeout": (1, 600), "retries": (0, 10), "refresh_margin": (0, 86400)}
+def test_range_limits_apply_to_text_values_too():
+    assert option_error({"retries": "11"}).msg == "retries must be between 0 and 10, got 11"
 
 
 def test_timeout_accepts_fractions_and_becomes_a_float():
@@ -215,20 +384,12 @@ def test_fact_name_accepts_variable_names(value):
     assert settings(fact_name=value).fact_name == value
 
 
-class _Unprintable:
-    def __str__(self):
-        return "str-of-" + SECRET
-
-    __repr__ = __str__
-
-
 @pytest.mark.parametrize("name", [name for name in SECRET_OPTIONS if name != "service_credentials"])
-def test_secret_option_values_are_never_quoted(name):
-    for value in ({"nested": SECRET}, [SECRET, "x"], _Unprintable()):
-        with pytest.raises(OptionError) as info:
-            validate_params({name: value}, with_env=False)
-        assert SECRET not in info.value.msg
-        assert name in info.value.msg
+@pytest.mark.parametrize("value", [{"nested": SECRET}, [SECRET, "x"], (SECRET,)])
+def test_secret_option_values_are_never_quoted(name, value):
+    error = option_error({name: value})
+    assert SECRET not in error.msg
+    assert name in error.msg
 
 
 def test_ca_path_must_be_a_file(tmp_path):
@@ -239,21 +400,27 @@ def test_ca_path_must_be_a_file(tmp_path):
 
 
 def test_blank_strings_count_as_unset():
-    result = settings(client_id="   ", org_id="", ims_endpoint=" ")
+    result = settings(client_id="   ", org_id="", ims_endpoint=" ", cache="", timeout=" ", validate_certs="")
     assert (result.client_id, result.org_id, result.ims_endpoint) == (None, None, None)
+    assert (result.cache, result.timeout, result.validate_certs) == ("run", 30.0, True)
 
 
 def test_paths_are_expanded(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AEMOPS_UNIT_DIR", str(tmp_path / "from-variable"))
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
-    result = settings(service_credentials_file="~/creds.json", private_key_file="~/k.pem", ca_path="~/ca.pem", cache_dir="~/cache")
+    result = settings(service_credentials_file="~/creds.json", private_key_file="~/k.pem", ca_path="~/ca.pem", cache_dir="$AEMOPS_UNIT_DIR/cache")
     assert result.service_credentials_file == os.path.join(str(tmp_path), "creds.json")
     assert result.private_key_file == os.path.join(str(tmp_path), "k.pem")
     assert result.ca_path == os.path.join(str(tmp_path), "ca.pem")
-    assert result.cache_dir == os.path.join(str(tmp_path), "cache")
+    assert result.cache_dir == os.path.join(str(tmp_path), "from-variable", "cache")
 
 
-# --- lists ------------------------------------------------------------------------------------
+def test_the_endpoint_is_parsed_into_an_origin():
+    assert settings(ims_endpoint="https://ims-na1-stg1.adobelogin.com/").ims_endpoint == "https://ims-na1-stg1.adobelogin.com"
+    error = option_error({"ims_endpoint": "https://x.example.com/p"})
+    assert error.msg == "ims_endpoint must be %s, without a path, query or user (got 'https://x.example.com/p')" % EXAMPLE
+    assert error.field == "ims_endpoint"
 
 
 @pytest.mark.parametrize(
@@ -269,52 +436,6 @@ def test_paths_are_expanded(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name", ["metascopes", "scopes"])
 def test_lists_are_split_stripped_and_deduplicated(name, value, expected):
     assert getattr(settings(**{name: value}), name) == expected
-
-
-# --- environment ------------------------------------------------------------------------------
-
-
-def test_environment_fallbacks(monkeypatch):
-    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
-    monkeypatch.setenv("AEM_IMS_CLIENT_SECRET", SECRET)
-    monkeypatch.setenv("AEM_IMS_METASCOPES", "ent_aem_cloud_api, ent_cloudmgr_sdk")
-    monkeypatch.setenv("AEM_IMS_JWT_LIFETIME", "120")
-    monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", "false")
-    monkeypatch.setenv("AEM_IMS_TIMEOUT", "2.5")
-    monkeypatch.setenv("AEM_IMS_CACHE", "off")
-    monkeypatch.setenv("AEM_IMS_ENDPOINT", "ims-na1-stg1.adobelogin.com")
-    result = settings_from_params(validate_params({}, with_env=True))
-    assert result.client_id == "env-client"
-    assert result.client_secret == SECRET
-    assert result.metascopes == ("ent_aem_cloud_api", "ent_cloudmgr_sdk")
-    assert (result.jwt_lifetime, result.validate_certs, result.timeout, result.cache) == (120, False, 2.5, "off")
-    assert result.ims_endpoint == "https://ims-na1-stg1.adobelogin.com"
-
-
-def test_parameters_win_over_the_environment(monkeypatch):
-    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
-    monkeypatch.setenv("AEM_IMS_RETRIES", "7")
-    result = settings_from_params(validate_params({"client_id": "param-client", "retries": 1}, with_env=True))
-    assert (result.client_id, result.retries) == ("param-client", 1)
-
-
-def test_environment_is_ignored_without_with_env(monkeypatch):
-    monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
-    assert settings_from_params(validate_params({}, with_env=False)).client_id is None
-
-
-@pytest.mark.parametrize(
-    "env, value, expected",
-    [
-        ("AEM_IMS_RETRIES", "many", "retries must be an integer, got 'many'"),
-        ("AEM_IMS_CACHE", "nope", "cache must be one of run, persistent, off, got 'nope'"),
-        ("AEM_IMS_JWT_LIFETIME", "5", "jwt_lifetime must be between 10 and 86400, got 5"),
-        ("AEM_IMS_ENDPOINT", "ftp://ims", "ims_endpoint must be %s, not a ftp:// URL (got 'ftp://ims')" % EXAMPLE),
-    ],
-)
-def test_bad_environment_values_name_the_option(monkeypatch, env, value, expected):
-    monkeypatch.setenv(env, value)
-    assert option_error({}, with_env=True).msg == expected
 
 
 # --- Settings ---------------------------------------------------------------------------------
@@ -342,20 +463,25 @@ def test_secret_values_include_proxy_credentials():
 def test_secret_values_of_a_proxy_without_credentials_and_of_empty_settings():
     assert settings(proxy_url="http://proxy:3128").secret_values() == ["http://proxy:3128"]
     assert settings(service_credentials={"a": "b"}).secret_values() == []
+    assert settings().secret_values() == []
 
 
 def test_where_describes_the_origin_of_an_option():
-    plain = settings()
-    assert plain.where("client_id") == "the client_id option or AEM_IMS_CLIENT_ID"
-    described = settings_from_params(validate_params({}, with_env=False), origins={"client_id": "environment variable AEM_IMS_CLIENT_ID"})
+    assert settings().where("client_id") == "the client_id option or AEM_IMS_CLIENT_ID"
+    origins = {"client_id": "environment variable AEM_IMS_CLIENT_ID"}
+    described = settings_from_options({}, origins)
     assert described.where("client_id") == "environment variable AEM_IMS_CLIENT_ID"
+    assert described.where("org_id") == "the org_id option or AEM_IMS_ORG_ID"
+    # The settings keep a copy of the origins.
+    origins["org_id"] = "changed later"
     assert described.where("org_id") == "the org_id option or AEM_IMS_ORG_ID"
 
 
 def test_settings_repr_never_shows_secret_values():
-    result = settings(client_secret=SECRET, private_key_passphrase=SECRET + "2", client_id="visible-client")
+    result = settings(client_secret=SECRET, private_key_passphrase=SECRET + "2", proxy_url="http://u:%s@proxy:3128" % SECRET, client_id="visible-client")
     assert SECRET not in repr(result)
     assert "visible-client" in repr(result)
+    assert repr(result).startswith("Settings(")
 
 
 def test_settings_refuse_unknown_names():
@@ -363,125 +489,42 @@ def test_settings_refuse_unknown_names():
         Settings(not_an_option=1)
 
 
-# --- parse_ims_endpoint -----------------------------------------------------------------------
+def test_settings_hold_every_option_and_nothing_else():
+    result = Settings(client_id="c")
+    assert {name: getattr(result, name) for name in ("client_id", "scopes", "cache")} == {"client_id": "c", "scopes": (), "cache": "run"}
+    with pytest.raises(AttributeError):
+        result.not_an_option = 1
+
+
+# --- split_list -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [
-        ("ims-na1.adobelogin.com", "https://ims-na1.adobelogin.com"),
-        ("IMS-NA1.AdobeLogin.COM", "https://ims-na1.adobelogin.com"),
-        ("  ims-na1-stg1.adobelogin.com  ", "https://ims-na1-stg1.adobelogin.com"),
-        ("ims-na1.adobelogin.com:8443", "https://ims-na1.adobelogin.com:8443"),
-        ("ims-na1.adobelogin.com:443", "https://ims-na1.adobelogin.com"),
-        ("https://ims-na1.adobelogin.com", "https://ims-na1.adobelogin.com"),
-        ("https://ims-na1.adobelogin.com/", "https://ims-na1.adobelogin.com"),
-        ("HTTPS://ims-na1.adobelogin.com:443/", "https://ims-na1.adobelogin.com"),
-        ("https://ims-na1.adobelogin.com:8443/", "https://ims-na1.adobelogin.com:8443"),
-        ("[2001:db8::1]", "https://[2001:db8::1]"),
-        ("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
-        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-        ("http://localhost:8080/", "http://localhost:8080"),
-        ("http://LOCALHOST", "http://localhost"),
-        ("http://[::1]:8080", "http://[::1]:8080"),
-        ("http://127.0.0.53", "http://127.0.0.53"),
-        ("localhost", "https://localhost"),
-    ],
+    [(None, []), ("", []), ("a, b,,a", ["a", "b"]), (["a", " b ", "a", ""], ["a", "b"]), (["a,b", "c"], ["a", "b", "c"]), ((1, 2, 1), ["1", "2"])],
 )
-def test_parse_ims_endpoint(value, expected):
-    assert parse_ims_endpoint(value) == expected
+def test_split_list(value, expected):
+    assert split_list(value) == expected
 
 
-@pytest.mark.parametrize(
-    "value, host",
-    [("http://ims-na1.adobelogin.com", "ims-na1.adobelogin.com"), ("http://10.0.0.1:8080", "10.0.0.1"), ("http://[2001:db8::1]", "[2001:db8::1]")],
-)
-def test_parse_ims_endpoint_refuses_plain_http_off_loopback(value, host):
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint(value)
-    assert info.value.msg == (
-        "ims_endpoint uses http:// for %s: IMS must be reached over https:// (plain http is allowed only for a loopback test server)" % host
-    )
+def test_split_list_can_keep_items_whole():
+    # A client secret may hold a comma: items of a list are then kept whole.
+    assert split_list(["p8e,secret", " p8e,secret ", "other"], split_items=False) == ["p8e,secret", "other"]
+    assert split_list("a, b", split_items=False) == ["a", "b"]
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "https://ims-na1.adobelogin.com/ims/token/v3",
-        "ims-na1.adobelogin.com/ims",
-        "https://ims-na1.adobelogin.com?x=1",
-        "https://ims-na1.adobelogin.com#frag",
-        "https://user@ims-na1.adobelogin.com",
-        "ims na1.adobelogin.com",
-        "ims-na1.adobelogin.com\\x",
-        "",
-        "   ",
-        "https://",
-        "https:///",
-    ],
-)
-def test_parse_ims_endpoint_refuses_paths_queries_and_users(value):
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint(value)
-    shown = re.sub(r"(?<=://)[^/@]*@", "***@", value.strip())
-    assert info.value.msg == "ims_endpoint must be %s, without a path, query or user (got '%s')" % (EXAMPLE, shown)
-    assert info.value.field == "ims_endpoint"
+# --- the lookup's definitions -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scheme", ["ftp", "file", "wss"])
-def test_parse_ims_endpoint_refuses_other_schemes(scheme):
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint("%s://ims-na1.adobelogin.com" % scheme)
-    assert info.value.msg == "ims_endpoint must be %s, not a %s:// URL (got '%s://ims-na1.adobelogin.com')" % (EXAMPLE, scheme, scheme)
-
-
-@pytest.mark.parametrize("value", ["ims.example.com:0", "ims.example.com:65536", "ims.example.com:https", "ims.example.com:", "[::1]:99999", "[::1]:x"])
-def test_parse_ims_endpoint_refuses_bad_ports(value):
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint(value)
-    assert info.value.msg == "ims_endpoint has an invalid port (got '%s')" % value
-
-
-@pytest.mark.parametrize(
-    "value", ["a:b:c", "-bad.example.com", "bad-.example.com", "ims..example.com", "ims.example.com.", "ims_na1.example.com", "\u00e9.example.com"]
-)
-def test_parse_ims_endpoint_refuses_bad_host_names(value):
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint(value)
-    assert info.value.msg == "ims_endpoint must be %s (got '%s')" % (EXAMPLE, value)
-
-
-def test_parse_ims_endpoint_shortens_long_values_and_uses_the_given_name():
-    value = "https://" + "a" * 100 + ".example.com/path"
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint(value, "integration.imsEndpoint in the service_credentials")
-    assert info.value.msg == "integration.imsEndpoint in the service_credentials must be %s, without a path, query or user (got '%s...')" % (
-        EXAMPLE,
-        value[:77],
-    )
-    assert info.value.field == "integration.imsEndpoint in the service_credentials"
-
-
-def test_parse_ims_endpoint_refuses_a_non_ascii_digit_port():
-    # '²'.isdigit() is True but int('²') raises ValueError: it must be an OptionError, not a crash.
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint("ims.example.com:\u00b2")
-    assert info.value.msg == "ims_endpoint has an invalid port (got 'ims.example.com:\u00b2')"
-
-
-@pytest.mark.parametrize("value", ["ims-na1\n.adobelogin.com", "ims-na1.adobelogin\n.com", "https://ims-na1.adobelogin.com\n:8443"])
-def test_parse_ims_endpoint_refuses_embedded_newlines(value):
-    # `$` in the host-label pattern matches before a trailing newline, so a label like "ims-na1\n" passes.
-    with pytest.raises(OptionError):
-        parse_ims_endpoint(value)
-
-
-def test_parse_ims_endpoint_does_not_echo_a_password():
-    with pytest.raises(OptionError) as info:
-        parse_ims_endpoint("https://admin:%s@ims-na1.adobelogin.com" % SECRET)
-    assert SECRET not in info.value.msg
-
-
-def test_settings_from_params_parses_the_endpoint():
-    assert settings(ims_endpoint="https://ims-na1-stg1.adobelogin.com/").ims_endpoint == "https://ims-na1-stg1.adobelogin.com"
-    assert option_error({"ims_endpoint": "https://x.example.com/p"}).field == "ims_endpoint"
+def test_plugin_option_definitions_come_from_the_table():
+    # That they say what the documentation says is checked in tests/unit/plugins/doc_fragments.
+    definitions = plugin_option_definitions()
+    assert list(definitions) == ["_terms", *LOOKUP_OPTIONS]
+    for name, option in LOOKUP_OPTIONS.items():
+        assert definitions[name]["env"] == [{"name": option.env}]
+        assert definitions[name]["vars"] == [{"name": "aem_ims_" + name}]
+        assert ("ini" in definitions[name]) is option.in_ini
+        assert definitions[name]["description"] == ["See ansible-doc -t lookup aemops.ims.aem_ims_token."]
+    assert definitions["cache"]["choices"] == ["run", "persistent", "off"]
+    assert definitions["client_id"]["ini"] == [{"section": "aem_ims", "key": "client_id"}]
+    assert plugin_option_definitions() is not definitions, "each caller gets its own copy"

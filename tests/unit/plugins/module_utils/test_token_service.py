@@ -16,10 +16,12 @@ import jwt
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cached_entry_for_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, entry_for_fingerprint, input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
-from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CacheError, ImsResponseError, KeyMaterialError
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CacheError, CredentialsError, ImsResponseError, KeyMaterialError
+from ansible_collections.aemops.ims.plugins.module_utils._ims_client import deadline
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import (
+    LOCK_GRACE_SECONDS,
     check_certificate_expiry,
     expiry_from_answer,
     iso_utc,
@@ -528,57 +530,134 @@ def test_certificate_that_expired_since_the_token_was_cached_fails_on_hit(creds,
     assert len(fake_ims.calls) == 1
 
 
-# --- the lookup's path after a fast-path miss --------------------------------------------------
-
-
-def lookup_values(document, **overrides):
-    values = {name: None for name in ("service_credentials_file", "credential_name", "credential_id", "client_id", "client_secret", "org_id")}
-    values.update(
-        service_credentials=document,
-        auth_method="auto",
-        cache="run",
-        cache_dir=None,
-        refresh_margin=600,
-        force_refresh=False,
-        timeout=30.0,
-        retries=3,
-        jwt_lifetime=300,
-        validate_certs=True,
-    )
-    values.update(overrides)
-    return values
-
+# --- the lookup's alias ----------------------------------------------------------------------
 
 FINGERPRINT = "i" + "3" * 64
 
 
-def test_input_key_stores_an_alias_in_the_run_directory(creds, exchanges, tmp_path):
+def read_alias(run_dir, fingerprint=FINGERPRINT):
+    path = os.path.join(run_dir, RUN_CACHE_SUBDIR, fingerprint + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def test_an_alias_is_stored_in_the_run_directory(creds, keys, exchanges, tmp_path):
     path = tmp_path / "creds.json"
-    path.write_text(json.dumps(creds.flat_s2s()))
-    settings = build_settings(service_credentials_file=str(path))
-    result = _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), input_key=FINGERPRINT)
-    alias_path = os.path.join(str(tmp_path), RUN_CACHE_SUBDIR, FINGERPRINT + ".json")
-    with open(alias_path, encoding="utf-8") as handle:
-        alias = json.load(handle)
-    # It points at the entry and remembers what it was validated with; it holds no token.
+    path.write_text(json.dumps(creds.console(creds.console_jwt())))
+    key_file = tmp_path / "private.key"
+    key_file.write_text(keys.pkcs1)
+    settings = build_settings(service_credentials_file=str(path), private_key_file=str(key_file), refresh_margin=300)
+    result = _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    alias = read_alias(str(tmp_path))
+    # It points at the entry and remembers what it was obtained with; it holds no token.
     assert alias["directory"] == os.path.join(str(tmp_path), RUN_CACHE_SUBDIR) and "access_token" not in json.dumps(alias)
-    assert alias["refresh_margin"] == 600 and list(alias["files"]) == [str(path)]
-    entry = cached_entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time())
+    assert alias["target"] == build_token_request(settings).cache_key()
+    assert alias["refresh_margin"] == 300 and sorted(alias["files"]) == sorted([str(path), str(key_file)])
+    entry = entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time())
     assert entry["access_token"] == result["access_token"]
-    path.write_text(json.dumps(creds.flat_s2s()) + "\n")
-    assert cached_entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time()) is None, "a changed file is validated again"
+    key_file.write_text(keys.pkcs1 + "\n")
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time()) is None, "a changed key file is read again"
     assert exchanges.calls == 1
 
 
-def test_input_key_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, tmp_path):
+def test_an_alias_records_a_lookup_term_rather_than_the_option(creds, exchanges, tmp_path):
+    term = tmp_path / "term.json"
+    term.write_text(json.dumps(creds.flat_s2s()))
+    option = tmp_path / "option.json"
+    option.write_text(json.dumps(creds.aem()))
+    settings = build_settings(service_credentials_file=str(option))
+    _token_service.obtain_token(settings, credentials_file=str(term), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    assert list(read_alias(str(tmp_path))["files"]) == [str(term)]
+
+
+def test_an_alias_points_at_a_persistent_entry(creds, exchanges, tmp_path):
+    settings = build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(tmp_path / "persistent"))
+    _token_service.obtain_token(settings, run_cache_dir=str(tmp_path / "run"), alias=FINGERPRINT)
+    assert read_alias(str(tmp_path / "run"))["directory"] == str(tmp_path / "persistent")
+    assert read_alias(str(tmp_path / "run"))["files"] == {}
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path / "run"), time.time())["access_token"] == "token-1"
+
+
+def test_no_alias_without_a_cache_a_run_directory_or_an_alias(creds, exchanges, tmp_path):
+    _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    assert read_alias(str(tmp_path)) is None
+    assert os.listdir(str(tmp_path)) == []
+    settings = build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(tmp_path / "persistent"))
+    _token_service.obtain_token(settings, run_cache_dir=None, alias=FINGERPRINT)
+    _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path))
+    assert cache_files(str(tmp_path / RUN_CACHE_SUBDIR)) == [build_token_request(settings).cache_key() + ".json"]
+
+
+def test_no_alias_when_a_file_read_cannot_be_stated(creds, exchanges, tmp_path, monkeypatch):
+    # Without the identity of a file read, a later change to it could not be noticed.
+    path = tmp_path / "creds.json"
+    path.write_text(json.dumps(creds.flat_s2s()))
+    monkeypatch.setattr(_token_service, "file_identity", lambda name: None)
+    _token_service.obtain_token(build_settings(service_credentials_file=str(path)), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    assert read_alias(str(tmp_path)) is None
+    assert exchanges.calls == 1
+
+
+def test_no_alias_after_a_failure(creds, exchanges, tmp_path):
+    exchanges.failure = ImsResponseError("IMS rejected it", status=400, code="invalid_scope")
+    with pytest.raises(ImsResponseError):
+        _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    assert read_alias(str(tmp_path)) is None
+    with pytest.raises(CredentialsError):
+        _token_service.obtain_token(build_settings(client_id="x"), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    assert read_alias(str(tmp_path)) is None
+
+
+def test_an_alias_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, tmp_path):
     directory = tmp_path / RUN_CACHE_SUBDIR
     directory.mkdir()
     os.chmod(str(directory), 0o777)
     settings = build_settings(service_credentials=creds.flat_s2s())
     with pytest.raises(CacheError) as info:
-        _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), input_key=FINGERPRINT)
+        _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), alias=FINGERPRINT)
     assert info.value.msg.startswith("the run's token cache directory %s is writable by other users (mode 0777)" % directory)
     assert exchanges.calls == 0
+
+
+def test_the_lookup_fingerprint_is_what_an_alias_is_stored_under(creds, exchanges, tmp_path):
+    values = {"service_credentials": creds.flat_s2s()}
+    fingerprint = input_fingerprint(values, {"service_credentials": "the service_credentials option"}, None)
+    _token_service.obtain_token(build_settings(**values), run_cache_dir=str(tmp_path), alias=fingerprint)
+    assert entry_for_fingerprint(fingerprint, str(tmp_path), time.time())["access_token"] == "token-1"
+
+
+# --- forks waiting for each other -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout, retries", [(30.0, 3), (60.0, 5), (1.0, 0)])
+def test_forks_wait_for_a_whole_exchange_of_another_fork(creds, exchanges, tmp_path, monkeypatch, timeout, retries):
+    waits = []
+    real_lock = TokenCache.lock
+
+    def lock(self, key, wait):
+        waits.append(wait)
+        return real_lock(self, key, wait)
+
+    monkeypatch.setattr(TokenCache, "lock", lock)
+    obtain_token(build_settings(service_credentials=creds.aem(), timeout=timeout, retries=retries), run_cache_dir=str(tmp_path), now=clock())
+    assert waits == [deadline(timeout, retries) + LOCK_GRACE_SECONDS]
+    assert deadline(30.0, 3) + LOCK_GRACE_SECONDS == 155.0
+
+
+def test_a_fork_that_waited_takes_the_token_of_the_other(creds, exchanges, tmp_path, monkeypatch):
+    settings = build_settings(service_credentials=creds.aem())
+    real_lock = TokenCache.lock
+
+    def lock(self, key, wait):
+        # Another fork exchanged and wrote its token while this one waited for the lock.
+        self.write(key, {"access_token": "from-the-other-fork", "issued_at": NOW, "expires_at": NOW + DAY})
+        return real_lock(self, key, wait)
+
+    monkeypatch.setattr(TokenCache, "lock", lock)
+    result = obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    assert (result["access_token"], result["cached"], exchanges.calls) == ("from-the-other-fork", True, 0)
 
 
 # --- a cache hit imports none of the heavy packages --------------------------------------------
@@ -587,9 +666,9 @@ _CACHE_HIT = r"""
 import json, sys
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 _AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
-from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_params, validate_params
+from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
-settings = settings_from_params(validate_params({"service_credentials_file": sys.argv[2]}, with_env=False))
+settings = settings_from_options({"service_credentials_file": sys.argv[2]})
 result = obtain_token(settings, run_cache_dir=sys.argv[3], warn=print)
 if sys.argv[4] == "control":
     # Proves that the measurement below sees the heavy packages when they are loaded.

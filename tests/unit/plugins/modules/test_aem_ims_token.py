@@ -10,14 +10,13 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.aemops.ims.plugins.module_utils._options import MODULE_ONLY_SPECS, OPTION_SPECS
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTIONS
 from ansible_collections.aemops.ims.plugins.modules import aem_ims_token
 
 
 def test_running_the_module_file_fails_with_an_explanation(capsys):
-    with patch_module_args({"client_id": "x", "client_secret": "Module-Secret-Value-9"}):
-        with pytest.raises(SystemExit) as info:
-            aem_ims_token.main()
+    with patch_module_args({"client_id": "x", "client_secret": "Module-Secret-Value-9"}), pytest.raises(SystemExit) as info:
+        aem_ims_token.main()
     assert info.value.code == 1
     result = json.loads(capsys.readouterr().out)
     assert result["failed"] is True
@@ -29,10 +28,18 @@ def test_running_the_module_file_fails_with_an_explanation(capsys):
 
 
 def test_the_module_validates_its_arguments_like_the_action(capsys):
-    with patch_module_args({"bogus": 1}):
-        with pytest.raises(SystemExit):
-            aem_ims_token.main()
+    with patch_module_args({"bogus": 1}), pytest.raises(SystemExit):
+        aem_ims_token.main()
     result = json.loads(capsys.readouterr().out)
     assert result["failed"] is True
     assert "bogus" in result["msg"]
-    assert sorted(set(OPTION_SPECS) | set(MODULE_ONLY_SPECS)) == sorted(result["msg"].split("Supported parameters include: ")[1].rstrip(".").split(", "))
+    assert sorted(OPTIONS) == sorted(result["msg"].split("Supported parameters include: ")[1].rstrip(".").split(", "))
+
+
+def test_the_module_reads_no_environment_variable(capsys, monkeypatch):
+    # The action plugin reads AEM_IMS_* (module_option_values); the argument spec has no fallbacks.
+    monkeypatch.setenv("AEM_IMS_JWT_LIFETIME", "not a number")
+    with patch_module_args({}), pytest.raises(SystemExit):
+        aem_ims_token.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"].startswith("aemops.ims.aem_ims_token runs on the controller through its action plugin")

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of _controller: the run's cache directory, warnings, public messages and option origins."""
+"""Tests of _controller: the run's cache directory, warnings and public messages."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ import re
 import pytest
 
 from ansible import constants as C
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleError, AnsibleOptionsError
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, ImsResponseError
 from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
-from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
-    describe_module_origins,
-    describe_plugin_origin,
-    public_message,
-    run_cache_dir,
-)
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message, run_cache_dir
 
 SECRET = "Controller-Secret-Value-42"
 
@@ -51,6 +46,12 @@ def test_public_message_of_an_ansible_error_is_one_line_and_redacted():
     assert public_message(error, [SECRET]) == "Invalid value for 'client_secret': ********"
 
 
+def test_public_message_of_an_ansible_options_error_from_ansible_cfg():
+    # What ansible-core raises for a value of ansible.cfg it cannot convert.
+    error = AnsibleOptionsError("Invalid type for configuration option setting: timeout : %s" % SECRET)
+    assert public_message(error, [SECRET]) == "Invalid type for configuration option setting: timeout : ********"
+
+
 def _raise(exception):
     raise exception
 
@@ -73,25 +74,3 @@ def test_public_message_of_an_exception_that_was_never_raised():
     assert public_message(RuntimeError(SECRET)) == (
         "unexpected internal error in aemops.ims.aem_ims_token (RuntimeError); please report it at https://github.com/aemops/ims/issues"
     )
-
-
-@pytest.mark.parametrize(
-    "origin, expected",
-    [
-        (None, None),
-        ("", None),
-        ("default", None),
-        ("Direct", "the client_id option"),
-        ("env: AEM_IMS_CLIENT_ID", "environment variable AEM_IMS_CLIENT_ID"),
-        ("var: aem_ims_client_id", "variable aem_ims_client_id"),
-        ("/etc/ansible/ansible.cfg", "client_id in /etc/ansible/ansible.cfg"),
-    ],
-)
-def test_describe_plugin_origin(origin, expected):
-    assert describe_plugin_origin("client_id", origin) == expected
-
-
-def test_describe_module_origins():
-    env_names = {"client_id": "AEM_IMS_CLIENT_ID", "org_id": "AEM_IMS_ORG_ID", "scopes": "AEM_IMS_SCOPES"}
-    origins = describe_module_origins({"client_id": "x", "scopes": None}, {"ORG": "y", "AEM_IMS_ORG_ID": "o", "AEM_IMS_SCOPES": ""}, env_names)
-    assert origins == {"client_id": "the client_id option", "org_id": "environment variable AEM_IMS_ORG_ID"}

@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+
+"""The shapes of credentials documents Adobe hands out, one extractor each.
+
+Each extractor reads one shape into an Extracted: the values it holds under the names of
+the options, and the path of each in the document, for messages. Merging them with the
+options is _credentials.build_token_request's job. The shapes are described, with their
+sources, in the shared reference (ims-protocol.md, section 3).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, describe_type
+from ansible_collections.aemops.ims.plugins.module_utils._options import split_list
+
+FORMAT_AEM = "aem_service_credentials"
+FORMAT_CONSOLE = "developer_console_project"
+FORMAT_S2S_FLAT = "oauth_s2s_flat"
+FORMAT_AIO = "aio_context"
+LOCAL_DEVELOPMENT_TOKEN = "local_development_token"
+
+METHOD_JWT = "jwt"
+METHOD_S2S = "oauth_server_to_server"
+STAGE_IMS_HOST = "ims-na1-stg1.adobelogin.com"
+
+
+class CredentialDocument:
+    """A parsed credentials document and its label ("service credentials file /etc/aem/x.json"), with typed accessors."""
+
+    def __init__(self, data: dict, label: str):
+        self.data = data
+        self.label = label
+
+    def get(self, path: str, expected: type = str, required: bool = False):
+        """The value at a dotted path, checked against the expected type; None when absent or blank."""
+        node: object = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if required:
+                    raise CredentialsError("%s is missing from %s" % (path, self.label), field=path)
+                return None
+            node = node[part]
+        if node is None or (isinstance(node, str) and not node.strip() and expected is str):
+            return None
+        if expected is str and not isinstance(node, str):
+            raise CredentialsError("%s in %s must be a string, got %s" % (path, self.label, describe_type(node, json=True)), field=path)
+        if expected is list and not isinstance(node, (list, str)):
+            raise CredentialsError(
+                "%s in %s must be a list or a comma-separated string, got %s" % (path, self.label, describe_type(node, json=True)), field=path
+            )
+        if expected is list and isinstance(node, list) and not all(isinstance(item, str) for item in node):
+            raise CredentialsError("%s in %s must hold strings only" % (path, self.label), field=path)
+        if expected is dict and not isinstance(node, dict):
+            raise CredentialsError("%s in %s must be an object, got %s" % (path, self.label, describe_type(node, json=True)), field=path)
+        return node.strip() if isinstance(node, str) and expected is str else node
+
+
+class Extracted:
+    """What one credentials document says, under option names; `paths` says where, for messages."""
+
+    def __init__(self, credentials_format: str):
+        self.credentials_format = credentials_format
+        self.values: dict[str, object] = {}
+        self.paths: dict[str, str] = {}
+
+    def __repr__(self):
+        # The values hold the client secrets and the private key.
+        return "Extracted(%s, fields=%s)" % (self.credentials_format, sorted(self.values))
+
+    def put(self, name: str, value: object, path: str) -> None:
+        if value is not None and value != []:
+            self.values[name] = value
+        self.paths.setdefault(name, path)
+
+
+def normalize_metascopes(values) -> list[str]:
+    """Accept `ent_aem_cloud_api`, `/s/ent_aem_cloud_api` or a full claim URL; de-duplicate."""
+    names: list[str] = []
+    for value in values or ():
+        name = str(value).strip()
+        match = re.match(r"^(?:[a-z]+://[^/]+)?/?s/(.+)$", name)
+        if match:
+            name = match.group(1)
+        name = name.strip("/ ")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def detect_format(data: dict) -> str | None:
+    """Name the shape of a credentials document, or None."""
+    if "accessToken" in data and "integration" not in data:
+        return LOCAL_DEVELOPMENT_TOKEN
+    if isinstance(data.get("integration"), dict) or "technicalAccount" in data:
+        return FORMAT_AEM
+    if isinstance(data.get("project"), dict):
+        return FORMAT_CONSOLE
+    if "CLIENT_ID" in data or "CLIENT_SECRETS" in data:
+        return FORMAT_S2S_FLAT
+    if "client_id" in data and any(
+        key in data for key in ("client_secret", "client_secrets", "meta_scopes", "technical_account_id", "ims_org_id", "private_key", "scopes")
+    ):
+        return FORMAT_AIO
+    return None
+
+
+def _secrets(single, several) -> list[str]:
+    """A credential's client secrets, the single one first, each once."""
+    secrets: list[str] = []
+    for secret in ([single] if single else []) + split_list(several, split_items=False):
+        if secret not in secrets:
+            secrets.append(secret)
+    return secrets
+
+
+# --- AEM as a Cloud Service service credentials (AEM Developer Console) --------------------------
+#
+# {"ok": true, "integration": {"imsEndpoint", "metascopes" (a comma-separated string), "technicalAccount":
+# {"clientId", "clientSecret"}, "email", "id", "org", "privateKey", "publicKey", "certificateExpirationDate"},
+# "statusCode": 200}; older downloads have the integration's fields at the top level.
+
+
+def extract_aem_service_credentials(document: CredentialDocument, settings=None) -> Extracted:
+    extracted = Extracted(FORMAT_AEM)
+    prefix = "integration." if "integration" in document.data else ""
+    if document.data.get("ok") is False or document.data.get("statusCode") not in (None, 200):
+        raise CredentialsError(
+            "%s is an error answer from the AEM Developer Console (ok=%s, statusCode=%s), not service credentials: download them again"
+            % (document.label, json.dumps(document.data.get("ok")), json.dumps(document.data.get("statusCode"))[:10]),
+            field="service_credentials",
+        )
+    if prefix:
+        document.get("integration", dict, required=True)
+    document.get(prefix + "technicalAccount", dict)
+    extracted.put("client_id", document.get(prefix + "technicalAccount.clientId"), prefix + "technicalAccount.clientId")
+    extracted.put("client_secrets", _secrets(document.get(prefix + "technicalAccount.clientSecret"), None), prefix + "technicalAccount.clientSecret")
+    for name, key in (("org_id", "org"), ("technical_account_id", "id"), ("email", "email"), ("ims_endpoint", "imsEndpoint")):
+        extracted.put(name, document.get(prefix + key), prefix + key)
+    extracted.put("metascopes", normalize_metascopes(split_list(document.get(prefix + "metascopes", list))), prefix + "metascopes")
+    extracted.put("private_key", document.get(prefix + "privateKey", str), prefix + "privateKey")
+    extracted.put("certificate", document.get(prefix + "publicKey"), prefix + "publicKey")
+    extracted.put("certificate_expiration", document.get(prefix + "certificateExpirationDate"), prefix + "certificateExpirationDate")
+    return extracted
+
+
+# --- Adobe Developer Console project (workspace) JSON ---------------------------------------------
+#
+# {"project": {"org": {"ims_org_id"}, "workspace": {"details": {"credentials": [{"id", "name",
+# "integration_type", "jwt": {...} and/or "oauth_server_to_server": {...}}]}}}}. The private key of a JWT
+# credential is not in this file.
+
+
+def _credential_label(credential) -> str:
+    name = credential.get("name") if isinstance(credential, dict) else None
+    return str(name)[:60] if isinstance(name, str) else "(unnamed)"
+
+
+def _choose_console_credential(document: CredentialDocument, credentials: list, settings) -> dict:
+    """The credential the options name, else the only usable one."""
+    usable = [item for item in credentials if isinstance(item.get("jwt"), dict) or isinstance(item.get("oauth_server_to_server"), dict)]
+    listed = ", ".join(_credential_label(item) for item in credentials) or "none"
+    if settings.credential_id or settings.credential_name:
+        wanted_field = "credential_id" if settings.credential_id else "credential_name"
+        wanted = settings.credential_id or settings.credential_name
+        key = "id" if settings.credential_id else "name"
+        chosen = [item for item in credentials if str(item.get(key)) == wanted]
+        if not chosen:
+            raise CredentialsError(
+                "%s '%s' matches no credential in %s (credentials: %s)" % (wanted_field, wanted[:60], document.label, listed), field=wanted_field
+            )
+        if chosen[0] not in usable:
+            raise CredentialsError(
+                "credential '%s' in %s is neither a JWT nor an OAuth Server-to-Server credential (integration_type %s)"
+                % (_credential_label(chosen[0]), document.label, str(chosen[0].get("integration_type"))[:40]),
+                field=wanted_field,
+            )
+        return chosen[0]
+    if settings.auth_method == METHOD_JWT:
+        usable = [item for item in usable if isinstance(item.get("jwt"), dict)]
+    elif settings.auth_method == METHOD_S2S:
+        usable = [item for item in usable if isinstance(item.get("oauth_server_to_server"), dict)]
+    if not usable:
+        kind = "JWT or OAuth Server-to-Server" if settings.auth_method == "auto" else settings.auth_method
+        raise CredentialsError("%s holds no %s credential (credentials: %s)" % (document.label, kind, listed), field="credentials")
+    if len(usable) > 1:
+        raise CredentialsError(
+            "%s holds several credentials (%s): choose one with credential_name or credential_id"
+            % (document.label, ", ".join(_credential_label(item) for item in usable)),
+            field="credential_name",
+        )
+    return usable[0]
+
+
+def extract_developer_console_project(document: CredentialDocument, settings) -> Extracted:
+    extracted = Extracted(FORMAT_CONSOLE)
+    extracted.put("org_id", document.get("project.org.ims_org_id"), "project.org.ims_org_id")
+    credentials = document.get("project.workspace.details.credentials", object, required=True)
+    if not isinstance(credentials, list) or not all(isinstance(item, dict) for item in credentials):
+        raise CredentialsError("project.workspace.details.credentials in %s must be a list of objects" % document.label, field="credentials")
+    credential = _choose_console_credential(document, credentials, settings)
+    base = "project.workspace.details.credentials[%d]" % credentials.index(credential)
+    sub = CredentialDocument(credential, document.label)
+    secrets: list[str] = []
+    # During a migration a credential carries both blocks; the JWT one comes first.
+    for block in ("jwt", "oauth_server_to_server"):
+        if not isinstance(credential.get(block), dict):
+            continue
+        extracted.put("client_id", sub.get(block + ".client_id"), "%s.%s.client_id" % (base, block))
+        extracted.put("technical_account_id", sub.get(block + ".technical_account_id"), "%s.%s.technical_account_id" % (base, block))
+        extracted.put("email", sub.get(block + ".technical_account_email"), "%s.%s.technical_account_email" % (base, block))
+        for secret in _secrets(sub.get(block + ".client_secret"), sub.get(block + ".client_secrets", list)):
+            if secret not in secrets:
+                secrets.append(secret)
+        extracted.paths.setdefault("client_secrets", "%s.%s.client_secret%s" % (base, block, "" if block == "jwt" else "s"))
+    extracted.put("client_secrets", secrets, extracted.paths["client_secrets"])
+    extracted.put("metascopes", normalize_metascopes(split_list(sub.get("jwt.meta_scopes", list))), base + ".jwt.meta_scopes")
+    extracted.put("scopes", split_list(sub.get("oauth_server_to_server.scopes", list)), base + ".oauth_server_to_server.scopes")
+    return extracted
+
+
+# --- The flat OAuth Server-to-Server JSON ----------------------------------------------------------
+#
+# {"ORG_ID", "CLIENT_ID", "CLIENT_SECRETS": [...], "TECHNICAL_ACCOUNT_ID", "TECHNICAL_ACCOUNT_EMAIL", "SCOPES": [...]}
+
+
+def extract_oauth_s2s_flat(document: CredentialDocument, settings=None) -> Extracted:
+    extracted = Extracted(FORMAT_S2S_FLAT)
+    extracted.put("client_id", document.get("CLIENT_ID"), "CLIENT_ID")
+    # Unlike the other shapes, the list's order wins: a CLIENT_SECRET that is also listed is not moved first.
+    secrets = split_list(document.get("CLIENT_SECRETS", list), split_items=False)
+    single = document.get("CLIENT_SECRET")
+    extracted.put("client_secrets", secrets if single in secrets or not single else [single, *secrets], "CLIENT_SECRETS")
+    extracted.put("org_id", document.get("ORG_ID"), "ORG_ID")
+    extracted.put("technical_account_id", document.get("TECHNICAL_ACCOUNT_ID"), "TECHNICAL_ACCOUNT_ID")
+    extracted.put("email", document.get("TECHNICAL_ACCOUNT_EMAIL"), "TECHNICAL_ACCOUNT_EMAIL")
+    extracted.put("scopes", split_list(document.get("SCOPES", list)), "SCOPES")
+    return extracted
+
+
+# --- An aio-lib-ims context ------------------------------------------------------------------------
+#
+# JWT: {"client_id", "client_secret", "technical_account_id", "meta_scopes", "ims_org_id", "private_key",
+# "passphrase", "env"}; OAuth Server-to-Server: {"client_id", "client_secrets", "technical_account_email",
+# "technical_account_id", "scopes", "ims_org_id"}. "env": "stage" means the stage IMS.
+
+
+def extract_aio_context(document: CredentialDocument, settings=None) -> Extracted:
+    extracted = Extracted(FORMAT_AIO)
+    extracted.put("client_id", document.get("client_id"), "client_id")
+    single = document.get("client_secret")
+    extracted.put("client_secrets", _secrets(single, document.get("client_secrets", list)), "client_secret" if single else "client_secrets")
+    extracted.put("org_id", document.get("ims_org_id"), "ims_org_id")
+    extracted.put("technical_account_id", document.get("technical_account_id"), "technical_account_id")
+    extracted.put("email", document.get("technical_account_email"), "technical_account_email")
+    extracted.put("metascopes", normalize_metascopes(split_list(document.get("meta_scopes", list))), "meta_scopes")
+    extracted.put("scopes", split_list(document.get("scopes", list)), "scopes")
+    # A list of PEM lines is accepted too (aio-lib-ims does): normalize_private_key checks the type.
+    key = document.data.get("private_key")
+    extracted.put("private_key", key if key not in ("", None) else None, "private_key")
+    extracted.put("private_key_passphrase", document.get("passphrase"), "passphrase")
+    if document.get("env") == "stage":
+        extracted.put("ims_endpoint", STAGE_IMS_HOST, "env")
+    return extracted
+
+
+EXTRACTORS = {
+    FORMAT_AEM: extract_aem_service_credentials,
+    FORMAT_CONSOLE: extract_developer_console_project,
+    FORMAT_S2S_FLAT: extract_oauth_s2s_flat,
+    FORMAT_AIO: extract_aio_context,
+}

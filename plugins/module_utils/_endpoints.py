@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, aemops.ims contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+
+"""IMS endpoints: what an ims_endpoint option or a credentials document's imsEndpoint may say."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
+
+_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
+    """Turn a bare host, host:port or origin into an origin such as https://host[:port].
+
+    IMS builds `aud` and the metascope claims from this origin, so it must not carry a
+    path: a path would end up inside every claim and IMS would reject the JWT.
+    """
+    raw = str(value).strip()
+    # A user:password in a URL is a secret: never echo it.
+    shown = re.sub(r"(?<=://)[^/@]*@", "***@", raw)
+    shown = re.sub(r"[\x00-\x1f\x7f]", "?", shown)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    scheme = "https"
+    rest = raw
+    match = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", raw, re.DOTALL)
+    if match:
+        scheme, rest = match.group(1).lower(), match.group(2)
+        if scheme not in ("https", "http"):
+            raise OptionError("%s must be %s, not a %s:// URL (got '%s')" % (field_name, _EXAMPLE, scheme, shown), field=field_name)
+    rest = rest.rstrip("/")
+    if not rest or any(char in rest for char in "/?#@\\") or any(char.isspace() for char in rest):
+        raise OptionError("%s must be %s, without a path, query or user (got '%s')" % (field_name, _EXAMPLE, shown), field=field_name)
+    host, port = rest, None
+    ipv6 = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(.*))?", rest)
+    if ipv6:
+        host, port = "[%s]" % ipv6.group(1), ipv6.group(2)
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
+    elif ":" in rest:
+        raise OptionError("%s must be %s (got '%s')" % (field_name, _EXAMPLE, shown), field=field_name)
+    if port is not None and (not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536):
+        raise OptionError("%s has an invalid port (got '%s')" % (field_name, shown), field=field_name)
+    if not ipv6 and not all(re.fullmatch(_HOST_LABEL, label) for label in host.split(".")):
+        raise OptionError("%s must be %s (got '%s')" % (field_name, _EXAMPLE, shown), field=field_name)
+    if scheme == "http" and not is_loopback(host):
+        raise OptionError(
+            "%s uses http:// for %s: IMS must be reached over https:// (plain http is allowed only for a loopback test server)" % (field_name, host),
+            field=field_name,
+        )
+    origin = "%s://%s" % (scheme, host.lower())
+    if port is not None and not (scheme == "https" and port == "443"):
+        origin += ":" + port
+    return origin
