@@ -2,20 +2,26 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Benchmark of the token cache and the module, against the bundled IMS emulator.
+"""Benchmark of the lookup, the module and the token cache, against the bundled IMS emulator.
 
-usage: bench.py [--hosts 200] [--forks 10] [--repeat 7] [--markdown FILE]
+usage: bench.py [--aem-hosts 40] [--hosts 200] [--forks 10] [--rounds 5] [--markdown FILE]
 
-Prints a table of IMS exchanges (counted by the emulator) and wall times:
-  1. a playbook over N local hosts, 3 tasks templating the lookup per host, cache=run vs cache=off;
-     the call is the one-term form of the README, its options in AEM_IMS_* environment variables,
-     and once more with the options as keyword arguments;
-  2. the same playbook with a literal token instead of the lookup (the floor), and with a no-op
-     collection lookup, and the ratios;
-  3. the module vs a hand-written ansible.builtin.uri POST of the same JWT exchange (median of --repeat runs);
-  4. two runs with cache=persistent: the second should make 0 exchanges.
-Wall times are medians (after one warm-up round that is not counted); ratios matter more than
-absolute numbers, which depend on the machine.
+What it runs, each play a real ansible-playbook over local hosts:
+
+1. the AEM-shaped play (the headline): every host makes 2 ansible.builtin.uri calls to the
+   emulator's mock AEM API with the token in the Authorization header, the token coming
+   from the lookup, from a literal (the floor), or from the module once (run_once + register);
+2. the controller-only play: 200 hosts x 3 set_fact tasks that template the lookup, against
+   the same play with a lookup of this collection that returns a constant (its floor: what
+   Ansible charges any lookup of this collection, meta/runtime.yml included);
+3. the module against a hand-written ansible.builtin.uri POST of the same JWT exchange;
+4. exchange counts: 200 x 3 lookups with cache=run, and two runs with cache=persistent.
+
+Plays of one comparison run interleaved, in an order that rotates each round, after one
+round that is not counted (the first plays of a session run on cold caches). The figure
+compared is the median CPU time of the whole play (ansible-playbook and every process it
+started, from getrusage of the children), which is steadier than wall time on a shared
+2-CPU machine; wall time is printed too. Ratios are what to compare between machines.
 """
 
 from __future__ import annotations
@@ -25,11 +31,16 @@ import importlib.util
 import json
 import os
 import platform
+import resource
+import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -44,7 +55,41 @@ def _load(name, path):
 
 emulator_client = _load("aemops_ims_emulator_client", os.path.join(ROOT, "tests", "ims_emulator", "client.py"))
 
-# The play templates `header` in three tasks per host. {expression} is what it holds.
+# --- 1. the AEM-shaped play --------------------------------------------------------------------
+
+AEM_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:{get_token}
+    - name: Ask AEM who the token belongs to
+      ansible.builtin.uri:
+        url: "{{{{ aem_url }}}}/libs/granite/security/currentuser.json"
+        headers:
+          Authorization: "Bearer {{{{ {token} }}}}"
+        ca_path: "{{{{ ca_path }}}}"
+      no_log: true
+    - name: Read a page
+      ansible.builtin.uri:
+        url: "{{{{ aem_url }}}}/aem/content/site/en.json"
+        headers:
+          Authorization: "Bearer {{{{ {token} }}}}"
+        ca_path: "{{{{ ca_path }}}}"
+      no_log: true
+"""
+MODULE_ONCE = """
+    - name: Get the token once for every host
+      aemops.ims.aem_ims_token:
+        service_credentials_file: "{{ creds_file }}"
+      register: aem_token
+      run_once: true"""
+AEM_PLAYS = {
+    "lookup": AEM_PLAY.format(get_token="", token="lookup('aemops.ims.aem_ims_token', creds_file)"),
+    "literal": AEM_PLAY.format(get_token="", token="literal_token"),
+    "module, run_once": AEM_PLAY.format(get_token=MODULE_ONCE, token="aem_token.access_token"),
+}
+
+# --- 2. the controller-only play ---------------------------------------------------------------
+
 TEMPLATING_PLAY = """
 - hosts: all
   gather_facts: false
@@ -64,23 +109,20 @@ TEMPLATING_PLAY = """
         third: "{{{{ header | length }}}}"
       no_log: true
 """
+CONTROLLER_PLAYS = {
+    "lookup": TEMPLATING_PLAY.format(expression="lookup('aemops.ims.aem_ims_token', creds_file)"),
+    "constant lookup": TEMPLATING_PLAY.format(expression="lookup('aemops.ims.bench_constant', creds_file)"),
+}
 
-# The call as the README writes it; the options the emulator needs (its CA) and the cache mode come
-# from AEM_IMS_* environment variables, as AWX and CI jobs set them (see Bench.environment).
-LOOKUP_TASKS = TEMPLATING_PLAY.format(expression="lookup('aemops.ims.aem_ims_token', creds_file)")
-# The same with options as keyword arguments: Ansible templates each argument in every worker too.
-KEYWORD_LOOKUP_TASKS = TEMPLATING_PLAY.format(expression="lookup('aemops.ims.aem_ims_token', service_credentials_file=creds_file, ca_path=ca_path)")
-LITERAL_TASKS = TEMPLATING_PLAY.format(expression="literal_token")
-NOOP_TASKS = TEMPLATING_PLAY.format(expression="lookup('benchfloor.noop.noop', creds_file)")
-
-# What any collection lookup costs, whatever it does: Ansible loads it in every forked worker.
-NOOP_LOOKUP = '''
+# A lookup of this collection that only returns a constant: what Ansible charges any lookup of
+# the collection in every forked worker (finding and loading it, meta/runtime.yml included).
+CONSTANT_LOOKUP = '''
 from __future__ import annotations
 
 DOCUMENTATION = """
-name: noop
-short_description: Returns a constant.
-description: Returns a constant.
+name: bench_constant
+short_description: Returns a constant, for the benchmark.
+description: Returns a constant, for the benchmark.
 """
 
 from ansible.plugins.lookup import LookupBase
@@ -91,6 +133,8 @@ class LookupModule(LookupBase):
         return ["x" * 1200]
 '''
 
+# --- 3. the module against a hand-written exchange ---------------------------------------------
+
 MODULE_PLAY = """
 - hosts: all
   gather_facts: false
@@ -98,11 +142,9 @@ MODULE_PLAY = """
     - name: Exchange with the module
       aemops.ims.aem_ims_token:
         service_credentials_file: "{{ creds_file }}"
-        ca_path: "{{ ca_path }}"
         cache: "off"
       register: token
 """
-
 URI_PLAY = """
 - hosts: all
   gather_facts: false
@@ -122,12 +164,20 @@ URI_PLAY = """
 """
 
 
+class Run:
+    """One ansible-playbook run: CPU seconds of every process, wall seconds, IMS requests."""
+
+    def __init__(self, cpu, wall, requests):
+        self.cpu, self.wall, self.requests = cpu, wall, requests
+
+
 class Bench:
-    def __init__(self, workspace, emulator, collections_path, environment):
+    def __init__(self, workspace, emulator, collections_path, client_id, environment):
         self.workspace = workspace
         self.emulator = emulator
         self.collections_path = collections_path
-        # AEM_IMS_* variables every play gets (the lookup's options); cache= overrides AEM_IMS_CACHE.
+        self.client_id = client_id
+        # AEM_IMS_* variables every play gets, as AWX and CI jobs set them.
         self.environment = environment
 
     def inventory(self, hosts):
@@ -138,7 +188,10 @@ class Bench:
                 handle.write("host%03d ansible_connection=local ansible_python_interpreter=%s\n" % (index, sys.executable))
         return path
 
-    def play(self, text, hosts, forks, variables, secret_variables=None, cache="run"):
+    def requests(self):
+        return self.emulator.stats()["by_client"].get(self.client_id, {}).get("requests", 0)
+
+    def run(self, text, hosts, forks, variables, secret_variables=None, cache="run"):
         playbook = os.path.join(self.workspace, "bench-%d.yml" % abs(hash(text)))
         with open(playbook, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -153,167 +206,180 @@ class Bench:
         environment = {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_"))}
         environment.update(self.environment, AEM_IMS_CACHE=cache)
         environment.update(ANSIBLE_COLLECTIONS_PATH=self.collections_path, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+        before_requests = self.requests()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
-        elapsed = time.monotonic() - started
+        wall = time.monotonic() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if completed.returncode != 0:
             sys.stderr.write(completed.stdout[-3000:] + completed.stderr[-2000:])
             raise SystemExit("bench: a playbook failed (rc=%d)" % completed.returncode)
-        return elapsed
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return Run(cpu, wall, self.requests() - before_requests)
 
-    def requests(self, client_id):
-        return self.emulator.stats()["by_client"].get(client_id, {}).get("requests", 0)
+    def compare(self, plays, hosts, forks, variables, rounds, secret_variables=None):
+        """Run the plays interleaved, rotating their order each round, after one uncounted round."""
+        runs = {label: [] for label in plays}
+        labels = list(plays)
+        for label in labels:
+            self.run(plays[label], hosts, forks, variables, secret_variables)
+        for round_number in range(rounds):
+            shift = round_number % len(labels)
+            for label in labels[shift:] + labels[:shift]:
+                runs[label].append(self.run(plays[label], hosts, forks, variables, secret_variables))
+        return runs
 
-    def measured(self, client_id, text, hosts, forks, variables, secret_variables=None, cache="run"):
-        before = self.requests(client_id)
-        elapsed = self.play(text, hosts, forks, variables, secret_variables, cache)
-        return elapsed, self.requests(client_id) - before
+
+def median(runs, attribute):
+    return statistics.median(getattr(run, attribute) for run in runs)
 
 
-def _sign_jwt(integration, origin, lifetime=600):
+def row(scenario, requests, runs, ratio="", target=""):
+    return (scenario, requests, "%.2f" % median(runs, "cpu"), "%.2f" % median(runs, "wall"), ratio, target)
+
+
+def sign_jwt(integration, origin, lifetime=600):
     # What a user would have to write by hand before ansible.builtin.uri can post it.
     import jwt  # pylint: disable=import-outside-toplevel
 
     now = int(time.time())
-    claims = {
-        "iss": integration["org_id"],
-        "sub": integration["technical_account_id"],
-        "aud": "%s/c/%s" % (origin, integration["client_id"]),
-        "iat": now,
-        "exp": now + lifetime,
-    }
+    claims = {"iss": integration["org_id"], "sub": integration["technical_account_id"], "aud": "%s/c/%s" % (origin, integration["client_id"])}
+    claims.update(iat=now, exp=now + lifetime)
     for metascope in integration["metascopes"]:
         claims["%s/s/%s" % (origin, metascope)] = True
     return jwt.encode(claims, integration["private_key_pem"], algorithm="RS256")
+
+
+def collection_with_constant_lookup(collections_path, workspace):
+    """A copy of the collection with the constant lookup added, in its own collections path."""
+    source = os.path.join(collections_path, "ansible_collections", "aemops", "ims")
+    target_root = os.path.join(workspace, "collections")
+    target = os.path.join(target_root, "ansible_collections", "aemops", "ims")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".git", "tests", "build", "__pycache__"))
+    with open(os.path.join(target, "plugins", "lookup", "bench_constant.py"), "w", encoding="utf-8") as handle:
+        handle.write(CONSTANT_LOOKUP)
+    return target_root
 
 
 def machine_description():
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
     except OSError:
         pass
-    ansible_version = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible"), "--version"], capture_output=True, text=True, check=False
-    ).stdout.splitlines()[0]
-    return "%s, %d CPUs, Python %s, %s" % (cpu, os.cpu_count() or 0, platform.python_version(), ansible_version)
+    ansible = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "--version"], capture_output=True, text=True, check=False)
+    return "%s, %d CPUs, Python %s, %s" % (cpu, os.cpu_count() or 0, platform.python_version(), ansible.stdout.splitlines()[0])
+
+
+def table(rows):
+    header = ("scenario", "IMS requests", "CPU s (median)", "wall s (median)", "ratio (CPU)", "target")
+    widths = [max(len(str(row[index])) for row in rows + [header]) for index in range(len(header))]
+    lines = ["| " + " | ".join(str(cell).ljust(widths[index]) for index, cell in enumerate(header)) + " |"]
+    lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    lines += ["| " + " | ".join(str(cell).ljust(widths[index]) for index, cell in enumerate(row)) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--aem-hosts", type=int, default=40, help="hosts of the AEM-shaped play")
+    parser.add_argument("--hosts", type=int, default=200, help="hosts of the controller-only play")
     parser.add_argument("--forks", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=7, help="runs per measurement (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=5, help="counted rounds per comparison (the median is reported)")
     parser.add_argument("--collections-path", default=os.environ.get("AEMOPS_IMS_COLLECTIONS_PATH"))
-    parser.add_argument("--markdown", help="also write the table as Markdown to this file")
+    parser.add_argument("--markdown", help="also write the results as Markdown to this file")
     options = parser.parse_args()
     if not options.collections_path:
         raise SystemExit("bench: set --collections-path or AEMOPS_IMS_COLLECTIONS_PATH (make bench does)")
 
     workspace = tempfile.mkdtemp(prefix="aemops-ims-bench-")
     process, emulator = emulator_client.start_emulator(os.path.join(workspace, "emulator"), python=sys.executable)
+    rows, failures, samples = [], [], []
     try:
-        noop = os.path.join(workspace, "floor", "ansible_collections", "benchfloor", "noop", "plugins", "lookup")
-        os.makedirs(noop)
-        with open(os.path.join(noop, "noop.py"), "w", encoding="utf-8") as handle:
-            handle.write(NOOP_LOOKUP)
-        cache_dir = os.path.join(workspace, "persistent-cache")
+        integration = emulator.create_integration()
+        client_id = integration["client_id"]
+        creds_file = emulator_client.write_credentials(os.path.join(workspace, "service-credentials.json"), integration)
         bench = Bench(
             workspace,
             emulator,
-            options.collections_path + os.pathsep + os.path.join(workspace, "floor"),
-            {"AEM_IMS_CA_PATH": emulator.ca_path, "AEM_IMS_CACHE_DIR": cache_dir},
+            collection_with_constant_lookup(options.collections_path, workspace),
+            client_id,
+            {"AEM_IMS_CA_PATH": emulator.ca_path, "AEM_IMS_CACHE_DIR": os.path.join(workspace, "persistent-cache")},
         )
-        integration = emulator.create_integration()
-        creds_file = emulator_client.write_credentials(os.path.join(workspace, "service-credentials.json"), integration)
-        client_id = integration["client_id"]
-        base = {"creds_file": creds_file, "ca_path": emulator.ca_path, "cache_dir": cache_dir, "literal_token": "x" * 1200}
-        hosts, forks, repeat = options.hosts, options.forks, options.repeat
-        rows = []
+        base = {"creds_file": creds_file, "ca_path": emulator.ca_path, "aem_url": emulator.origin}
+        forks, rounds = options.forks, options.rounds
 
-        def median_of(text, variables, secret_variables=None, runs=repeat, play_hosts=hosts):
-            times, exchanges = [], []
-            for _run in range(runs):
-                elapsed, count = bench.measured(client_id, text, play_hosts, forks, variables, secret_variables)
-                times.append(elapsed)
-                exchanges.append(count)
-            return statistics.median(times), exchanges
+        def verdict(ratio, limit):
+            met = ratio <= limit
+            if not met:
+                failures.append("%.2fx > %.2fx" % (ratio, limit))
+            return "<= %.2f: %s" % (limit, "met" if met else "NOT met")
 
-        # Interleaved, so that the machine's drift over the minutes affects all alike, and in an
-        # order that rotates each round, so that no play always follows the same one. One round
-        # before is not counted: the first playbooks of a session run on cold disk and CPU caches.
-        plays = (("lookup", LOOKUP_TASKS), ("keywords", KEYWORD_LOOKUP_TASKS), ("literal", LITERAL_TASKS), ("noop", NOOP_TASKS))
-        samples = {label: [] for label, _text in plays}
-        run_exchanges = []
-        for _label, text in plays:
-            bench.measured(client_id, text, hosts, forks, base)
-        for round_number in range(repeat):
-            shift = round_number % len(plays)
-            for label, text in plays[shift:] + plays[:shift]:
-                elapsed, count = bench.measured(client_id, text, hosts, forks, base)
-                samples[label].append(elapsed)
-                if label in ("lookup", "keywords"):
-                    run_exchanges.append(count)
-        lookup_run, keywords, literal, noop = (statistics.median(samples[label]) for label, _text in plays)
-        off_elapsed, off_exchanges = bench.measured(client_id, LOOKUP_TASKS, hosts, forks, base, cache="off")
-        rows.append(("lookup, cache=run: %d hosts x 3 tasks, forks %d" % (hosts, forks), "%d per run" % max(run_exchanges), "%.1f s" % lookup_run, ""))
-        rows.append(("lookup, cache=off: same playbook (1 run)", "%d" % off_exchanges, "%.1f s" % off_elapsed, ""))
-        rows.append(("lookup with options as keywords, cache=run", "%d per run" % max(run_exchanges), "%.1f s" % keywords, ""))
-        rows.append(("literal token instead of the lookup (floor)", "0", "%.1f s" % literal, ""))
-        rows.append(("a no-op collection lookup instead (what any lookup costs)", "0", "%.1f s" % noop, ""))
-        rows.append(("overhead lookup (cache=run) / literal", "", "", "%.2fx" % (lookup_run / literal)))
-        rows.append(("overhead lookup with keywords / literal", "", "", "%.2fx" % (keywords / literal)))
-        rows.append(("overhead no-op lookup / literal", "", "", "%.2fx" % (noop / literal)))
-        rows.append(("lookup cache=off / cache=run", "", "", "%.2fx" % (off_elapsed / lookup_run)))
-        samples_line = "; ".join("%s %s" % (label, " ".join("%.2f" % value for value in samples[label])) for label, _text in plays)
+        def record(title, runs):
+            samples.append("%s: CPU %s" % (title, " ".join("%.2f" % run.cpu for run in runs)))
 
-        module_time, _exchanges = median_of(MODULE_PLAY, base, play_hosts=1)
-        uri_times = []
-        for _run in range(repeat):
-            variables = dict(base, origin=emulator.origin, client_id=client_id, jwt_token=_sign_jwt(integration, emulator.origin))
-            elapsed, _count = bench.measured(client_id, URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]})
-            uri_times.append(elapsed)
-        uri_time = statistics.median(uri_times)
-        rows.append(("module (cache=off), one exchange, 1 host", "1", "%.2f s" % module_time, ""))
-        rows.append(("ansible.builtin.uri posting a pre-signed JWT, 1 host", "1", "%.2f s" % uri_time, ""))
-        rows.append(("module / uri (median of %d)" % repeat, "", "", "%.2fx" % (module_time / uri_time)))
+        def report(title, comparison, floor_label, limit):
+            """One row per play of a comparison: its ratio to the floor, and the lookup's against its target."""
+            floor = median(comparison[floor_label], "cpu")
+            for label, runs in comparison.items():
+                record("%s, %s" % (title, label), runs)
+                ratio = median(runs, "cpu") / floor
+                requests = "%d per run" % max(run.requests for run in runs)
+                rows.append(row("%s, %s" % (title, label), requests, runs, "%.3fx" % ratio, verdict(ratio, limit) if label == "lookup" else ""))
 
-        first_persistent, first_count = bench.measured(client_id, LOOKUP_TASKS, hosts, forks, base, cache="persistent")
-        second_persistent, second_count = bench.measured(client_id, LOOKUP_TASKS, hosts, forks, base, cache="persistent")
-        rows.append(("cache=persistent, first run", "%d" % first_count, "%.1f s" % first_persistent, ""))
-        rows.append(("cache=persistent, second run", "%d" % second_count, "%.1f s" % second_persistent, ""))
+        # 1. The AEM-shaped play. The literal is a real token, obtained once, as a user would paste it.
+        literal_token = _token_from_emulator(emulator, integration)
+        aem = bench.compare(AEM_PLAYS, options.aem_hosts, forks, base, rounds, {"literal_token": literal_token})
+        report("AEM-shaped: %d hosts x 2 uri calls, forks %d, token from" % (options.aem_hosts, forks), aem, "literal", 1.03)
+
+        # 2. The controller-only play against a constant lookup of this collection.
+        controller = bench.compare(CONTROLLER_PLAYS, options.hosts, forks, base, rounds)
+        report("controller-only: %d hosts x 3 set_fact, forks %d" % (options.hosts, forks), controller, "constant lookup", 1.20)
+        if max(run.requests for run in controller["lookup"]) != 1:
+            failures.append("cache=run made %s requests per run, expected 1" % [run.requests for run in controller["lookup"]])
+
+        # 3. The module against a hand-written exchange (a JWT signed anew for each run).
+        module_runs, uri_runs = [], []
+        for _round in range(rounds + 1):
+            module_runs.append(bench.run(MODULE_PLAY, 1, forks, base))
+            variables = dict(base, origin=emulator.origin, client_id=client_id, jwt_token=sign_jwt(integration, emulator.origin))
+            uri_runs.append(bench.run(URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]}))
+        module_runs, uri_runs = module_runs[1:], uri_runs[1:]
+        record("module", module_runs)
+        record("uri", uri_runs)
+        ratio = median(module_runs, "cpu") / median(uri_runs, "cpu")
+        rows.append(row("module (cache=off), one exchange, 1 host", "1", module_runs, "%.3fx" % ratio, verdict(ratio, 1.0)))
+        rows.append(row("ansible.builtin.uri posting a pre-signed JWT, 1 host", "1", uri_runs, "1x", ""))
+
+        # 4. Exchange counts across runs.
+        first = bench.run(CONTROLLER_PLAYS["lookup"], options.hosts, forks, base, cache="persistent")
+        second = bench.run(CONTROLLER_PLAYS["lookup"], options.hosts, forks, base, cache="persistent")
+        rows.append(row("cache=persistent, first run (%d x 3 lookups)" % options.hosts, str(first.requests), [first]))
+        rows.append(row("cache=persistent, second run", str(second.requests), [second]))
+        if second.requests != 0:
+            failures.append("the second cache=persistent run made %d requests, expected 0" % second.requests)
     finally:
         emulator_client.stop_emulator(process)
+        shutil.rmtree(workspace, ignore_errors=True)
 
-    header = ("scenario", "IMS exchanges", "wall time (median)", "ratio")
-    widths = [max(len(str(row[index])) for row in rows + [header]) for index in range(4)]
-    lines = ["| " + " | ".join(str(cell).ljust(widths[index]) for index, cell in enumerate(row)) + " |" for row in [header]]
-    lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    lines += ["| " + " | ".join(str(cell).ljust(widths[index]) for index, cell in enumerate(row)) + " |" for row in rows]
-    table = "\n".join(lines)
     description = machine_description()
-    samples_line = "Wall times of the interleaved runs (s): %s\nTarget: lookup (cache=run) / literal within 1.10x: %s (%.2fx)" % (
-        samples_line,
-        "met" if lookup_run / literal <= 1.10 else "NOT met",
-        lookup_run / literal,
-    )
-    print("Machine: " + description)
-    print(table)
-    print(samples_line)
+    text = "Machine: %s\n\n%s\n\nCPU seconds of each counted run:\n%s\n" % (description, table(rows), "\n".join("- " + line for line in samples))
+    print(text)
     if options.markdown:
         with open(options.markdown, "w", encoding="utf-8") as handle:
-            handle.write("Machine: %s\n\n%s\n\n%s\n" % (description, table, samples_line))
-    failures = []
-    if max(run_exchanges) != 1:
-        failures.append("cache=run made %s exchanges per run, expected 1" % run_exchanges)
-    if second_count != 0:
-        failures.append("the second cache=persistent run made %d exchanges, expected 0" % second_count)
+            handle.write(text)
     if failures:
         raise SystemExit("bench: " + "; ".join(failures))
+
+
+def _token_from_emulator(emulator, integration):
+    """A real token for the literal play, obtained the way a user would before pasting it."""
+    form = {"client_id": integration["client_id"], "client_secret": integration["client_secrets"][0], "jwt_token": sign_jwt(integration, emulator.origin)}
+    request = urllib.request.Request(emulator.url("/ims/exchange/jwt"), data=urllib.parse.urlencode(form).encode("ascii"), method="POST")
+    with urllib.request.urlopen(request, timeout=30, context=ssl.create_default_context(cafile=emulator.ca_path)) as response:
+        return json.loads(response.read())["access_token"]
 
 
 if __name__ == "__main__":
