@@ -51,4 +51,7 @@ class ActionModule(ActionBase):
             result["ansible_facts"] = {settings.fact_name: dict(token)}
         # Success only: a failure message is secret-free by construction and must stay readable.
         result["_ansible_no_log"] = True
+        # Before 2.19 the result of a whole loop does not inherit its items' flag, and the minimal
+        # and oneline callbacks print it: ansible-core censors it when the task says no_log.
+        self._task.no_log = True
         return result

@@ -107,6 +107,22 @@ def test_success_is_hidden_and_unchanged(obtained):
         assert result[name] == value
 
 
+def test_success_marks_the_task_no_log_so_a_loop_result_is_censored_too(obtained):
+    # Before ansible-core 2.19 a loop's aggregate result is censored only by the task's no_log.
+    action = make_action({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    action._task.no_log = False
+    action.run(task_vars={})
+    assert action._task.no_log is True
+
+
+def test_a_failure_leaves_the_task_as_it_was(obtained):
+    obtained.failure = CredentialsError("client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID")
+    action = make_action({})
+    action._task.no_log = False
+    assert_failure(action.run(task_vars={}))
+    assert action._task.no_log is False
+
+
 def test_fact_name_sets_a_fact_with_the_same_result(obtained):
     result = run({"client_id": CLIENT_ID, "fact_name": "aem_token"})
     assert result["ansible_facts"] == {"aem_token": TOKEN}
