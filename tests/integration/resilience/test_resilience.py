@@ -26,7 +26,6 @@ PLAY = """
   gather_facts: false
   tasks:
 """
-LOOKUP_FAILED = "The lookup plugin 'aemops.ims.aem_ims_token' failed: "
 DEBUG_ID = r"\(x-debug-id [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)"
 
 
@@ -70,11 +69,6 @@ def _inject(faults):
         ca_path: "{{{{ ca_path }}}}"
       delegate_to: localhost
 """.format(count=len(faults), body=json.dumps({"faults": faults}))
-
-
-def _lookup_core(message):
-    assert LOOKUP_FAILED in message, message
-    return message.split(LOOKUP_FAILED, 1)[1]
 
 
 def _log(emulator):
@@ -361,7 +355,7 @@ def test_expired_jwt_from_clock_skew_names_both_clocks(ansible, credentials, fre
 
 
 def test_tls_without_ca_path_with_ca_path_and_without_verification(
-    ansible, credentials, fresh_emulator, origin, save, expect_failure, requests_for, issued_for, token_owner
+    ansible, credentials, fresh_emulator, origin, save, expect_failure, requests_for, issued_for, token_owner, lookup_message
 ):
     emulator = fresh_emulator
     creds = {"service_credentials_file": '"{{ creds_file }}"', "cache": '"off"'}
@@ -388,7 +382,7 @@ def test_tls_without_ca_path_with_ca_path_and_without_verification(
     )
     assert result["no_ca_path"] == message
     expect_failure(run, message)
-    assert _lookup_core(result["lookup_no_ca"]) == message
+    assert lookup_message(result["lookup_no_ca"]) == message
     for name in ("with_ca_path", "unverified", "lookup_ca", "lookup_unverified"):
         assert token_owner(result[name]) == credentials.client_id, (name, result[name])
     # validate_certs: false prints no urllib3 warning.
@@ -399,7 +393,7 @@ def test_tls_without_ca_path_with_ca_path_and_without_verification(
 
 
 def test_proxy_url_with_credentials_and_wrong_credentials(
-    ansible, credentials, fresh_emulator, origin, connect_proxy, save, expect_failure, requests_for, token_owner
+    ansible, credentials, fresh_emulator, origin, connect_proxy, save, expect_failure, requests_for, token_owner, lookup_message
 ):
     emulator = fresh_emulator
     proxy, user, password = connect_proxy
@@ -430,7 +424,7 @@ def test_proxy_url_with_credentials_and_wrong_credentials(
     message = "could not reach IMS at %s through the proxy: the proxy refused the tunnel (407 Proxy Authentication Required)" % origin
     assert result["wrong"] == message
     expect_failure(run, message)
-    assert _lookup_core(result["lookup_wrong"]) == message
+    assert lookup_message(result["lookup_wrong"]) == message
     run.assert_no_secrets(result["module"], result["lookup"], password, wrong_password, good_url, wrong_url, *credentials.secrets)
 
 
