@@ -311,6 +311,9 @@ class Ansible:
             ANSIBLE_RETRY_FILES_ENABLED="0",
             ANSIBLE_HOST_KEY_CHECKING="0",
             ANSIBLE_LOCAL_TEMP=str(self.workspace / "ansible-tmp"),
+            # The local connection's "remote" temp directory defaults to ~<user>/.ansible/tmp
+            # from the password database, not $HOME: keep it in the workspace too.
+            ANSIBLE_REMOTE_TMP=str(self.workspace / "remote-tmp"),
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
             XDG_CACHE_HOME=str(self.workspace / "xdg-cache"),
         )
