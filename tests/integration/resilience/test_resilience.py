@@ -148,9 +148,11 @@ def test_retry_after_seconds_and_http_date_are_honoured(ansible, credentials, fr
     t0, t1, t2, t3 = (float(value) for value in result["t"])
     b0, b1, b2, b3 = (float(value) for value in result["b"])
     seconds, date, baseline = t1 - t0, t3 - t2, min(b1 - b0, b3 - b2)
-    # Task durations written by the playbook: about one second more than the same task without a 429.
-    assert seconds - baseline >= 0.9, (seconds, baseline)
-    assert date - baseline >= 0.9, (date, baseline)
+    # Task durations written by the playbook: at least the second IMS asked for. Not measured
+    # against the baseline task: on a loaded machine the baseline can take longer than the task
+    # that waited (seen: 1.84 s against 2.72 s). The emulator's own clock checks the wait below.
+    assert seconds >= 0.9, (seconds, baseline)
+    assert date >= 0.9, (date, baseline)
     # Far below the 10 s cap on Retry-After, and no exponential backoff added to it.
     assert seconds - baseline < 3.0, (seconds, baseline)
     assert date - baseline < 3.5, (date, baseline)

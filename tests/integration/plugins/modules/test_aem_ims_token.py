@@ -685,12 +685,17 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
     token = result["expiring"]["access_token"]
     assert token_owner(token) == expiring.client_id
     assert result["expiring"]["certificate_expires_at"] == _certificate_date(expiring)
-    warning = re.search(
+    warning = (
         r"\[WARNING\]: aemops\.ims\.aem_ims_token: the certificate of the service credentials file %s expires on %s \(in (9|10) days\): "
         r"add a new certificate for this technical account in the AEM Developer Console and download the service credentials again before then"
-        % (re.escape(str(files["expiring"])), re.escape(_certificate_date(expiring))),
-        run.stderr,
+        % (re.escape(str(files["expiring"])), re.escape(_certificate_date(expiring)))
     )
+    stderr = run.stderr
+    if core_line < (2, 19):
+        # Before 2.19 ansible-core wraps a warning at 79 columns, splitting long paths anywhere:
+        # compare without whitespace there.
+        warning, stderr = warning.replace(" ", ""), re.sub(r"\s+", "", stderr)
+    warning = re.search(warning, stderr)
     assert warning, "no certificate expiry warning on stderr"
     assert requests_for(expiring.client_id) == 1
 
