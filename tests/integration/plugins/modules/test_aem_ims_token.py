@@ -635,8 +635,8 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
         % (files["expired"], _certificate_date(expired)),
         "no_ca_path": "TLS certificate problem talking to %s: certificate verify failed: unable to get local issuer certificate. If IMS is "
         "reached through a TLS-inspecting proxy or a private CA, set ca_path to that CA bundle" % origin,
-        # ansible-core's own words, which 2.19 changed.
-        "async": "This action (aemops.ims.aem_ims_token) does not support async." if core_line >= (2, 19) else "async is not supported for this task.",
+        # ansible-core's own words, which 2.17 changed.
+        "async": "This action (aemops.ims.aem_ims_token) does not support async." if core_line >= (2, 17) else "async is not supported for this task.",
     }
     patterns = {
         "wrong_secret": "IMS rejected the JWT exchange: HTTP 401 invalid_client: invalid client_secret parameter %s. "
