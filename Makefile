@@ -9,24 +9,28 @@ MAKEFLAGS += --no-print-directory
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 UTILS := $(ROOT)/tests/utils
 
-# Main toolchain: ansible-core 2.19 on Python 3.11 (integration tests, demo, bench).
+# Main toolchain: ansible-core 2.19 on Python 3.11 (make integration, package, demo, bench).
 PYTHON ?= python3
 PY ?= 3.11
 ANSIBLE_CORE ?= 2.19.14
 VENV ?= $(ROOT)/.venv
 
-# Newest ansible-core, which needs Python 3.12+.
+# The interpreter of Python X.Y: the newest pyenv build of it, else pythonX.Y on PATH.
 PYENV_ROOT ?= $(HOME)/.pyenv
-PYTHON_NEWEST ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python3.12))),python3.12)
+python_of = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),python$(1))
+
+# Newest ansible-core, which needs Python 3.12+.
+PYTHON_NEWEST ?= $(call python_of,3.12)
 PY_NEWEST ?= 3.12
 ANSIBLE_CORE_NEWEST ?= 2.21.5
 VENV_NEWEST ?= $(ROOT)/.venv-newest
 
 # Supported ansible-core lines (README "Compatibility", meta/runtime.yml). `make test`
-# runs units + sanity on the oldest and the newest (and sanity on 2.19, the main line);
-# `make test-matrix` runs both on every line.
-# Each line has a pinned ansible-core (CORE_x), a Python (PY_x: the controller Pythons
-# of 2.20+ start at 3.12) and a venv (VENV_x). Per-line targets: venv-x, units-x, sanity-x.
+# runs the integration suites and units at both ends, sanity at both ends and on 2.19
+# (the main line); `make test-matrix` runs all three on every line.
+# Each line has a pinned ansible-core (CORE_x), a controller Python (PY_x: 2.20+ start
+# at 3.12; 2.18, the first line that supports 3.13, runs on 3.13) and a venv (VENV_x).
+# Per-line targets: venv-x, units-x, sanity-x, integration-x.
 LINES := 2.16 2.17 2.18 2.19 2.20 2.21
 OLDEST := $(firstword $(LINES))
 NEWEST := $(lastword $(LINES))
@@ -38,12 +42,13 @@ CORE_2.20 ?= 2.20.10
 CORE_2.21 ?= $(ANSIBLE_CORE_NEWEST)
 PY_2.16 ?= $(PY)
 PY_2.17 ?= $(PY)
-PY_2.18 ?= $(PY)
+PY_2.18 ?= 3.13
 PY_2.19 ?= $(PY)
 PY_2.20 ?= $(PY_NEWEST)
 PY_2.21 ?= $(PY_NEWEST)
 PYTHON_$(PY) ?= $(PYTHON)
 PYTHON_$(PY_NEWEST) ?= $(PYTHON_NEWEST)
+PYTHON_3.13 ?= $(call python_of,3.13)
 VENV_2.19 := $(VENV)
 VENV_2.21 := $(VENV_NEWEST)
 $(foreach line,$(filter-out 2.19 2.21,$(LINES)),$(eval VENV_$(line) ?= $(ROOT)/.venv-$(line)))
@@ -57,16 +62,21 @@ TEST_REQUIREMENTS := $(ROOT)/tests/requirements-test.txt
 SANITY_REQUIREMENTS := $(ROOT)/tests/requirements-sanity.txt
 TOOLS_REQUIREMENTS := $(ROOT)/tests/requirements-tools.txt
 
-# The collection layout ansible-test and the Python imports need.
+# The collection layout ansible-test and the Python imports need (make collection: demo,
+# bench and by-hand runs).
 COLLECTION_NAMESPACE ?= $(or $(shell sed -n 's/^namespace: *//p' $(ROOT)/galaxy.yml 2>/dev/null),aemops)
 COLLECTION_NAME ?= $(or $(shell sed -n 's/^name: *//p' $(ROOT)/galaxy.yml 2>/dev/null),ims)
 COLLECTION_VERSION ?= $(or $(shell sed -n 's/^version: *//p' $(ROOT)/galaxy.yml 2>/dev/null),0.0.0)
 BUILD_ROOT ?= $(ROOT)/build
 COLL_SUBDIR := ansible_collections/$(COLLECTION_NAMESPACE)/$(COLLECTION_NAME)
 COLL_DIR := $(BUILD_ROOT)/$(COLL_SUBDIR)
-# ansible-test sanity gets a layout of its own per line (build/sanity-<line>/...), so
-# that lines run in parallel without sharing tests/output.
-SANITY_ROOT = $(BUILD_ROOT)/sanity-$(1)
+# Every gate that needs the collection as ansible_collections/aemops/ims mirrors the checkout
+# into a layout of its own, build/<target>/... (LAYOUT_ROOT), so that gates running side by
+# side never resync a layout under each other nor share what tools write into one
+# (ansible-test's tests/output, hypothesis' database, coverage data, mypy's cache).
+LAYOUT_ROOT = $(BUILD_ROOT)/$(1)
+LAYOUT = $(BUILD_ROOT)/$(1)/$(COLL_SUBDIR)
+mirror = $(PYTHON) $(UTILS)/build_collection.py "$(ROOT)" "$(call LAYOUT,$(1))"
 # `make package`: the built tarball and the collections path it is installed into.
 DIST_DIR := $(BUILD_ROOT)/dist
 TARBALL := $(DIST_DIR)/$(COLLECTION_NAMESPACE)-$(COLLECTION_NAME)-$(COLLECTION_VERSION).tar.gz
@@ -81,25 +91,24 @@ COV_FAIL_UNDER ?= 90
 # Gates that `make test` runs at once (most cold-run time is pip and network-bound).
 JOBS ?= 3
 
-# Environment for everything that runs the collection: the venv's tools first
-# on PATH, and the layout as the collections path.
+# Environment for demo and bench: the venv's tools first on PATH, and the layout as the
+# collections path.
 RUN_ENV := PATH="$(VENV)/bin:$$PATH" \
 	PYTHON="$(VENV)/bin/python" \
 	AEMOPS_IMS_PYTHON="$(VENV)/bin/python" \
 	AEMOPS_IMS_COLLECTIONS_PATH="$(BUILD_ROOT)" \
 	ANSIBLE_COLLECTIONS_PATH="$(BUILD_ROOT)"
-RUN_ENV_NEWEST := $(subst $(VENV)/,$(VENV_NEWEST)/,$(RUN_ENV))
 TOOLS_ENV := PATH="$(VENV_TOOLS)/bin:$$PATH" ROOT="$(ROOT)" BUILD_ROOT="$(BUILD_ROOT)"
 
 # `make test` (tests/utils/run_gates.py) runs each gate with NODEPS=1 once the setup
-# gates it depends on are done, so gates running side by side never rebuild a venv or
-# resync the layout under each other. By hand, every target brings its prerequisites.
+# gates it depends on are done, so gates running side by side never rebuild a venv
+# under each other. By hand, every target brings its prerequisites.
 deps = $(if $(NODEPS),,$(1))
 
 .PHONY: help venv venv-newest venv-oldest venv-tools collection units units-newest units-oldest \
-	sanity sanity-newest sanity-oldest integration package galaxy-importer ansible-lint changelog \
-	changelog-release docs-lint ruff mypy ee test test-matrix demo bench clean distclean \
-	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line))
+	sanity sanity-newest sanity-oldest integration integration-newest integration-oldest package galaxy-importer ansible-lint changelog \
+	changelog-release docs-lint ruff mypy ee test test-matrix test-repeat demo bench clean distclean \
+	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line))
 
 help:
 	@echo "Setup"
@@ -115,7 +124,9 @@ help:
 	@echo "  make units-LINE      the same on one line (units-oldest = $(OLDEST), units-newest = $(NEWEST))"
 	@echo "  make sanity          ansible-test sanity, ansible-core $(ANSIBLE_CORE) / Python $(PY) (SANITY_ARGS=...)"
 	@echo "  make sanity-LINE     the same on one line (sanity-oldest = $(OLDEST), sanity-newest = $(NEWEST))"
-	@echo "  make integration     pytest tests/integration: ansible-playbook against the IMS emulator (INTEGRATION_ARGS=...)"
+	@echo "  make integration     pytest tests/integration: ansible-playbook against the IMS emulator, ansible-core $(ANSIBLE_CORE)"
+	@echo "                       (INTEGRATION_ARGS=...)"
+	@echo "  make integration-LINE  the same on one line (integration-oldest = $(OLDEST), integration-newest = $(NEWEST))"
 	@echo "  make package         build the tarball, check its file list, install it into an empty collections path,"
 	@echo "                       run aemops.ims.demo and the action-group playbook from it against the emulator"
 	@echo "  make galaxy-importer galaxy-importer on the tarball (tests/galaxy-importer.cfg); any WARNING/ERROR fails"
@@ -126,10 +137,13 @@ help:
 	@echo "  make mypy            mypy on plugins/ (mypy.ini), inside the layout"
 	@echo "  make ee              ansible-builder introspect --sanitize on the installed tarball"
 	@echo "Suites"
-	@echo "  make test            every gate, $(JOBS) at a time (JOBS=...), one timed line each; what CI runs:"
-	@echo "                       sanity on $(TEST_SANITY_LINES), units on $(TEST_UNITS_LINES), integration on $(ANSIBLE_CORE),"
-	@echo "                       package, galaxy-importer, ansible-lint, changelog, docs-lint, ruff, mypy, ee"
-	@echo "  make test-matrix     units + sanity on every line: $(foreach line,$(LINES),$(CORE_$(line))/py$(PY_$(line)))"
+	@echo "  make test            every gate, $(JOBS) at a time (JOBS=...), each with its own HOME, caches and tmp"
+	@echo "                       (build/state/<gate>), one timed line each; what CI runs: integration on"
+	@echo "                       $(TEST_INTEGRATION_LINES), sanity on $(TEST_SANITY_LINES), units on $(TEST_UNITS_LINES), package,"
+	@echo "                       galaxy-importer, ansible-lint, changelog, docs-lint, ruff, mypy, ee"
+	@echo "  make test-matrix     integration + sanity + units on every line: $(foreach line,$(LINES),$(CORE_$(line))/py$(PY_$(line)))"
+	@echo "  make test-repeat N=3 the gates of make test N times, each round from an emptied build/ (venvs kept);"
+	@echo "                       lists every gate that did not pass in every round"
 	@echo "Other"
 	@echo "  make changelog-release  after adding fragments for a new galaxy.yml version: release it, regenerate CHANGELOG.md"
 	@echo "  make demo            run the demo playbook against the emulator"
@@ -142,14 +156,22 @@ define line_rules
 venv-$(1):
 	@$$(UTILS)/mkvenv.sh "$$(VENV_$(1))" "$$(PYTHON_$$(PY_$(1)))" "ansible-core==$$(CORE_$(1))" "$$(REQUIREMENTS)" "$$(TEST_REQUIREMENTS)" "$$(SANITY_REQUIREMENTS)"
 
-units-$(1): $$(call deps,venv-$(1) collection)
+units-$(1): $$(call deps,venv-$(1))
+	@$$(call mirror,units-$(1))
 	@PATH="$$(VENV_$(1))/bin:$$$$PATH" PYTHON="$$(VENV_$(1))/bin/python" COV_FAIL_UNDER="$$(COV_FAIL_UNDER)" \
-		COVERAGE_FILE="$$(BUILD_ROOT)/coverage/units-$(1)/.coverage" \
-		$$(UTILS)/run_units.sh "$$(COLL_DIR)" $$(PYTEST_ARGS)
+		COVERAGE_FILE="$$(call LAYOUT_ROOT,units-$(1))/coverage/.coverage" \
+		$$(UTILS)/run_units.sh "$$(call LAYOUT,units-$(1))" $$(PYTEST_ARGS)
 
 sanity-$(1): $$(call deps,venv-$(1))
-	@$$(PYTHON) $$(UTILS)/build_collection.py "$$(ROOT)" "$$(call SANITY_ROOT,$(1))/$$(COLL_SUBDIR)"
-	@$$(UTILS)/run_sanity.sh "$$(VENV_$(1))" "$$(PY_$(1))" "$$(call SANITY_ROOT,$(1))/$$(COLL_SUBDIR)" $$(SANITY_ARGS)
+	@$$(call mirror,sanity-$(1))
+	@$$(UTILS)/run_sanity.sh "$$(VENV_$(1))" "$$(PY_$(1))" "$$(call LAYOUT,sanity-$(1))" $$(SANITY_ARGS)
+
+# run_pytest.sh makes the layout's root the collections path of every playbook run.
+integration-$(1): $$(call deps,venv-$(1))
+	@$$(call mirror,integration-$(1))
+	@"$$(VENV_$(1))/bin/python" -c 'import sys; from ansible.release import __version__ as v; print("integration: ansible-core %s, Python %d.%d" % (v, *sys.version_info[:2]))'
+	@PATH="$$(VENV_$(1))/bin:$$$$PATH" PYTHON="$$(VENV_$(1))/bin/python" AEMOPS_IMS_PYTHON="$$(VENV_$(1))/bin/python" \
+		$$(UTILS)/run_pytest.sh "$$(call LAYOUT,integration-$(1))" tests/integration $$(INTEGRATION_ARGS)
 endef
 $(foreach line,$(LINES),$(eval $(call line_rules,$(line))))
 
@@ -171,9 +193,9 @@ units-oldest: units-$(OLDEST)
 sanity: sanity-2.19
 sanity-newest: sanity-$(NEWEST)
 sanity-oldest: sanity-$(OLDEST)
-
-integration: $(call deps,venv collection)
-	@$(RUN_ENV) $(UTILS)/run_pytest.sh "$(COLL_DIR)" tests/integration $(INTEGRATION_ARGS)
+integration: integration-2.19
+integration-newest: integration-$(NEWEST)
+integration-oldest: integration-$(OLDEST)
 
 # Build + list + install the tarball and run playbooks from it (tests/utils/package_check.py).
 package: $(call deps,venv)
@@ -208,9 +230,10 @@ ruff: $(call deps,venv-tools)
 		"$(VENV_TOOLS)/bin/ruff" check --no-cache $(RUFF_CHECK_PATHS) && \
 		"$(VENV_TOOLS)/bin/ruff" format --no-cache --check .
 
-mypy: $(call deps,venv-tools collection)
-	@cd "$(BUILD_ROOT)" && MYPYPATH="$(BUILD_ROOT)" "$(VENV_TOOLS)/bin/mypy" --config-file "$(ROOT)/mypy.ini" \
-		--cache-dir "$(BUILD_ROOT)/.mypy_cache" "$(COLL_SUBDIR)/plugins"
+mypy: $(call deps,venv-tools)
+	@$(call mirror,mypy)
+	@cd "$(call LAYOUT_ROOT,mypy)" && MYPYPATH="$(call LAYOUT_ROOT,mypy)" "$(VENV_TOOLS)/bin/mypy" --config-file "$(ROOT)/mypy.ini" \
+		--cache-dir "$(call LAYOUT_ROOT,mypy)/.mypy_cache" "$(COLL_SUBDIR)/plugins"
 
 ee: $(call deps,venv-tools package)
 	@$(TOOLS_ENV) $(UTILS)/check_ee.sh "$(INSTALLED_ROOT)" requests PyJWT cryptography
@@ -218,47 +241,55 @@ ee: $(call deps,venv-tools package)
 # --- suites -------------------------------------------------------------------------
 
 # TARGET[:DEPENDENCY,...]=LABEL for tests/utils/run_gates.py: a gate starts when the
-# gates it depends on passed; up to JOBS run at once. Long poles are listed first.
-# Sanity runs on the same Python never run side by side (they share ansible-test's
-# venv cache, ~/.ansible/test/venv/<test>/<python>/...): one EXCLUSIVE group per Python.
-comma := ,
-empty :=
-space := $(empty) $(empty)
-sanity_on = $(subst $(space),$(comma),$(strip $(foreach line,$(LINES),$(if $(filter $(1),$(PY_$(line))),sanity-$(line)))))
-SANITY_EXCLUSIVE := $(subst $(space),;,$(strip $(foreach py,$(sort $(foreach line,$(LINES),$(PY_$(line)))),$(call sanity_on,$(py)))))
-# What `make test` runs per line: sanity at both ends and on the main line (2.19, the
-# one the integration tests use); units at both ends. test-matrix runs every line.
+# gates it depends on passed; up to JOBS run at once, each with a HOME, caches and
+# temporary directory of its own (run_gates.py gate_environment), so no two gates share
+# state and any two may run side by side. Long poles are listed first.
+# What `make test` runs per line: the integration suites and units at both ends, sanity
+# at both ends and on the main line (2.19, the one package, demo and bench use).
+# test-matrix runs all three on every line.
+TEST_INTEGRATION_LINES ?= $(OLDEST) $(NEWEST)
 TEST_SANITY_LINES ?= $(OLDEST) $(NEWEST) 2.19
 TEST_UNITS_LINES ?= $(OLDEST) $(NEWEST)
-venv_gate = "venv-$(1)=venv (ansible-core $(CORE_$(1))/py$(PY_$(1)))"
-sanity_gate = "sanity-$(1):venv-$(1)=sanity (ansible-core $(CORE_$(1))/py$(PY_$(1)))"
-units_gate = "units-$(1):venv-$(1),collection=units + coverage (ansible-core $(CORE_$(1))/py$(PY_$(1)))"
+versions = ansible-core $(CORE_$(1))/py$(PY_$(1))
+venv_gate = "venv-$(1)=venv ($(call versions,$(1)))"
+integration_gate = "integration-$(1):venv-$(1)=integration ($(call versions,$(1)))"
+sanity_gate = "sanity-$(1):venv-$(1)=sanity ($(call versions,$(1)))"
+units_gate = "units-$(1):venv-$(1)=units + coverage ($(call versions,$(1)))"
+TEST_LINES = $(sort 2.19 $(TEST_INTEGRATION_LINES) $(TEST_SANITY_LINES) $(TEST_UNITS_LINES))
+TEST_GATES = \
+	$(foreach line,$(TEST_LINES),$(call venv_gate,$(line))) \
+	"venv-tools=venv (release tools, py$(PY_NEWEST))" \
+	$(foreach line,$(TEST_INTEGRATION_LINES),$(call integration_gate,$(line))) \
+	$(foreach line,$(TEST_SANITY_LINES),$(call sanity_gate,$(line))) \
+	$(foreach line,$(TEST_UNITS_LINES),$(call units_gate,$(line))) \
+	"package:venv-2.19=package: build, list, install, run playbooks" \
+	"galaxy-importer:venv-tools,package=galaxy-importer" \
+	"ansible-lint:venv-tools=ansible-lint (production)" \
+	"changelog:venv-tools=antsibull-changelog" \
+	"docs-lint:venv-tools,package=antsibull-docs lint-collection-docs" \
+	"ruff:venv-tools=ruff" \
+	"mypy:venv-tools=mypy" \
+	"ee:venv-tools,package=ansible-builder introspect"
+MATRIX_GATES = \
+	$(foreach line,$(LINES),$(call venv_gate,$(line))) \
+	$(foreach line,$(LINES),$(call integration_gate,$(line))) \
+	$(foreach line,$(LINES),$(call sanity_gate,$(line))) \
+	$(foreach line,$(LINES),$(call units_gate,$(line)))
+# The gates' sub-makes see the gate's HOME as $(HOME): hand them the pyenv of this one.
+GATES_ENV = MAKE="$(MAKE)" JOBS="$(JOBS)" STATE_DIR="$(BUILD_ROOT)/state" PYENV_ROOT="$(PYENV_ROOT)"
 
 test:
-	@MAKE="$(MAKE)" JOBS="$(JOBS)" LOG_DIR="$(BUILD_ROOT)/logs/gates" EXCLUSIVE="$(SANITY_EXCLUSIVE)" \
-		$(PYTHON) $(UTILS)/run_gates.py \
-		"collection=collection layout" \
-		$(foreach line,2.19 $(filter-out 2.19,$(sort $(TEST_SANITY_LINES) $(TEST_UNITS_LINES))),$(call venv_gate,$(line))) \
-		"venv-tools=venv (release tools, py$(PY_NEWEST))" \
-		"integration:venv-2.19,collection=integration (ansible-core $(ANSIBLE_CORE)/py$(PY))" \
-		$(foreach line,$(TEST_SANITY_LINES),$(call sanity_gate,$(line))) \
-		$(foreach line,$(TEST_UNITS_LINES),$(call units_gate,$(line))) \
-		"package:venv-2.19=package: build, list, install, run playbooks" \
-		"galaxy-importer:venv-tools,package=galaxy-importer" \
-		"ansible-lint:venv-tools=ansible-lint (production)" \
-		"changelog:venv-tools=antsibull-changelog" \
-		"docs-lint:venv-tools,package=antsibull-docs lint-collection-docs" \
-		"ruff:venv-tools=ruff" \
-		"mypy:venv-tools,collection=mypy" \
-		"ee:venv-tools,package=ansible-builder introspect"
+	@$(GATES_ENV) LOG_DIR="$(BUILD_ROOT)/logs/gates" $(PYTHON) $(UTILS)/run_gates.py $(TEST_GATES)
 
-# Every line: units + sanity (sanity one line per Python at a time).
 test-matrix:
-	@MAKE="$(MAKE)" JOBS="$(JOBS)" LOG_DIR="$(BUILD_ROOT)/logs/matrix" EXCLUSIVE="$(SANITY_EXCLUSIVE)" $(PYTHON) $(UTILS)/run_gates.py \
-		"collection=collection layout" \
-		$(foreach line,$(LINES),$(call venv_gate,$(line))) \
-		$(foreach line,$(LINES),$(call sanity_gate,$(line))) \
-		$(foreach line,$(LINES),$(call units_gate,$(line)))
+	@$(GATES_ENV) LOG_DIR="$(BUILD_ROOT)/logs/matrix" $(PYTHON) $(UTILS)/run_gates.py $(MATRIX_GATES)
+
+# The flake guard: the whole `make test` gate set N times, each round from an emptied
+# build directory (the venvs stay); reports every gate that did not pass every round.
+N ?= 3
+test-repeat:
+	@$(GATES_ENV) LOG_DIR="$(BUILD_ROOT)/logs/repeat" $(PYTHON) $(UTILS)/run_gates.py \
+		--rounds "$(N)" --clean "$(BUILD_ROOT)" $(TEST_GATES)
 
 demo: venv collection
 	@$(RUN_ENV) $(UTILS)/demo.sh
@@ -273,8 +304,8 @@ bench: venv collection
 clean:
 	rm -rf "$(COLL_DIR)" "$(BUILD_ROOT)/logs" "$(ROOT)/tests/output" "$(ROOT)/.pytest_cache" "$(ROOT)/.hypothesis" \
 		"$(ROOT)/.mypy_cache" "$(ROOT)/.ruff_cache" "$(ROOT)/.coverage" "$(ROOT)/htmlcov" \
-		"$(BUILD_ROOT)/dist" "$(BUILD_ROOT)/installed" "$(BUILD_ROOT)/coverage" "$(BUILD_ROOT)/.mypy_cache" "$(BUILD_ROOT)/lint" \
-		$(foreach line,$(LINES),"$(call SANITY_ROOT,$(line))")
+		"$(BUILD_ROOT)/dist" "$(BUILD_ROOT)/installed" "$(BUILD_ROOT)/lint" "$(BUILD_ROOT)/state" "$(call LAYOUT_ROOT,mypy)" \
+		$(foreach line,$(LINES),$(foreach gate,units sanity integration,"$(call LAYOUT_ROOT,$(gate)-$(line))"))
 	@if [ "$(BUILD_ROOT)" = "$(ROOT)/build" ]; then rm -rf "$(ROOT)/build"; fi
 	find "$(ROOT)" \( -path "$(ROOT)/.venv*" -o -path "$(ROOT)/.git" \) -prune \
 		-o -type d -name __pycache__ -prune -exec rm -rf {} +

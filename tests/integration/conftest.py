@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 HERE = Path(__file__).resolve().parent
 COLLECTION_ROOT = HERE.parent.parent
@@ -40,6 +41,72 @@ PLAYBOOK_TIMEOUT = 600
 
 # The emulator's random x-debug-id, in IMS error messages.
 DEBUG_ID = r"\(x-debug-id [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)"
+
+# What differs by ansible-core line is how a failure is shown, never what the message says
+# nor what must stay out of the output. 2.19 reworked error display: a failed task also
+# prints "[ERROR]: Task failed: [Action failed: ]<msg>", and an error raised by a lookup
+# reaches the task as "The lookup plugin '<name>' failed: <msg>". 2.16-2.18 print only the
+# "fatal: [host]: FAILED! => {...}" result, whose msg is the lookup's message as raised.
+CORE_LINE = tuple(int(part) for part in ANSIBLE_CORE_VERSION.split(".")[:2])
+ERROR_LINES = CORE_LINE >= (2, 19)
+LOOKUP_FAILED = "The lookup plugin 'aemops.ims.aem_ims_token' failed: "
+
+
+def lookup_error(message):
+    """The lookup's own message, from the msg of a task it failed (see CORE_LINE)."""
+    if not ERROR_LINES:
+        return message
+    assert LOOKUP_FAILED in message, "not a failure of the lookup: %s" % message
+    return message.split(LOOKUP_FAILED, 1)[1]
+
+
+def failed_results(stdout):
+    """[(task name, result)] for each failed result that -vvvv printed ("fatal: [host]: FAILED! => {...}")."""
+    found = []
+    task = None
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        banner = re.match(r"^TASK \[(.*)\] \*+$", line)
+        if banner:
+            task = banner.group(1)
+            continue
+        head = re.match(r"^(?:fatal: \[[^]]+\]: FAILED!|failed: \[[^]]+\] \(item=.*\)) => (\{.*)$", line)
+        if not head:
+            continue
+        text = head.group(1)
+        if text == "{":  # -vvvv indents the result: it ends at the first unindented "}"
+            end = next(i for i in range(index + 1, len(lines)) if lines[i] == "}")
+            text = "\n".join(lines[index : end + 1])[len(line) - 1 :]
+        found.append((task, json.loads(text)))
+    return found
+
+
+def first_failure_by_task(run):
+    """{task name: the first failure shown under that task}: the '[ERROR]: Task failed: ...' line
+    on 2.19+, the msg of the failed result on older lines (see CORE_LINE)."""
+    found = {}
+    if ERROR_LINES:
+        current = None
+        for line in run.stdout.splitlines():
+            banner = re.match(r"^TASK \[(.*)\] \*+$", line)
+            if banner:
+                current = banner.group(1)
+            elif line.startswith("[ERROR]: Task failed: ") and current is not None and current not in found:
+                found[current] = line
+        return found
+    for task, result in failed_results(run.stdout):
+        if task is not None and task not in found and isinstance(result.get("msg"), str):
+            found[task] = result["msg"]
+    return found
+
+
+def module_error(failure):
+    """The module's message in an entry of first_failure_by_task()."""
+    if not ERROR_LINES:
+        return failure
+    prefix = "[ERROR]: Task failed: Action failed: "
+    assert failure.startswith(prefix), failure
+    return failure[len(prefix) :]
 
 
 def _load_by_path(name, path):
@@ -244,6 +311,9 @@ class Ansible:
             ANSIBLE_RETRY_FILES_ENABLED="0",
             ANSIBLE_HOST_KEY_CHECKING="0",
             ANSIBLE_LOCAL_TEMP=str(self.workspace / "ansible-tmp"),
+            # The local connection's "remote" temp directory defaults to ~<user>/.ansible/tmp
+            # from the password database, not $HOME: keep it in the workspace too.
+            ANSIBLE_REMOTE_TMP=str(self.workspace / "remote-tmp"),
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
             XDG_CACHE_HOME=str(self.workspace / "xdg-cache"),
         )
@@ -312,8 +382,8 @@ def token_claims(token):
 def one_line_failure(run, message):
     """Assert that `message` (a str, or a compiled regex) is the msg of a failed task in the output.
 
-    Returns the matching message. ansible-core 2.19 prints it twice: in the [ERROR] line and as
-    the "msg" of the fatal result.
+    Returns the matching message. ansible-core 2.19+ prints it twice: in the [ERROR] line and as
+    the "msg" of the fatal result; older lines print the fatal result only (see CORE_LINE).
     """
     messages = run.failure_messages()
     if isinstance(message, str):
@@ -324,6 +394,10 @@ def one_line_failure(run, message):
         assert matching, "no failure message matches %s\nfound:\n%s" % (message.pattern, "\n".join(messages))
         found = matching[0]
     assert "\n" not in found and "\\n" not in found
+    if not ERROR_LINES:
+        shown = [result.get("msg") for _task, result in failed_results(run.stdout)]
+        assert found in shown, "no failed result with the message: %s" % found
+        return found
     error_line = re.compile(r"^\[ERROR\]: Task failed: (?:Action failed: )?%s$" % re.escape(found), re.MULTILINE)
     assert error_line.search(run.stdout), "no [ERROR] line with the message: %s" % found
     return found
@@ -337,6 +411,30 @@ def uuid_free(message):
 @pytest.fixture
 def save():
     return save_task
+
+
+@pytest.fixture
+def core_line():
+    """The (major, minor) of the ansible-core under test, for what it shows differently by line."""
+    return CORE_LINE
+
+
+@pytest.fixture
+def lookup_message():
+    """lookup_message(msg) -> the lookup's own message in the msg of a task it failed."""
+    return lookup_error
+
+
+@pytest.fixture
+def task_failures():
+    """task_failures(run) -> {task name: the first failure shown under that task}."""
+    return first_failure_by_task
+
+
+@pytest.fixture
+def module_message():
+    """module_message(failure) -> the module's message in an entry of task_failures(run)."""
+    return module_error
 
 
 @pytest.fixture

@@ -192,6 +192,9 @@ def main() -> None:
             "aem_client_id=%s" % integration["client_id"],
         ]
         playbook = os.path.join(BIN, "ansible-playbook")
+        # The local connection's "remote" temp directory defaults to ~<user>/.ansible/tmp from the
+        # password database, not $HOME: keep it in the workspace with everything else.
+        environment["ANSIBLE_REMOTE_TMP"] = os.path.join(workspace, "remote-tmp")
 
         step("Run the playbook aemops.ims.demo from the installed collection")
         run([playbook, "-i", inventory, "aemops.ims.demo", *extra], env=environment, cwd=workspace)

@@ -23,13 +23,6 @@ PLAY = """
   gather_facts: false
   tasks:
 """
-LOOKUP_FAILED = "The lookup plugin 'aemops.ims.aem_ims_token' failed: "
-
-
-def lookup_core_message(message):
-    """The lookup's own message inside ansible-core's wrapper text."""
-    assert LOOKUP_FAILED in message, "not a failure of the lookup: %s" % message
-    return message.split(LOOKUP_FAILED, 1)[1]
 
 
 def assert_no_traceback(run):
@@ -300,7 +293,7 @@ def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulat
 
 
 def test_secret_rotation_first_secret_wrong_then_only_secret_wrong(
-    ansible, make_credentials, fresh_emulator, origin, save, requests_for, issued_for, token_owner, expect_failure
+    ansible, make_credentials, fresh_emulator, origin, save, requests_for, issued_for, token_owner, expect_failure, lookup_message
 ):
     emulator = fresh_emulator
     rotated = make_credentials(kind="oauth", client_secrets=2)
@@ -354,11 +347,11 @@ def test_secret_rotation_first_secret_wrong_then_only_secret_wrong(
     )
     assert pattern.fullmatch(result["wrong"]), result["wrong"]
     expect_failure(run, pattern)
-    assert pattern.fullmatch(lookup_core_message(result["wrong_lookup"])), result["wrong_lookup"]
+    assert pattern.fullmatch(lookup_message(result["wrong_lookup"])), result["wrong_lookup"]
     run.assert_no_secrets(result["module"]["access_token"], result["lookup"], bogus, *rotated.secrets, *single.secrets)
 
 
-def test_mismatches_fail_with_one_line_messages(ansible, make_credentials, emulator, save, requests_for, expect_failure):
+def test_mismatches_fail_with_one_line_messages(ansible, make_credentials, emulator, save, requests_for, expect_failure, lookup_message):
     mismatched = make_credentials()
     other = make_credentials()
     oauth = make_credentials(kind="oauth")
@@ -439,8 +432,8 @@ def test_mismatches_fail_with_one_line_messages(ansible, make_credentials, emula
                 problems.append("%s: %s" % (name, error))
         if looked_up.get("failed") is not True:
             problems.append("%s: the lookup did not fail" % name)
-        elif lookup_core_message(looked_up["msg"]) != message:
-            problems.append("%s (lookup):\n  expected %s\n  got      %s" % (name, message, lookup_core_message(looked_up["msg"])))
+        elif lookup_message(looked_up["msg"]) != message:
+            problems.append("%s (lookup):\n  expected %s\n  got      %s" % (name, message, lookup_message(looked_up["msg"])))
     assert not problems, "\n".join(problems)
     # All of them are found before anything goes over the network.
     for integration in (mismatched, other, oauth, dev_token, multi_jwt, multi_oauth):

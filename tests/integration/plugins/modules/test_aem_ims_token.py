@@ -461,7 +461,7 @@ def test_check_mode_returns_a_real_token(ansible, credentials, emulator, save, r
     run.assert_no_secrets(tok["access_token"], *credentials.secrets)
 
 
-def test_loop_results_are_hidden_and_registered(ansible, make_credentials, emulator, save, requests_for, token_owner):
+def test_loop_results_are_hidden_and_registered(ansible, make_credentials, emulator, save, requests_for, token_owner, core_line):
     created = [make_credentials() for _index in range(3)]
     files = [str(item.write()) for item in created]
     run = ansible.run(
@@ -487,13 +487,16 @@ def test_loop_results_are_hidden_and_registered(ansible, make_credentials, emula
         assert item["client_id"] == credentials.client_id
         assert token_owner(item["access_token"]) == credentials.client_id
         assert requests_for(credentials.client_id) == 1
-    assert run.stdout.count("(item=(censored due to no_log))") == 3
+    # Each item's line hides the item and the result: 2.19+ labels the item "(censored due to
+    # no_log)", older lines "None", with a censored result.
+    hidden_item = "(item=(censored due to no_log))" if core_line >= (2, 19) else '(item=None) => {\n    "censored": '
+    assert run.stdout.count(hidden_item) == 3
     secrets = [secret for credentials in created for secret in credentials.secrets]
     run.assert_no_secrets(*tokens, *secrets)
 
 
 def test_failures_have_exact_one_line_messages_and_leak_nothing(
-    ansible, credentials, make_credentials, emulator, origin, save, expect_failure, requests_for, token_owner, tmp_path
+    ansible, credentials, make_credentials, emulator, origin, save, expect_failure, requests_for, token_owner, tmp_path, core_line
 ):
     """Each way of failing, in one run: the exact message, in the output and in register; no secret anywhere."""
     main = credentials
@@ -632,7 +635,8 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
         % (files["expired"], _certificate_date(expired)),
         "no_ca_path": "TLS certificate problem talking to %s: certificate verify failed: unable to get local issuer certificate. If IMS is "
         "reached through a TLS-inspecting proxy or a private CA, set ca_path to that CA bundle" % origin,
-        "async": "This action (aemops.ims.aem_ims_token) does not support async.",
+        # ansible-core's own words, which 2.17 changed.
+        "async": "This action (aemops.ims.aem_ims_token) does not support async." if core_line >= (2, 17) else "async is not supported for this task.",
     }
     patterns = {
         "wrong_secret": "IMS rejected the JWT exchange: HTTP 401 invalid_client: invalid client_secret parameter %s. "
@@ -681,12 +685,17 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
     token = result["expiring"]["access_token"]
     assert token_owner(token) == expiring.client_id
     assert result["expiring"]["certificate_expires_at"] == _certificate_date(expiring)
-    warning = re.search(
+    warning = (
         r"\[WARNING\]: aemops\.ims\.aem_ims_token: the certificate of the service credentials file %s expires on %s \(in (9|10) days\): "
         r"add a new certificate for this technical account in the AEM Developer Console and download the service credentials again before then"
-        % (re.escape(str(files["expiring"])), re.escape(_certificate_date(expiring))),
-        run.stderr,
+        % (re.escape(str(files["expiring"])), re.escape(_certificate_date(expiring)))
     )
+    stderr = run.stderr
+    if core_line < (2, 19):
+        # Before 2.19 ansible-core wraps a warning at 79 columns, splitting long paths anywhere:
+        # compare without whitespace there.
+        warning, stderr = warning.replace(" ", ""), re.sub(r"\s+", "", stderr)
+    warning = re.search(warning, stderr)
     assert warning, "no certificate expiry warning on stderr"
     assert requests_for(expiring.client_id) == 1
 
