@@ -222,9 +222,9 @@ docs-lint: $(call deps,venv-tools package)
 		antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all --disallow-unknown-collection-refs .
 	@echo "docs-lint: antsibull-docs lint-collection-docs found nothing"
 
-# ruff format covers every Python file; ruff check covers RUFF_CHECK_PATHS (the shipped
-# plugins and the release tooling; widen to . once tests/ passes it too).
-RUFF_CHECK_PATHS ?= plugins tests/utils
+# ruff format covers every Python file; ruff check covers RUFF_CHECK_PATHS: the shipped
+# plugins and every test, the emulator and the release tooling included.
+RUFF_CHECK_PATHS ?= plugins tests
 ruff: $(call deps,venv-tools)
 	@cd "$(ROOT)" && "$(VENV_TOOLS)/bin/ruff" --version && \
 		"$(VENV_TOOLS)/bin/ruff" check --no-cache $(RUFF_CHECK_PATHS) && \

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import datetime
 import email.parser
 import email.policy
@@ -969,12 +970,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         # The TLS handshake runs here, in the per-connection thread, so a client
         # that connects and never speaks cannot stall the accept loop.
         request.settimeout(HANDSHAKE_TIMEOUT)
-        try:
-            # Headers and body go out as separate TLS records; with Nagle on, the
-            # body waits for the client's delayed ACK (~40 ms per response).
+        # Headers and body go out as separate TLS records; with Nagle on, the
+        # body waits for the client's delayed ACK (~40 ms per response).
+        with contextlib.suppress(OSError):
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
         try:
             conn = self.ssl_context.wrap_socket(request, server_side=True)
         except OSError:
@@ -982,10 +981,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         try:
             self.RequestHandlerClass(conn, client_address, self)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -1083,10 +1080,8 @@ class Handler(BaseHTTPRequestHandler):
             log(f"internal error on {self.command} {safe_path(path)}: {type(exc).__name__}")
             self.close_connection = True
             if self._status == "-":
-                try:
+                with contextlib.suppress(OSError):
                     self._send_json(500, {"error": "internal_error", "error_description": "Please try again later"})
-                except OSError:
-                    pass
         finally:
             elapsed = (time.monotonic() - started) * 1000
             log(f"{self.client_address[0]} {self.command} {safe_path(path)} {self._status} {elapsed:.1f}ms")
@@ -1173,7 +1168,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/ims/keys" and method == "GET":
             self._send_json(200, self.state.jwks())
             return
-        if path == "/libs/granite/security/currentuser.json" or path == "/aem" or path.startswith("/aem/"):
+        if path in {"/libs/granite/security/currentuser.json", "/aem"} or path.startswith("/aem/"):
             self._mock_aem(path)
             return
         if path.startswith("/_emulator/"):
@@ -1267,10 +1262,8 @@ class Handler(BaseHTTPRequestHandler):
             booking.finish("dropped", "dropped")
             self.close_connection = True
             self._status = "dropped"
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return True
         if fault.get("hang"):
             # Counted at once, but in flight until the client goes away.
@@ -1478,10 +1471,8 @@ def serve(state_dir: str, host: str, port: int, parent_pid: int | None) -> int:
     server.shutdown()
     server.server_close()
     thread.join(5)
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(ready_path)
-    except OSError:
-        pass
     return 0
 
 

@@ -295,7 +295,7 @@ def test_lookup_fails_with_the_same_message_as_the_module(
     )
     run.assert_ok()
     errors = task_failures(run)
-    looked_up = dict(zip(cases, run.result_file()))
+    looked_up = dict(zip(cases, run.result_file(), strict=True))
     for case in cases:
         module_line = errors.get("module - " + case)
         assert module_line and looked_up[case], "no error for %s" % case

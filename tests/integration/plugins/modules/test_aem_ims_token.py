@@ -482,7 +482,7 @@ def test_loop_results_are_hidden_and_registered(ansible, make_credentials, emula
     assert len(results) == 3
     tokens = [item["access_token"] for item in results]
     assert len(set(tokens)) == 3
-    for item, credentials, path in zip(results, created, files):
+    for item, credentials, path in zip(results, created, files, strict=True):
         assert item["item"] == path
         assert item["client_id"] == credentials.client_id
         assert token_owner(item["access_token"]) == credentials.client_id
