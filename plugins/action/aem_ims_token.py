@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.aemops.ims.plugins.module_utils._cache import input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
 from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS, module_option_values, settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
@@ -38,7 +39,7 @@ class ActionModule(ActionBase):
             settings = settings_from_options(values, origins)
             secrets += settings.secret_values()
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
-            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn)
+            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn, inputs=input_fingerprint(values, origins, None))
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not isinstance(error, AemImsError):
                 self._display.vvv("aemops.ims.aem_ims_token: unexpected %s" % type(error).__name__)

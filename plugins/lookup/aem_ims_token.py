@@ -151,7 +151,7 @@ class LookupModule(LookupBase):
 
             tokens = []
             for path, fingerprint in zip(paths, fingerprints, strict=True):
-                result = obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, alias=fingerprint)
+                result = obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint)
                 tokens.append(result["access_token"])
             return tokens
         except Exception as error:  # pylint: disable=broad-exception-caught

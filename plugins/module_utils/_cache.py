@@ -209,6 +209,19 @@ class TokenCache:
         alias = {"format": ALIAS_FORMAT, "key": fingerprint, "directory": directory, "target": key, "refresh_margin": refresh_margin, "files": files}
         self._write_json(fingerprint, alias)
 
+    def read_note(self, name: str, kind: str) -> dict | None:
+        """A note of this kind stored under name (what failed, what was confirmed), or None when absent, foreign or damaged."""
+        note = _read_json(self.directory, name)
+        return note if isinstance(note, dict) and note.get("format") == kind and note.get("key") == name else None
+
+    def write_note(self, name: str, kind: str, note: Mapping[str, object]) -> None:
+        self._write_json(name, dict(note, format=kind, key=name))
+
+    def discard(self, name: str) -> None:
+        """Remove what is stored under name, if anything."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.directory, name + ".json"))
+
     def _write_json(self, name: str, document: Mapping[str, object]) -> None:
         data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
         try:

@@ -132,5 +132,9 @@ class ImsResponseError(AemImsError):
         self.retry_after = retry_after
 
 
+class RepeatedFailure(AemImsError):
+    """A failure an earlier task of the run met, given again without asking IMS."""
+
+
 class MissingDependencyError(AemImsError):
     """A Python package the controller needs is not installed."""

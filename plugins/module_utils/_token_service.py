@@ -14,6 +14,7 @@ cost more to import than a whole templated task.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -24,7 +25,15 @@ from datetime import datetime, timezone
 from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_identity, usable
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest, build_token_request
-from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
+from ansible_collections.aemops.ims.plugins.module_utils._errors import (
+    MAX_MESSAGE_LENGTH,
+    AemImsError,
+    ImsResponseError,
+    KeyMaterialError,
+    RepeatedFailure,
+    one_line,
+    redact,
+)
 from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     CLIENT_CREDENTIALS_PATH,
@@ -178,6 +187,67 @@ def _result(request: TokenRequest, entry: dict, cached: bool, now: float) -> dic
     return {name: value for name, value in result.items() if value is not None}
 
 
+class FailureMemory:
+    """What failed earlier in this run for the same inputs, so that other forks fail at once instead of asking IMS again.
+
+    Without it, an outage or a wrong secret is met by every fork in turn, each after its own
+    retries: 200 hosts x 3 lookups against a failing IMS made 2,400 requests. A note is kept
+    under the hash of what the plugin was given (every option as written, where it came from,
+    the credentials file) in the run's token directory, whatever the cache mode, so never
+    across runs. It is not kept under the token's cache key: a failure can depend on what that
+    key leaves out (a passphrase, ca_path, a proxy). A definitive failure (IMS refused the
+    request, the credentials or key cannot be used) holds for the rest of the run, unless a
+    file it read changes; a transient one (no answer, a timeout, HTTP 5xx or 429 after the
+    retries) for timeout x retries seconds (at least timeout, and at least what IMS's
+    Retry-After asked), after which the next fork asks IMS again.
+    """
+
+    NOTE = "aemops.ims/failure/1"
+
+    def __init__(self, directory: str, inputs: str, files: dict, window: float):
+        # Created when there is something to remember: a run that fails nothing writes nothing.
+        self.notes = TokenCache(directory, "the run's token cache directory")
+        self.name = "f" + inputs
+        self.files = files
+        self.window = window
+
+    @classmethod
+    def of_run(cls, settings: Settings, run_cache_dir: str | None, inputs: str | None, files: dict) -> FailureMemory | None:
+        """The memory of these inputs in this run, or None without a run or inputs, or when the settings bypass it."""
+        if not run_cache_dir or not inputs or settings.cache == "off" or settings.force_refresh:
+            return None
+        return cls(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), inputs, files, settings.timeout * max(settings.retries, 1))
+
+    def check(self, now: float) -> None:
+        """Raise the failure remembered for these inputs, if it still holds."""
+        note = self.notes.read_note(self.name, self.NOTE)
+        if note is None or not isinstance(note.get("message"), str) or note.get("files") != self.files:
+            return
+        until = note.get("until")
+        if until is None:
+            suffix = " (the same error as an earlier task of this run; not retried)"
+        elif isinstance(until, (int, float)) and not isinstance(until, bool) and until > now:
+            suffix = " (the same error as an earlier task of this run; not retried for another %d s)" % math.ceil(until - now)
+        else:
+            return
+        code = note.get("code") if isinstance(note.get("code"), str) else None
+        raise RepeatedFailure(one_line(note["message"], MAX_MESSAGE_LENGTH - len(suffix)) + suffix, code=code)
+
+    def remember(self, error: AemImsError, now: float) -> None:
+        if isinstance(error, RepeatedFailure):
+            return
+        until = None
+        if getattr(error, "retryable", False):
+            until = now + max(self.window, getattr(error, "retry_after", None) or 0)
+        note = {"message": error.msg, "code": error.code, "until": until, "files": self.files}
+        with contextlib.suppress(AemImsError):
+            # Only a speed-up for the other forks: the error itself is what this task reports.
+            TokenCache.open(self.notes.directory, self.notes.label).write_note(self.name, self.NOTE, note)
+
+    def forget(self) -> None:
+        self.notes.discard(self.name)
+
+
 def obtain_token(
     settings: Settings,
     credentials_file: str | None = None,
@@ -185,34 +255,47 @@ def obtain_token(
     warn: Callable[[str], None] | None = None,
     now: Callable[[], float] = time.time,
     warn_on_cache_hit: bool = True,
-    alias: str | None = None,
+    inputs: str | None = None,
 ) -> dict:
     """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
 
     The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
-    certificate warning repeated hundreds of times would bury the play's output. It also
-    passes alias, the input fingerprint of its call (_cache.input_fingerprint), which is
-    then pointed at the token's entry for its later cache hits.
+    certificate warning repeated hundreds of times would bury the play's output. inputs is
+    the hash of what the plugin was given (_cache.input_fingerprint): failures are remembered
+    under it (FailureMemory), and it is pointed at the token's entry for the lookup's later
+    cache hits.
     """
     # Identities taken before the files are read: a file changed meanwhile is read again next time.
-    files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if alias and path}
-    request = build_token_request(settings, credentials_file)
+    files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if inputs and path}
+    memory = FailureMemory.of_run(settings, run_cache_dir, inputs, files)
+    if memory is not None:
+        memory.check(now())
+    request = None
     try:
-        entry, cache, cached = _entry(request, settings, run_cache_dir, warn, now)
+        request = build_token_request(settings, credentials_file)
+        entry, cache, cached = _entry(request, settings, run_cache_dir, warn, now, memory)
+        if cached:
+            check_certificate_expiry(entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
     except AemImsError as error:
-        # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
-        error.msg = redact(error.msg, request.secret_values())
+        if request is not None:
+            # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
+            error.msg = redact(error.msg, request.secret_values())
+        if memory is not None:
+            memory.remember(error, now())
         raise
-    if cached:
-        check_certificate_expiry(entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
-    if alias and run_cache_dir and cache is not None and all(files.values()):
+    if inputs and run_cache_dir and cache is not None and all(files.values()):
         run_cache = TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
-        run_cache.write_alias(alias, cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()})
+        run_cache.write_alias(inputs, cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()})
     return _result(request, entry, cached, now())
 
 
 def _entry(
-    request: TokenRequest, settings: Settings, run_cache_dir: str | None, warn: Callable[[str], None] | None, now: Callable[[], float]
+    request: TokenRequest,
+    settings: Settings,
+    run_cache_dir: str | None,
+    warn: Callable[[str], None] | None,
+    now: Callable[[], float],
+    memory: FailureMemory | None = None,
 ) -> tuple[dict, TokenCache | None, bool]:
     """(the cache entry, the cache it is in or None, whether it was cached), exchanging when needed."""
     cache = open_cache(settings, run_cache_dir)
@@ -223,12 +306,23 @@ def _entry(
         entry = cache.read(key)
         if entry is not None and usable(entry, now(), settings.refresh_margin):
             return entry, cache, True
-    # One fork exchanges; the others wait for its token instead of asking IMS too.
+    # One fork exchanges; the others wait for its token, or its failure, instead of asking IMS too.
     with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
         if not settings.force_refresh:
             entry = cache.read(key)
             if entry is not None and usable(entry, now(), settings.refresh_margin):
                 return entry, cache, True
-        entry = exchange(request, settings, now, warn)
+        if memory is not None:
+            memory.check(now())
+        try:
+            entry = exchange(request, settings, now, warn)
+        except AemImsError as error:
+            if memory is not None:
+                # Scrubbed, and kept before the lock is released: the forks waiting for it print this note.
+                error.msg = redact(error.msg, request.secret_values())
+                memory.remember(error, now())
+            raise
         cache.write(key, entry)
+    if memory is not None:
+        memory.forget()
     return entry, cache, False

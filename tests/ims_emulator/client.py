@@ -108,6 +108,10 @@ class EmulatorClient:
         """Queue faults; each token-endpoint request consumes one, first in first out."""
         return self._call("POST", "/_emulator/faults", {"faults": list(faults)})
 
+    def set_outage(self, fault: dict | None) -> dict:
+        """Answer every token request with this fault (after any queued ones) until set_outage(None)."""
+        return self._call("POST", "/_emulator/outage", {"fault": fault})
+
     def set_clock_offset(self, seconds: float) -> dict:
         return self._call("POST", "/_emulator/clock", {"offset": seconds})
 

@@ -382,6 +382,8 @@ class EmulatorState:
         self.token_public_key = self.token_key.public_key()
         self.issued: dict[str, dict] = {}
         self.faults: collections.deque = collections.deque()
+        # A fault applied to every token request while no queued one is left: an outage.
+        self.outage: dict | None = None
         self.requests: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self.in_flight = 0
         self.stats: dict = {}
@@ -406,6 +408,7 @@ class EmulatorState:
         with self.lock:
             self.reset_stats()
             self.faults.clear()
+            self.outage = None
             self.requests.clear()
 
     def begin_token_request(self, endpoint: str) -> None:
@@ -444,7 +447,9 @@ class EmulatorState:
 
     def pop_fault(self) -> dict | None:
         with self.lock:
-            return self.faults.popleft() if self.faults else None
+            if self.faults:
+                return self.faults.popleft()
+            return dict(self.outage) if self.outage else None
 
     # -- integrations ------------------------------------------------------
 
@@ -1207,6 +1212,11 @@ class Handler(BaseHTTPRequestHandler):
                 state.faults.extend(faults)
                 queued = len(state.faults)
             self._send_json(200, {"queued": queued})
+        elif method == "POST" and parts == ["outage"]:
+            fault = self._json_body().get("fault")
+            with state.lock:
+                state.outage = validate_faults([fault])[0] if fault is not None else None
+            self._send_json(200, {"outage": state.outage})
         elif method == "POST" and parts == ["clock"]:
             offset = self._json_body().get("offset")
             if not is_number(offset):

@@ -547,6 +547,75 @@ def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledg
     assert not problems, "\n".join(problems)
 
 
+# --- repeated failures -------------------------------------------------------------------------
+
+REPEATED = "(the same error as an earlier task of this run; not retried"
+
+
+def repeated_failures_playbook():
+    """The module and the lookup, three times each, for a wrong secret and for an IMS answer that echoes a secret.
+
+    Module and lookup are given the same options, so the first task meets the failure and the five
+    others are given it again from the run's memory.
+    """
+    playbook = PLAY
+    # The echo case first: its request takes the queued fault.
+    cases = {
+        "echoed": ('service_credentials_file: "{{ flat_file }}"\n        retries: 0', "flat_file, retries=0"),
+        "wrong_secret": ('service_credentials_file: "{{ aem_file }}"\n        client_secret: "{{ wrong_secret }}"', "aem_file, client_secret=wrong_secret"),
+    }
+    saved = []
+    for name, (module_options, lookup_options) in cases.items():
+        for index in range(1, 4):
+            playbook += """
+    - name: module repeats - {name} {index}
+      aemops.ims.aem_ims_token:
+        {module_options}
+        ca_path: "{{{{ ca_path }}}}"
+        ims_endpoint: "{{{{ ims_endpoint }}}}"
+      register: m_{name}_{index}
+      ignore_errors: true
+""".format(name=name, index=index, module_options=module_options)
+            playbook += """
+    - name: lookup repeats - {name} {index}
+      ansible.builtin.set_fact:
+        l_{name}_{index}: "{{{{ lookup('aemops.ims.aem_ims_token', service_credentials_file={lookup_options}, ca_path=ca_path, ims_endpoint=ims_endpoint) }}}}"
+      register: lr_{name}_{index}
+      ignore_errors: true
+""".format(name=name, index=index, lookup_options=lookup_options)
+            saved.append("'m_%s_%d': m_%s_%d, 'l_%s_%d': lr_%s_%d" % ((name, index) * 4))
+    playbook += """
+    - name: Keep the results for the test (hidden)
+      ansible.builtin.copy:
+        content: "{{{{ {{{saved}}} | to_json }}}}"
+        dest: "{{{{ workspace }}}}/result.json"
+        mode: "0600"
+      no_log: true
+""".format(saved=", ".join(saved))
+    return playbook
+
+
+@pytest.mark.parametrize("output", list(OUTPUTS))
+def test_repeated_failures_leak_nothing(output, ansible, world, fresh_emulator, ledger, requests_for):
+    flat = world.integrations["flat"]
+    echoed = flat.integration["client_secrets"][0]
+    # The one request of the echo case gets an answer that quotes the secret; the repeats reuse its (scrubbed) message.
+    answer = json.dumps({"error": "invalid_request", "error_description": "bad client_secret %s" % echoed})
+    fresh_emulator.inject_faults([{"status": 400, "body": answer, "headers": {"x-debug-id": echoed}}])
+    run = ansible.run(repeated_failures_playbook(), extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
+    run.assert_ok()
+    result = run.result_file()
+    for name in ("wrong_secret", "echoed"):
+        messages = [result["%s_%s_%d" % (plugin, name, index)].get("msg") or "" for index in range(1, 4) for plugin in ("m", "l")]
+        assert all(result["%s_%s_%d" % (plugin, name, index)].get("failed") for index in range(1, 4) for plugin in ("m", "l"))
+        assert sum(REPEATED in message for message in messages) == 5, "\n".join(messages)
+    assert requests_for(world.integrations["aem"].client_id) == 1
+    assert requests_for(flat.client_id) == 1
+    assert "Traceback" not in run.output
+    ledger(output, ["repeated-failure:%s:%s" % (plugin, name) for name in ("wrong_secret", "echoed") for plugin in ("module", "lookup")])
+    run.assert_no_secrets(*world.secrets)
+
+
 # --- the fact cache ---------------------------------------------------------------------------
 
 

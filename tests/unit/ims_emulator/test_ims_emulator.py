@@ -377,8 +377,15 @@ JWT_ERROR_CASES = [
     ("payload-not-json", _with_token(lambda ctx: f"{b64({'alg': 'RS256'})}.{b64(b'{oops')}.{b64(b's')}"), 400, "invalid_token", MSG_FORMAT),
     ("payload-a-list", _raw({"alg": "RS256"}, [1, 2]), 400, "invalid_token", MSG_FORMAT),
     ("exp-missing", _claims(drop=("exp",)), 400, "invalid_token", MSG_FORMAT),
-    ("exp-string", _claims(extra={"exp": str(int(time.time()) + 300)}), 400, "invalid_token", MSG_FORMAT),
-    ("exp-float", _claims(extra={"exp": time.time() + 300.5}), 400, "invalid_token", MSG_FORMAT),
+    # Times taken when a case runs, not when the module is collected: a slow run must not age them past the skew.
+    (
+        "exp-string",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"exp": str(int(time.time()) + 300)})),
+        400,
+        "invalid_token",
+        MSG_FORMAT,
+    ),
+    ("exp-float", lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"exp": time.time() + 300.5})), 400, "invalid_token", MSG_FORMAT),
     ("exp-bool", _claims(extra={"exp": True}), 400, "invalid_token", MSG_FORMAT),
     ("jti-string", _claims(extra={"jti": "abc"}), 400, "invalid_token", MSG_FORMAT),
     (
@@ -410,7 +417,13 @@ JWT_ERROR_CASES = [
     ("wrong-key", _signed_by(_other_key), 400, "invalid_token", MSG_NO_BINDING),
     ("forged-signature", _raw({"alg": "RS256", "typ": "JWT"}, lambda ctx: build_claims(ctx.emu, ctx.integ), b"x" * 256), 400, "invalid_token", MSG_NO_BINDING),
     ("expired", _claims(exp=-40), 400, "invalid_token", MSG_EXPIRED),
-    ("iat-future", _claims(extra={"iat": int(time.time()) + 120}), 400, "invalid_token", MSG_NOT_YET_VALID),
+    (
+        "iat-future",
+        lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={"iat": int(time.time()) + 120})),
+        400,
+        "invalid_token",
+        MSG_NOT_YET_VALID,
+    ),
     (
         "metascope-string-true",
         lambda ctx: jwt_fields(ctx.integ, build_jwt(ctx.emu, ctx.integ, extra={f"{ctx.emu.origin}/s/ent_aem_cloud_api": "true"})),
@@ -892,6 +905,26 @@ def test_stats_50_concurrent(emu, jwt_integ, s2s_integ):
         "concurrent_max": 0,
     }
     assert emu.requests_log() == []
+
+
+def test_an_outage_answers_every_token_request_until_it_ends(emu, jwt_integ):
+    emu.inject_faults([{"status": 500}])
+    emu.set_outage({"status": 503})
+    assert_ims_error(exchange(emu, jwt_integ), 500, "internal_error", "Please try again later")
+    for _attempt in range(3):
+        assert_ims_error(exchange(emu, jwt_integ), 503, "service_unavailable")
+    assert_ims_error(post(emu, "/ims/token/v3", s2s_fields(jwt_integ)), 503, "service_unavailable")
+    emu.set_outage(None)
+    assert_token_ok(exchange(emu, jwt_integ), 86399999)
+    assert emu.stats()["errors"] == {"internal_error": 1, "service_unavailable": 4}
+
+
+def test_an_outage_is_checked_like_a_fault_and_ended_by_a_reset(emu, jwt_integ):
+    with pytest.raises(Exception, match="unknown fault key"):
+        emu.set_outage({"status": 503, "forever": True})
+    emu.set_outage({"status": 401, "body": '{"error": "invalid_client"}'})
+    emu.reset()
+    assert_token_ok(exchange(emu, jwt_integ), 86399999)
 
 
 def test_reset_clears_faults(emu, jwt_integ):

@@ -257,7 +257,7 @@ def test_no_terms_gives_one_token_from_the_options(obtained, run_dir):
     assert call["run_cache_dir"] == str(run_dir)
     assert call["warn_on_cache_hit"] is False
     assert call["warn"] is _controller.warn
-    assert call["alias"].startswith("i") and len(call["alias"]) == 65
+    assert call["inputs"].startswith("i") and len(call["inputs"]) == 65
     assert (call["settings"].client_id, call["settings"].client_secret, call["settings"].scopes) == (CLIENT_ID, CLIENT_SECRET, ("openid",))
 
 
@@ -267,7 +267,7 @@ def test_each_term_gives_one_token(obtained, tmp_path, creds):
     assert lookup([first, " " + second + " "]) == ["token-for-dev.json", "token-for-stage.json"]
     assert [call["credentials_file"] for call in obtained.calls] == [first, second]
     # One input fingerprint per term.
-    assert len({call["alias"] for call in obtained.calls}) == 2
+    assert len({call["inputs"] for call in obtained.calls}) == 2
 
 
 def test_terms_in_the_home_directory_are_expanded(obtained, monkeypatch, tmp_path):

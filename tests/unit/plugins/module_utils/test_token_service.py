@@ -244,16 +244,16 @@ def test_force_refresh_replaces_a_valid_token(creds, exchanges, tmp_path):
     assert (after["cached"], after["access_token"]) == (True, "token-2")
 
 
-def test_failures_are_never_cached(creds, exchanges, tmp_path):
+def test_failures_are_never_cached_as_tokens(creds, exchanges, tmp_path):
     settings = build_settings(service_credentials=creds.aem())
     exchanges.failure = ImsResponseError("IMS rejected the JWT exchange: HTTP 400 invalid_token", status=400, code="invalid_token")
-    for _unused in range(2):
-        with pytest.raises(ImsResponseError):
-            obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
-    assert exchanges.calls == 2
-    assert cache_files(str(tmp_path / RUN_CACHE_SUBDIR)) == []
+    with pytest.raises(ImsResponseError):
+        obtain_token(settings, run_cache_dir=str(tmp_path), now=clock(), inputs="i" + "5" * 64)
+    # A note of the failure (test_failure_memory.py), and no entry.
+    assert cache_files(str(tmp_path / RUN_CACHE_SUBDIR)) == ["fi%s.json" % ("5" * 64)]
     exchanges.failure = None
-    assert obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())["cached"] is False
+    # Another run remembers nothing of this one.
+    assert obtain_token(settings, run_cache_dir=str(tmp_path / "next-run"), now=clock(), inputs="i" + "5" * 64)["cached"] is False
 
 
 def test_different_credentials_do_not_share_a_token(creds, exchanges, tmp_path):
@@ -549,7 +549,7 @@ def test_an_alias_is_stored_in_the_run_directory(creds, keys, exchanges, tmp_pat
     key_file = tmp_path / "private.key"
     key_file.write_text(keys.pkcs1)
     settings = build_settings(service_credentials_file=str(path), private_key_file=str(key_file), refresh_margin=300)
-    result = _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    result = _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     alias = read_alias(str(tmp_path))
     # It points at the entry and remembers what it was obtained with; it holds no token.
     assert alias["directory"] == os.path.join(str(tmp_path), RUN_CACHE_SUBDIR) and "access_token" not in json.dumps(alias)
@@ -568,24 +568,24 @@ def test_an_alias_records_a_lookup_term_rather_than_the_option(creds, exchanges,
     option = tmp_path / "option.json"
     option.write_text(json.dumps(creds.aem()))
     settings = build_settings(service_credentials_file=str(option))
-    _token_service.obtain_token(settings, credentials_file=str(term), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    _token_service.obtain_token(settings, credentials_file=str(term), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert list(read_alias(str(tmp_path))["files"]) == [str(term)]
 
 
 def test_an_alias_points_at_a_persistent_entry(creds, exchanges, tmp_path):
     settings = build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(tmp_path / "persistent"))
-    _token_service.obtain_token(settings, run_cache_dir=str(tmp_path / "run"), alias=FINGERPRINT)
+    _token_service.obtain_token(settings, run_cache_dir=str(tmp_path / "run"), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path / "run"))["directory"] == str(tmp_path / "persistent")
     assert read_alias(str(tmp_path / "run"))["files"] == {}
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path / "run"), time.time())["access_token"] == "token-1"
 
 
 def test_no_alias_without_a_cache_a_run_directory_or_an_alias(creds, exchanges, tmp_path):
-    _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path)) is None
     assert os.listdir(str(tmp_path)) == []
     settings = build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(tmp_path / "persistent"))
-    _token_service.obtain_token(settings, run_cache_dir=None, alias=FINGERPRINT)
+    _token_service.obtain_token(settings, run_cache_dir=None, inputs=FINGERPRINT)
     _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path))
     assert cache_files(str(tmp_path / RUN_CACHE_SUBDIR)) == [build_token_request(settings).cache_key() + ".json"]
 
@@ -595,7 +595,7 @@ def test_no_alias_when_a_file_read_cannot_be_stated(creds, exchanges, tmp_path, 
     path = tmp_path / "creds.json"
     path.write_text(json.dumps(creds.flat_s2s()))
     monkeypatch.setattr(_token_service, "file_identity", lambda name: None)
-    _token_service.obtain_token(build_settings(service_credentials_file=str(path)), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+    _token_service.obtain_token(build_settings(service_credentials_file=str(path)), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path)) is None
     assert exchanges.calls == 1
 
@@ -603,11 +603,11 @@ def test_no_alias_when_a_file_read_cannot_be_stated(creds, exchanges, tmp_path, 
 def test_no_alias_after_a_failure(creds, exchanges, tmp_path):
     exchanges.failure = ImsResponseError("IMS rejected it", status=400, code="invalid_scope")
     with pytest.raises(ImsResponseError):
-        _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+        _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path)) is None
     with pytest.raises(CredentialsError):
-        _token_service.obtain_token(build_settings(client_id="x"), run_cache_dir=str(tmp_path), alias=FINGERPRINT)
-    assert read_alias(str(tmp_path)) is None
+        _token_service.obtain_token(build_settings(client_id="x"), run_cache_dir=str(tmp_path), inputs="i" + "4" * 64)
+    assert read_alias(str(tmp_path)) is None and read_alias(str(tmp_path), "i" + "4" * 64) is None
 
 
 def test_an_alias_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, tmp_path):
@@ -616,7 +616,7 @@ def test_an_alias_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, t
     os.chmod(str(directory), 0o777)
     settings = build_settings(service_credentials=creds.flat_s2s())
     with pytest.raises(CacheError) as info:
-        _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), alias=FINGERPRINT)
+        _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert info.value.msg.startswith("the run's token cache directory %s is writable by other users (mode 0777)" % directory)
     assert exchanges.calls == 0
 
@@ -624,7 +624,7 @@ def test_an_alias_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, t
 def test_the_lookup_fingerprint_is_what_an_alias_is_stored_under(creds, exchanges, tmp_path):
     values = {"service_credentials": creds.flat_s2s()}
     fingerprint = input_fingerprint(values, {"service_credentials": "the service_credentials option"}, None)
-    _token_service.obtain_token(build_settings(**values), run_cache_dir=str(tmp_path), alias=fingerprint)
+    _token_service.obtain_token(build_settings(**values), run_cache_dir=str(tmp_path), inputs=fingerprint)
     assert entry_for_fingerprint(fingerprint, str(tmp_path), time.time())["access_token"] == "token-1"
 
 
