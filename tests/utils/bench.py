@@ -15,7 +15,12 @@ What it runs, each play a real ansible-playbook over local hosts:
    the same play with a lookup of this collection that returns a constant (its floor: what
    Ansible charges any lookup of this collection, meta/runtime.yml included);
 3. the module against a hand-written ansible.builtin.uri POST of the same JWT exchange;
-4. exchange counts: 200 x 3 lookups with cache=run, and two runs with cache=persistent.
+4. exchange counts: 200 x 3 lookups with cache=run, and two runs with cache=persistent;
+5. failures: the same 200 x 3 lookups against an IMS that answers 503 to everything (an outage)
+   and with a wrong client secret (401 invalid_client): IMS requests and wall time.
+
+--only picks sections (aem, controller, module, persistent, failures); --collections-path can
+point at another build of the collection, to measure it before a change.
 
 Plays of one comparison run interleaved, in an order that rotates each round, after one
 round that is not counted (the first plays of a session run on cold caches). The figure
@@ -109,6 +114,10 @@ TEMPLATING_PLAY = """
         third: "{{{{ header | length }}}}"
       no_log: true
 """
+# The controller-only play when every lookup fails: each host goes on to its next task.
+FAILING_PLAY = TEMPLATING_PLAY.replace("      no_log: true", "      no_log: true\n      ignore_errors: true").format(
+    expression="lookup('aemops.ims.aem_ims_token', creds_file)"
+)
 CONTROLLER_PLAYS = {
     "lookup": TEMPLATING_PLAY.format(expression="lookup('aemops.ims.aem_ims_token', creds_file)"),
     "constant lookup": TEMPLATING_PLAY.format(expression="lookup('aemops.ims.bench_constant', creds_file)"),
@@ -290,7 +299,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="counted rounds per comparison (the median is reported)")
     parser.add_argument("--collections-path", default=os.environ.get("AEMOPS_IMS_COLLECTIONS_PATH"))
     parser.add_argument("--markdown", help="also write the results as Markdown to this file")
+    parser.add_argument("--only", default="aem,controller,module,persistent,failures", help="comma-separated sections to run")
     options = parser.parse_args()
+    sections = set(options.only.split(","))
     if not options.collections_path:
         raise SystemExit("bench: set --collections-path or AEMOPS_IMS_COLLECTIONS_PATH (make bench does)")
 
@@ -329,37 +340,36 @@ def main():
                 requests = "%d per run" % max(run.requests for run in runs)
                 rows.append(row("%s, %s" % (title, label), requests, runs, "%.3fx" % ratio, verdict(ratio, limit) if label == "lookup" else ""))
 
-        # 1. The AEM-shaped play. The literal is a real token, obtained once, as a user would paste it.
-        literal_token = _token_from_emulator(emulator, integration)
-        aem = bench.compare(AEM_PLAYS, options.aem_hosts, forks, base, rounds, {"literal_token": literal_token})
-        report("AEM-shaped: %d hosts x 2 uri calls, forks %d, token from" % (options.aem_hosts, forks), aem, "literal", 1.03)
-
-        # 2. The controller-only play against a constant lookup of this collection.
-        controller = bench.compare(CONTROLLER_PLAYS, options.hosts, forks, base, rounds)
-        report("controller-only: %d hosts x 3 set_fact, forks %d" % (options.hosts, forks), controller, "constant lookup", 1.20)
-        if max(run.requests for run in controller["lookup"]) != 1:
-            failures.append("cache=run made %s requests per run, expected 1" % [run.requests for run in controller["lookup"]])
-
-        # 3. The module against a hand-written exchange (a JWT signed anew for each run).
-        module_runs, uri_runs = [], []
-        for _round in range(rounds + 1):
-            module_runs.append(bench.run(MODULE_PLAY, 1, forks, base))
-            variables = dict(base, origin=emulator.origin, client_id=client_id, jwt_token=sign_jwt(integration, emulator.origin))
-            uri_runs.append(bench.run(URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]}))
-        module_runs, uri_runs = module_runs[1:], uri_runs[1:]
-        record("module", module_runs)
-        record("uri", uri_runs)
-        ratio = median(module_runs, "cpu") / median(uri_runs, "cpu")
-        rows.append(row("module (cache=off), one exchange, 1 host", "1", module_runs, "%.3fx" % ratio, verdict(ratio, 1.0)))
-        rows.append(row("ansible.builtin.uri posting a pre-signed JWT, 1 host", "1", uri_runs, "1x", ""))
-
-        # 4. Exchange counts across runs.
-        first = bench.run(CONTROLLER_PLAYS["lookup"], options.hosts, forks, base, cache="persistent")
-        second = bench.run(CONTROLLER_PLAYS["lookup"], options.hosts, forks, base, cache="persistent")
-        rows.append(row("cache=persistent, first run (%d x 3 lookups)" % options.hosts, str(first.requests), [first]))
-        rows.append(row("cache=persistent, second run", str(second.requests), [second]))
-        if second.requests != 0:
-            failures.append("the second cache=persistent run made %d requests, expected 0" % second.requests)
+        if "aem" in sections:
+            # 1. The AEM-shaped play. The literal is a real token, obtained once, as a user would paste it.
+            literal_token = _token_from_emulator(emulator, integration)
+            aem = bench.compare(AEM_PLAYS, options.aem_hosts, forks, base, rounds, {"literal_token": literal_token})
+            report("AEM-shaped: %d hosts x 2 uri calls, forks %d, token from" % (options.aem_hosts, forks), aem, "literal", 1.03)
+        if "controller" in sections:
+            # 2. The controller-only play against a constant lookup of this collection.
+            controller = bench.compare(CONTROLLER_PLAYS, options.hosts, forks, base, rounds)
+            report("controller-only: %d hosts x 3 set_fact, forks %d" % (options.hosts, forks), controller, "constant lookup", 1.20)
+            if max(run.requests for run in controller["lookup"]) != 1:
+                failures.append("cache=run made %s requests per run, expected 1" % [run.requests for run in controller["lookup"]])
+        if "module" in sections:
+            module_against_uri(bench, integration, base, forks, rounds, rows, record, verdict)
+        if "persistent" in sections:
+            # 4. Exchange counts across runs.
+            first = bench.run(CONTROLLER_PLAYS["lookup"], options.hosts, forks, base, cache="persistent")
+            second = bench.run(CONTROLLER_PLAYS["lookup"], options.hosts, forks, base, cache="persistent")
+            rows.append(row("cache=persistent, first run (%d x 3 lookups)" % options.hosts, str(first.requests), [first]))
+            rows.append(row("cache=persistent, second run", str(second.requests), [second]))
+            if second.requests != 0:
+                failures.append("the second cache=persistent run made %d requests, expected 0" % second.requests)
+        if "failures" in sections:
+            # 5. Failures: every lookup of the play fails; what does IMS see, and how long until the play ends?
+            failing = dict(base, aem_ims_ims_endpoint=emulator.endpoint)
+            emulator.set_outage({"status": 503})
+            outage = bench.run(FAILING_PLAY, options.hosts, forks, failing)
+            emulator.set_outage(None)
+            rows.append(row("failures: %d x 3 lookups, IMS answers 503 to everything" % options.hosts, str(outage.requests), [outage]))
+            wrong = bench.run(FAILING_PLAY, options.hosts, forks, failing, {"aem_ims_client_secret": "p8e-a-wrong-secret-for-the-bench"})
+            rows.append(row("failures: %d x 3 lookups, a wrong client secret (401 invalid_client)" % options.hosts, str(wrong.requests), [wrong]))
     finally:
         emulator_client.stop_emulator(process)
         shutil.rmtree(workspace, ignore_errors=True)
@@ -372,6 +382,22 @@ def main():
             handle.write(text)
     if failures:
         raise SystemExit("bench: " + "; ".join(failures))
+
+
+def module_against_uri(bench, integration, base, forks, rounds, rows, record, verdict):
+    """3. The module against a hand-written exchange (a JWT signed anew for each run)."""
+    emulator = bench.emulator
+    module_runs, uri_runs = [], []
+    for _round in range(rounds + 1):
+        module_runs.append(bench.run(MODULE_PLAY, 1, forks, base))
+        variables = dict(base, origin=emulator.origin, client_id=integration["client_id"], jwt_token=sign_jwt(integration, emulator.origin))
+        uri_runs.append(bench.run(URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]}))
+    module_runs, uri_runs = module_runs[1:], uri_runs[1:]
+    record("module", module_runs)
+    record("uri", uri_runs)
+    ratio = median(module_runs, "cpu") / median(uri_runs, "cpu")
+    rows.append(row("module (cache=off), one exchange, 1 host", "1", module_runs, "%.3fx" % ratio, verdict(ratio, 1.0)))
+    rows.append(row("ansible.builtin.uri posting a pre-signed JWT, 1 host", "1", uri_runs, "1x", ""))
 
 
 def _token_from_emulator(emulator, integration):
