@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.aemops.ims.plugins.module_utils._cache import input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
 from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS, module_option_values, settings_from_options
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token, revoke_token
 from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message, run_cache_dir, warn
 
 
@@ -38,6 +38,11 @@ class ActionModule(ActionBase):
         try:
             settings = settings_from_options(values, origins)
             secrets += settings.secret_values()
+            if settings.state == "absent":
+                # Revoking changes IMS and the caches: check mode only says what it would do.
+                result.update(revoke_token(settings, run_cache_dir=run_cache_dir(), check_mode=bool(self._task.check_mode)))
+                result["_ansible_no_log"] = True
+                return result
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
             token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn, inputs=input_fingerprint(values, origins, None))
         except Exception as error:  # pylint: disable=broad-exception-caught

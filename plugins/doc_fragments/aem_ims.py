@@ -192,6 +192,20 @@ options:
       - If not set, the environment variable E(AEM_IMS_FORCE_REFRESH) is used.
     type: bool
     default: false
+  validate:
+    description:
+      - Before a token from the cache is used, ask IMS whether it still honours it (C(/ims/validate_token/v1)).
+        A token revoked in the Admin Console, or by O(aemops.ims.aem_ims_token#module:state=absent) in another
+        run, is then replaced in the same call instead of failing the API calls that use it.
+      - At most one validation per token per run, whatever the number of hosts, tasks and forks; a token just
+        obtained from IMS is not validated again.
+      - If IMS cannot be asked (no answer, HTTP 5xx after the retries), the task fails rather than use a token
+        that was not confirmed.
+      - Most useful with O(cache=persistent), where a cached token may be up to a day old.
+      - If not set, the environment variable E(AEM_IMS_VALIDATE) is used.
+    type: bool
+    default: false
+    version_added: 0.2.0
 """
 
     # Only for plugins (the lookup): where ansible-core itself reads the options from.
@@ -292,4 +306,8 @@ options:
   force_refresh:
     env: [{name: AEM_IMS_FORCE_REFRESH}]
     vars: [{name: aem_ims_force_refresh}]
+  validate:
+    env: [{name: AEM_IMS_VALIDATE}]
+    ini: [{section: aem_ims, key: validate}]
+    vars: [{name: aem_ims_validate}]
 """

@@ -139,7 +139,8 @@ class LookupModule(LookupBase):
             fingerprints = [input_fingerprint(values, origins, path) for path in paths]
             # A call repeated with the same inputs in this run is served without validating or reading anything again.
             if not boolean(values.get("force_refresh", False), strict=False):
-                hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time()) for fingerprint in fingerprints]
+                confirmed = boolean(values.get("validate", False), strict=False)
+                hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time(), confirmed) for fingerprint in fingerprints]
                 tokens = [entry["access_token"] for entry in hits if entry]
                 if len(tokens) == len(paths):
                     return tokens

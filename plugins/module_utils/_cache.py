@@ -38,6 +38,8 @@ from collections.abc import Iterator, Mapping
 
 ENTRY_FORMAT = "aemops.ims/token-cache/1"
 ALIAS_FORMAT = "aemops.ims/token-alias/1"
+# A note, in the run's directory only, that IMS confirmed a token this run (the validate option).
+CONFIRMED_NOTE = "aemops.ims/confirmed/1"
 RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_FILE_BYTES = 64 * 1024
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
@@ -149,6 +151,19 @@ def file_identity(path: str) -> str | None:
     except (OSError, ValueError):
         return None
     return "%d:%d:%d:%d:%d" % (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def token_digest(token: str) -> str:
+    """What a note says of a token: its hash, never the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def confirmed_this_run(run_cache_dir: str | None, key: str, entry: Mapping[str, object]) -> bool:
+    """Whether IMS confirmed this entry's token earlier in this run."""
+    if not run_cache_dir:
+        return False
+    note = TokenCache(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR)).read_note("v" + key, CONFIRMED_NOTE)
+    return note is not None and note.get("token") == token_digest(str(entry["access_token"]))
 
 
 def input_fingerprint(values: Mapping[str, object], origins: Mapping[str, str], credentials_file: str | None) -> str:
@@ -276,9 +291,10 @@ class TokenCache:
             os.close(descriptor)
 
 
-def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: float) -> dict | None:
+def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: float, confirmed: bool = False) -> dict | None:
     """The lookup's cache hit: the entry an input fingerprint's alias points to, if it is still good, else None.
 
+    With confirmed, only a token IMS confirmed earlier in this run is good (the validate option).
     Anything unusual returns None, and the caller takes the whole way, which reports problems properly.
     """
     if not run_cache_dir:
@@ -296,5 +312,7 @@ def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: floa
         return None
     not_after = entry.get("certificate_not_after")  # type: ignore[union-attr]
     if not_after is not None and not_after <= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)):
+        return None
+    if confirmed and not confirmed_this_run(run_cache_dir, alias["target"], entry):  # type: ignore[arg-type]
         return None
     return entry

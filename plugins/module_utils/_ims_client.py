@@ -46,6 +46,12 @@ def _import_requests() -> ModuleType:
 
 JWT_EXCHANGE_PATH = "/ims/exchange/jwt"
 CLIENT_CREDENTIALS_PATH = "/ims/token/v3"
+VALIDATE_TOKEN_PATH = "/ims/validate_token/v1"
+INVALIDATE_TOKEN_PATH = "/ims/invalidate_token/v2"
+# What a successful answer holds (interpret_response's expect).
+ANSWER_TOKEN = "token"
+ANSWER_VALIDATION = "validation"
+ANSWER_EMPTY = "empty"
 
 # Waits between attempts: exponential with jitter, and IMS's Retry-After is honoured up
 # to RETRY_AFTER_CAP. Bounding every wait bounds the whole call (see deadline()).
@@ -56,7 +62,7 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_RETRY_AFTER_SECONDS = 86400.0
 # Ten billion: no unit of any IMS endpoint makes a real lifetime this long.
 MAX_EXPIRES_IN = 1e10
-USER_AGENT = "aemops.ims/0.1.0 (+https://github.com/aemops/ims)"
+USER_AGENT = "aemops.ims/0.2.0 (+https://github.com/aemops/ims)"
 
 _BAD_SECRET = re.compile(r"client_secret", re.IGNORECASE)
 
@@ -140,10 +146,14 @@ def _usable_expires_in(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and 0 < value < MAX_EXPIRES_IN
 
 
-def interpret_response(status: int, headers: Mapping[str, str], body: bytes, what: str, origin: str, secrets: list[str]) -> tuple[dict, str | None]:
+def interpret_response(
+    status: int, headers: Mapping[str, str], body: bytes, what: str, origin: str, secrets: list[str], expect: str = ANSWER_TOKEN
+) -> tuple[dict, str | None]:
     """Return (the parsed success JSON, the Date header), or raise ImsResponseError with one line.
 
-    Everything quoted from the answer is reduced to printable text and scrubbed of the
+    expect says what a success is: a token (ANSWER_TOKEN), a validation verdict
+    ({"valid": true|false}, ANSWER_VALIDATION) or anything at all (ANSWER_EMPTY, for the
+    invalidation, which answers 200 with an empty body). Everything quoted from the answer is reduced to printable text and scrubbed of the
     request's secrets: a misbehaving server or proxy could echo them back.
     """
     content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
@@ -161,8 +171,14 @@ def interpret_response(status: int, headers: Mapping[str, str], body: bytes, wha
         return ImsResponseError(redact(one_line(message), secrets), status=status, retryable=retryable, retry_after=retry_after, **details)
 
     if 200 <= status < 300:
+        if expect == ANSWER_EMPTY:
+            return {}, server_date
         if not isinstance(data, dict):
             raise fail("IMS answered the %s with HTTP %d but not with JSON (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets)))
+        if expect == ANSWER_VALIDATION:
+            if not isinstance(data.get("valid"), bool):
+                raise fail("IMS answered the %s with HTTP %d but without a true or false valid" % (what, status))
+            return data, server_date
         if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
             raise fail("IMS answered the %s with HTTP %d but without an access_token" % (what, status))
         if not _usable_expires_in(data.get("expires_in")):
@@ -313,8 +329,11 @@ class ImsHttpClient:
             response.close()
         return response.status_code, response.headers, body
 
-    def post(self, path: str, make_fields: Callable[[], dict], what: str) -> tuple[dict, str | None]:
-        """POST the fields make_fields() returns (fresh on each attempt); return (json, Date header)."""
+    def post(self, path: str, make_fields: Callable[[], dict], what: str, expect: str = ANSWER_TOKEN) -> tuple[dict, str | None]:
+        """POST the fields make_fields() returns (fresh on each attempt); return (json, Date header).
+
+        expect is what a success answers (see interpret_response).
+        """
         url = self.origin + path
         started = time.monotonic()
         limit = started + deadline(self.timeout, self.retries)
@@ -326,7 +345,7 @@ class ImsHttpClient:
             attempt_timeout = max(1.0, min(self.timeout, remaining))
             try:
                 status, headers, body = self._post_once(url, make_fields(), attempt_timeout)
-                return interpret_response(status, headers, body, what, self.origin, self.secrets)
+                return interpret_response(status, headers, body, what, self.origin, self.secrets, expect)
             except (TransportError, ImsResponseError) as error:
                 if not getattr(error, "retryable", False) or attempt > self.retries:
                     if attempt > 1 and getattr(error, "retryable", False):

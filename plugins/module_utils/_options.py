@@ -29,6 +29,7 @@ DEFAULT_IMS_HOST = "ims-na1.adobelogin.com"
 DEFAULT_METASCOPE = "ent_aem_cloud_api"
 AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")
 CACHE_MODES = ("run", "persistent", "off")
+STATES = ("present", "absent")
 
 
 class Option:
@@ -93,8 +94,11 @@ OPTIONS: dict[str, Option] = {
         Option("refresh_margin", "int", "AEM_IMS_REFRESH_MARGIN", default=600, limits=(0, 86400)),
         # A forced refresh in ansible.cfg would make every run of every playbook ask IMS.
         Option("force_refresh", "bool", "AEM_IMS_FORCE_REFRESH", default=False, in_ini=False),
-        # A lookup returns a string: it has no facts to set.
+        Option("validate", "bool", "AEM_IMS_VALIDATE", default=False),
+        # A lookup returns a string: it has no facts to set, and nothing to revoke.
         Option("fact_name", "str", module_only=True),
+        Option("state", "str", default="present", choices=STATES, module_only=True),
+        Option("access_token", "str", secret=True, module_only=True),
     )
 }
 LOOKUP_OPTIONS: dict[str, Option] = {name: option for name, option in OPTIONS.items() if not option.module_only}
@@ -135,7 +139,10 @@ class Settings:
     cache_dir: str | None
     refresh_margin: int
     force_refresh: bool
+    validate: bool
     fact_name: str | None
+    state: str
+    access_token: str | None
 
     __slots__ = (*OPTIONS, "origins")
 
@@ -157,7 +164,7 @@ class Settings:
 
     def secret_values(self) -> list[str]:
         """Every secret these settings hold, for the last-resort scrubbing of messages."""
-        values = [self.client_secret, self.private_key, self.private_key_passphrase, self.proxy_url]
+        values = [self.client_secret, self.private_key, self.private_key_passphrase, self.proxy_url, self.access_token]
         if self.proxy_url:
             credentials = re.match(r"^[a-z0-9]+://([^@/]+)@", self.proxy_url)
             if credentials:
@@ -293,6 +300,8 @@ def _check_formats(values: dict) -> None:
     fact_name = values.get("fact_name")
     if fact_name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", fact_name):
         raise OptionError("fact_name must be a valid variable name, got '%s'" % fact_name[:60], field="fact_name")
+    if values.get("access_token") is not None and values.get("state") != "absent":
+        raise OptionError("access_token is the token to revoke with state=absent; state is %s" % values.get("state"), field="access_token")
     # requests would only fail on a missing CA bundle when connecting, with an OSError that names nothing.
     ca_path = values["ca_path"]
     if ca_path is not None and not os.path.isfile(ca_path):

@@ -22,7 +22,18 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_identity, usable
+from ansible_collections.aemops.ims.plugins.module_utils._cache import (
+    CONFIRMED_NOTE,
+    RUN_CACHE_SUBDIR,
+    TokenCache,
+    cache_directory,
+    check_directory,
+    confirmed_this_run,
+    default_persistent_dir,
+    file_identity,
+    token_digest,
+    usable,
+)
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
@@ -36,8 +47,12 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import (
 )
 from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
+    ANSWER_EMPTY,
+    ANSWER_VALIDATION,
     CLIENT_CREDENTIALS_PATH,
+    INVALIDATE_TOKEN_PATH,
     JWT_EXCHANGE_PATH,
+    VALIDATE_TOKEN_PATH,
     ImsHttpClient,
     deadline,
     is_bad_client_secret,
@@ -113,6 +128,34 @@ def open_cache(settings: Settings, run_cache_dir: str | None) -> TokenCache | No
     return TokenCache.open(directory, "cache_dir" if settings.cache == "persistent" else "the run's token cache directory")
 
 
+def ims_client(request: TokenRequest, settings: Settings, *tokens: str) -> ImsHttpClient:
+    """A client for IMS as the settings say; it scrubs every secret of the request, and tokens, from its messages."""
+    return ImsHttpClient(
+        request.origin,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        validate_certs=settings.validate_certs,
+        ca_path=settings.ca_path,
+        proxy_url=settings.proxy_url,
+        secrets=settings.secret_values() + request.secret_values() + list(tokens),
+    )
+
+
+def with_each_secret(request: TokenRequest, post: Callable[[str], dict]) -> dict:
+    """post(secret) with the credential's secrets in order, until one is not refused as a bad secret.
+
+    A credential can hold two secrets while one is rotated out: the next is tried only when
+    IMS says the secret itself is wrong.
+    """
+    for index, secret in enumerate(request.client_secrets):
+        try:
+            return post(secret)
+        except ImsResponseError as error:
+            if not is_bad_client_secret(error) or index + 1 == len(request.client_secrets):
+                raise
+    raise AssertionError("a TokenRequest always holds a secret")  # pragma: no cover
+
+
 def exchange(request: TokenRequest, settings: Settings, now: Callable[[], float] = time.time, warn: Callable[[str], None] | None = None) -> dict:
     """Sign (for JWT) and POST the token request; return a cache entry. Heavy imports live here."""
     # PyJWT and cryptography load with _signing, on a cache miss only.
@@ -143,25 +186,8 @@ def exchange(request: TokenRequest, settings: Settings, now: Callable[[], float]
                 "scope": ",".join(request.scopes),
             }
 
-    client = ImsHttpClient(
-        request.origin,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        validate_certs=settings.validate_certs,
-        ca_path=settings.ca_path,
-        proxy_url=settings.proxy_url,
-        secrets=settings.secret_values() + request.secret_values(),
-    )
-    # A credential can hold two secrets while one is rotated out: try them in order, and
-    # move on only when IMS says the secret itself is wrong.
-    for index, secret in enumerate(request.client_secrets):
-        try:
-            answer, _server_date = client.post(path, form_for(secret), what)
-            break
-        except ImsResponseError as error:
-            if is_bad_client_secret(error) and index + 1 < len(request.client_secrets):
-                continue
-            raise
+    client = ims_client(request, settings)
+    answer = with_each_secret(request, lambda secret: client.post(path, form_for(secret), what)[0])
     issued_at = now()
     return {
         "access_token": answer["access_token"],
@@ -273,9 +299,9 @@ def obtain_token(
     request = None
     try:
         request = build_token_request(settings, credentials_file)
-        entry, cache, cached = _entry(request, settings, run_cache_dir, warn, now, memory)
-        if cached:
-            check_certificate_expiry(entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
+        found = _Found.of(request, settings, run_cache_dir, warn, now, memory)
+        if found.cached:
+            check_certificate_expiry(found.entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
     except AemImsError as error:
         if request is not None:
             # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
@@ -283,46 +309,173 @@ def obtain_token(
         if memory is not None:
             memory.remember(error, now())
         raise
-    if inputs and run_cache_dir and cache is not None and all(files.values()):
+    if inputs and run_cache_dir and found.cache is not None and all(files.values()):
         run_cache = TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
-        run_cache.write_alias(inputs, cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()})
-    return _result(request, entry, cached, now())
+        run_cache.write_alias(
+            inputs, found.cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()}
+        )
+    result = _result(request, found.entry, found.cached, now())
+    if settings.validate:
+        result.update(validated=found.confirmed, replaced_invalid=found.replaced)
+    return result
 
 
-def _entry(
-    request: TokenRequest,
-    settings: Settings,
-    run_cache_dir: str | None,
-    warn: Callable[[str], None] | None,
-    now: Callable[[], float],
-    memory: FailureMemory | None = None,
-) -> tuple[dict, TokenCache | None, bool]:
-    """(the cache entry, the cache it is in or None, whether it was cached), exchanging when needed."""
-    cache = open_cache(settings, run_cache_dir)
-    if cache is None:
-        return exchange(request, settings, now, warn), None, False
-    key = request.cache_key()
-    if not settings.force_refresh:
-        entry = cache.read(key)
-        if entry is not None and usable(entry, now(), settings.refresh_margin):
-            return entry, cache, True
-    # One fork exchanges; the others wait for its token, or its failure, instead of asking IMS too.
-    with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
+class _Found:
+    """A token entry, where it was found and how: cached or fresh, confirmed by IMS, replacing an invalid one."""
+
+    __slots__ = ("entry", "cache", "cached", "confirmed", "replaced")
+
+    def __init__(self, entry: dict, cache: TokenCache | None, cached: bool, confirmed: bool = False, replaced: bool = False):
+        self.entry, self.cache, self.cached, self.confirmed, self.replaced = entry, cache, cached, confirmed, replaced
+
+    @classmethod
+    def of(
+        cls,
+        request: TokenRequest,
+        settings: Settings,
+        run_cache_dir: str | None,
+        warn: Callable[[str], None] | None,
+        now: Callable[[], float],
+        memory: FailureMemory | None = None,
+    ) -> _Found:
+        """The token of the cache if it is usable (and, with validate, confirmed), else one from IMS."""
+        cache = open_cache(settings, run_cache_dir)
+        if cache is None:
+            return cls(exchange(request, settings, now, warn), None, False)
+        key = request.cache_key()
         if not settings.force_refresh:
             entry = cache.read(key)
-            if entry is not None and usable(entry, now(), settings.refresh_margin):
-                return entry, cache, True
-        if memory is not None:
-            memory.check(now())
-        try:
-            entry = exchange(request, settings, now, warn)
-        except AemImsError as error:
+            fresh_enough = entry is not None and usable(entry, now(), settings.refresh_margin)
+            if fresh_enough and (not settings.validate or confirmed_this_run(run_cache_dir, key, entry)):  # type: ignore[arg-type]
+                return cls(entry, cache, True, confirmed=settings.validate)  # type: ignore[arg-type]
+        # One fork exchanges (or validates); the others wait for its token, or its failure, instead of asking IMS too.
+        replaced = False
+        with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
+            if not settings.force_refresh:
+                entry = cache.read(key)
+                if entry is not None and usable(entry, now(), settings.refresh_margin):
+                    if not settings.validate or confirmed_this_run(run_cache_dir, key, entry):
+                        return cls(entry, cache, True, confirmed=settings.validate)
+                    if confirm(request, settings, entry, run_cache_dir):
+                        return cls(entry, cache, True, confirmed=True)
+                    # IMS no longer honours it: it goes from every cache, and a new one is obtained now.
+                    forget_token(key, settings, run_cache_dir)
+                    replaced = True
             if memory is not None:
-                # Scrubbed, and kept before the lock is released: the forks waiting for it print this note.
-                error.msg = redact(error.msg, request.secret_values())
-                memory.remember(error, now())
-            raise
-        cache.write(key, entry)
-    if memory is not None:
-        memory.forget()
-    return entry, cache, False
+                memory.check(now())
+            try:
+                entry = exchange(request, settings, now, warn)
+            except AemImsError as error:
+                if memory is not None:
+                    # Scrubbed, and kept before the lock is released: the forks waiting for it print this note.
+                    error.msg = redact(error.msg, request.secret_values())
+                    memory.remember(error, now())
+                raise
+            cache.write(key, entry)
+            if settings.validate:
+                # A token IMS just issued needs no confirmation from it: the other forks take it as confirmed.
+                note_confirmed(request, entry, run_cache_dir)
+        if memory is not None:
+            memory.forget()
+        return cls(entry, cache, False, replaced=replaced)
+
+
+# --- confirming and revoking tokens ----------------------------------------------------------------
+
+
+def confirm(request: TokenRequest, settings: Settings, entry: dict, run_cache_dir: str | None) -> bool:
+    """Ask IMS whether it still honours the entry's token; remember a yes for the rest of the run.
+
+    A failure to ask (no answer, 5xx after the retries) raises: with validate, an
+    unconfirmed token is never served.
+    """
+    token = entry["access_token"]
+    form = {"type": "access_token", "client_id": request.client_id, "token": token}
+    answer, _date = ims_client(request, settings, token).post(VALIDATE_TOKEN_PATH, lambda: form, "token validation", expect=ANSWER_VALIDATION)
+    if answer["valid"]:
+        note_confirmed(request, entry, run_cache_dir)
+    return bool(answer["valid"])
+
+
+def note_confirmed(request: TokenRequest, entry: dict, run_cache_dir: str | None) -> None:
+    """Remember for the rest of the run that IMS honours the entry's token (read by _cache.confirmed_this_run)."""
+    if run_cache_dir:
+        notes = TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
+        notes.write_note("v" + request.cache_key(), CONFIRMED_NOTE, {"token": token_digest(entry["access_token"])})
+
+
+def _caches_of(settings: Settings, run_cache_dir: str | None) -> list[TokenCache]:
+    """Every cache that may hold a token of these settings, whatever their cache mode: the run's and cache_dir.
+
+    An unsafe directory is refused, except the default cache_dir of settings that do not use
+    it: that one is only left alone, as the user never chose it.
+    """
+    chosen = settings.cache == "persistent" or settings.cache_dir is not None
+    caches = []
+    for directory, label, strict in (
+        (cache_directory("run", None, run_cache_dir), "the run's token cache directory", True),
+        (settings.cache_dir or default_persistent_dir(), "cache_dir", chosen),
+    ):
+        if not directory or not os.path.isdir(directory):
+            continue
+        try:
+            check_directory(directory, label)
+        except AemImsError:
+            if strict:
+                raise
+            continue
+        caches.append(TokenCache(directory, label))
+    return caches
+
+
+def forget_token(key: str, settings: Settings, run_cache_dir: str | None, token: str | None = None) -> list[str]:
+    """Remove the entry under key from every cache (only where it holds token, when given); return the tokens removed."""
+    removed = []
+    for cache in _caches_of(settings, run_cache_dir):
+        entry = cache.read(key)
+        if entry is not None and token in (None, entry["access_token"]):
+            cache.discard(key)
+            removed.append(entry["access_token"])
+        cache.discard("v" + key)
+    return removed
+
+
+def invalidate(request: TokenRequest, settings: Settings, token: str) -> None:
+    """Ask IMS to invalidate a token of this request's client; it needs the client's secret."""
+    client = ims_client(request, settings, token)
+    form = {"token_type": "access_token", "token": token, "client_id": request.client_id}
+
+    def post(secret: str) -> dict:
+        return client.post(INVALIDATE_TOKEN_PATH, lambda: dict(form, client_secret=secret), "token invalidation", expect=ANSWER_EMPTY)[0]
+
+    try:
+        with_each_secret(request, post)
+    except AemImsError as error:
+        error.msg = redact(error.msg, request.secret_values())
+        raise
+
+
+def revoke_token(settings: Settings, run_cache_dir: str | None = None, now: Callable[[], float] = time.time, check_mode: bool = False) -> dict:
+    """state=absent: revoke the token of these credentials at IMS, and remove it from every cache.
+
+    The token is the access_token option when given, else each unexpired token cached for these
+    credentials. In check mode nothing is sent and nothing removed. Returns the result: the
+    request's public summary, revoked (how many tokens) and changed.
+    """
+    request = build_token_request(settings)
+    key = request.cache_key()
+    if settings.access_token:
+        tokens = [settings.access_token]
+    else:
+        entries = [cache.read(key) for cache in _caches_of(settings, run_cache_dir)]
+        tokens = sorted({entry["access_token"] for entry in entries if entry is not None and entry["expires_at"] > now()})
+    if not check_mode:
+        for token in tokens:
+            invalidate(request, settings, token)
+            forget_token(key, settings, run_cache_dir, token)
+        if not settings.access_token:
+            # Expired entries too: nothing of these credentials is left behind.
+            forget_token(key, settings, run_cache_dir)
+    result = request.public_summary()
+    result.update(revoked=len(tokens), changed=bool(tokens))
+    return {name: value for name, value in result.items() if value is not None}

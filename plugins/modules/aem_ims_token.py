@@ -21,6 +21,7 @@ description:
     values. A failure shows a one-line message that names the option, the credentials field or the IMS error code,
     and never a secret.
   - Tokens are cached (O(cache)), so that a play over many hosts and tasks makes one IMS request per credential.
+  - With O(state=absent) it revokes the token of the credentials at IMS instead, and removes it from every cache.
 author:
   - aemops.ims contributors (@aemops)
 extends_documentation_fragment:
@@ -32,6 +33,24 @@ options:
       - Off by default because fact caches (C(fact_caching)) store facts in clear text, token included, and
         keep them beyond the run. Prefer C(register).
     type: str
+  state:
+    description:
+      - V(present) gets a token, from the cache or from IMS.
+      - V(absent) revokes the token of these credentials at IMS (C(/ims/invalidate_token/v2)) and removes it from
+        every cache, the run's and O(cache_dir)'s, whatever O(cache) says. It revokes O(access_token) when given,
+        else the cached token, if any. C(changed) says whether a token was revoked (RV(revoked) how many); in check
+        mode nothing is sent and nothing removed.
+      - Revoking needs the credentials (client ID and secret) as obtaining does.
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 0.2.0
+  access_token:
+    description:
+      - With O(state=absent), the token to revoke, for example one registered by an earlier task. It must have been
+        issued to the client of the credentials.
+    type: str
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -50,7 +69,7 @@ attributes:
     platforms: posix
     description: Runs on the controller, for any target.
 notes:
-  - The module always returns C(changed=false).
+  - With O(state=present), the default, the module returns C(changed=false), as getting a token changes nothing.
   - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
     environment), not on managed hosts.
   - A token obtained once is reused by later tasks, hosts and forks of the same run (O(cache=run), the default).
@@ -130,6 +149,31 @@ EXAMPLES = r"""
     cache: persistent
   register: aem_token
 
+- name: Confirm a token kept across runs with IMS before using it
+  aemops.ims.aem_ims_token:
+    service_credentials_file: /etc/aem/service-credentials.json
+    cache: persistent
+    validate: true
+  register: aem_token
+
+- name: A CI job that revokes its token when it ends, whatever happened
+  block:
+    - name: Get the token
+      aemops.ims.aem_ims_token:
+        service_credentials_file: /etc/aem/service-credentials.json
+      register: aem_token
+
+    - name: Call AEM with it
+      ansible.builtin.uri:
+        url: "https://author-p12345-e67890.adobeaemcloud.com/libs/granite/security/currentuser.json"
+        headers: "{{ aem_token.headers }}"
+      no_log: true
+  always:
+    - name: Revoke the token
+      aemops.ims.aem_ims_token:
+        service_credentials_file: /etc/aem/service-credentials.json
+        state: absent
+
 - name: Set the options once for the whole play
   module_defaults:
     group/aemops.ims.aem_ims:
@@ -143,23 +187,23 @@ EXAMPLES = r"""
 RETURN = r"""
 access_token:
   description: The IMS access token, to send as an C(Authorization) header with the C(Bearer) scheme.
-  returned: success
+  returned: success, with O(state=present)
   type: str
   sample: eyJhbGciOiJSUzI1NiIsIng1dSI6Imltc19uYTEta2V5LWF0LTEuY2VyIn0...
 token_type:
   description: The token type IMS returned.
-  returned: success
+  returned: success, with O(state=present)
   type: str
   sample: bearer
 expires_in:
   description:
     - Seconds until the token expires, from now. IMS answers the JWT exchange in milliseconds; this is always seconds.
-  returned: success
+  returned: success, with O(state=present)
   type: int
   sample: 86399
 expires_at:
   description: When the token expires, ISO-8601 in UTC.
-  returned: success
+  returned: success, with O(state=present)
   type: str
   sample: "2026-11-27T10:15:00Z"
 client_id:
@@ -186,7 +230,7 @@ credentials_format:
   sample: aem_service_credentials
 cached:
   description: Whether the token came from the token cache rather than a new IMS request.
-  returned: success
+  returned: success, with O(state=present)
   type: bool
   sample: false
 email:
@@ -210,14 +254,37 @@ headers:
   description:
     - HTTP headers ready for C(ansible.builtin.uri), C(Authorization) with the bearer token and C(x-api-key)
       with the client ID, which many Adobe APIs require.
-  returned: success
+  returned: success, with O(state=present)
   type: dict
   sample: {"Authorization": "Bearer eyJhbGciOi...", "x-api-key": "cm-p12345-e67890-integration"}
 certificate_expires_at:
   description: When the certificate of the JWT credentials expires, ISO-8601 in UTC.
-  returned: when the credentials carry a certificate or its expiration date
+  returned: with O(state=present), when the credentials carry a certificate or its expiration date
   type: str
   sample: "2027-03-26T16:20:18Z"
+validated:
+  description:
+    - With O(validate=true), whether the cached token returned is known good in this run, because IMS confirmed it
+      or issued it earlier in the run. V(false) for a token this task has just obtained from IMS, which needs no
+      confirmation.
+  returned: success, with O(validate=true) and O(state=present)
+  type: bool
+  sample: true
+  version_added: 0.2.0
+replaced_invalid:
+  description:
+    - With O(validate=true), whether IMS called the cached token invalid, so that the token returned is a new one.
+  returned: success, with O(validate=true) and O(state=present)
+  type: bool
+  sample: false
+  version_added: 0.2.0
+revoked:
+  description:
+    - With O(state=absent), how many tokens were revoked at IMS (in check mode, would be). V(0) when there was none.
+  returned: success, with O(state=absent)
+  type: int
+  sample: 1
+  version_added: 0.2.0
 ansible_facts:
   description: The same result under the name O(fact_name), when set.
   returned: when O(fact_name) is set

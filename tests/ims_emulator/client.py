@@ -108,6 +108,13 @@ class EmulatorClient:
         """Queue faults; each token-endpoint request consumes one, first in first out."""
         return self._call("POST", "/_emulator/faults", {"faults": list(faults)})
 
+    def invalidate_token(self, client_id: str, client_secret: str, token: str) -> None:
+        """Invalidate a token the way a client of IMS does (POST /ims/invalidate_token/v2)."""
+        form = urllib.parse.urlencode({"token_type": "access_token", "token": token, "client_id": client_id, "client_secret": client_secret})
+        request = urllib.request.Request(self.url("/ims/invalidate_token/v2"), data=form.encode("ascii"), method="POST")
+        with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            response.read()
+
     def set_outage(self, fault: dict | None) -> dict:
         """Answer every token request with this fault (after any queued ones) until set_outage(None)."""
         return self._call("POST", "/_emulator/outage", {"fault": fault})

@@ -87,7 +87,9 @@ MSG_BAD_GRANT = "The grant_type parameter must be client_credentials"
 MSG_SCOPE_REQUIRED = "The scope parameter is required"
 MSG_INVALID_SCOPE = "Invalid scope"
 
-FAULT_KEYS = frozenset(("status", "retry_after", "retry_after_http_date_in", "html", "drop", "delay", "hang", "body", "headers"))
+FAULT_KEYS = frozenset(("status", "retry_after", "retry_after_http_date_in", "html", "drop", "delay", "hang", "body", "headers", "on"))
+# Which requests a fault is for: token requests (the default), validations or invalidations.
+FAULT_TARGETS = ("token", "validate", "invalidate")
 INTEGRATION_OPTIONS = frozenset(
     (
         "kind",
@@ -381,6 +383,8 @@ class EmulatorState:
         self.token_key = generate_rsa()
         self.token_public_key = self.token_key.public_key()
         self.issued: dict[str, dict] = {}
+        # Ids of tokens invalidated through /ims/invalidate_token/v2: no longer valid anywhere.
+        self.invalidated: set[str] = set()
         self.faults: collections.deque = collections.deque()
         # A fault applied to every token request while no queued one is left: an outage.
         self.outage: dict | None = None
@@ -445,11 +449,14 @@ class EmulatorState:
         with self.lock:
             return json.loads(json.dumps(self.stats))
 
-    def pop_fault(self) -> dict | None:
+    def pop_fault(self, kind: str = "token") -> dict | None:
+        """The next fault for this kind of request ("on": token, the default, validate or invalidate), queued or the outage."""
         with self.lock:
-            if self.faults:
-                return self.faults.popleft()
-            return dict(self.outage) if self.outage else None
+            for fault in self.faults:
+                if fault.get("on", "token") == kind:
+                    self.faults.remove(fault)
+                    return fault
+            return dict(self.outage) if self.outage and self.outage.get("on", "token") == kind else None
 
     # -- integrations ------------------------------------------------------
 
@@ -740,6 +747,18 @@ class EmulatorState:
         email_address = f"developer-{secrets.token_hex(4)}@example.com"
         return self.issue_token(DEV_TOKEN_CLIENT_ID, user, org, DEV_TOKEN_SCOPE, email_address)
 
+    def signed_claims(self, token: str) -> dict | None:
+        """The claims of a token this emulator signed, or None (malformed, forged, not an access token)."""
+        claims, _valid = self.check_token(token)
+        if claims is None:
+            return None
+        parts = token.split(".")
+        try:
+            self.token_public_key.verify(b64url_decode(parts[2]), f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return None
+        return claims if claims.get("type") == "access_token" else None
+
     def check_token(self, token: str) -> tuple[dict | None, bool]:
         """Return (claims or None, valid) for an access token."""
         parts = token.split(".")
@@ -760,12 +779,44 @@ class EmulatorState:
         if header.get("alg") != "RS256" or claims.get("type") != "access_token":
             return claims, False
         with self.lock:
-            known = claims.get("id") in self.issued
+            known = claims.get("id") in self.issued and claims.get("id") not in self.invalidated
         try:
             expires_ms = int(claims["created_at"]) + int(claims["expires_in"])
         except (KeyError, TypeError, ValueError):
             return claims, False
         return claims, known and expires_ms > self.now() * 1000
+
+    def count(self, client_id: str, what: str) -> None:
+        """Count a validation or an invalidation, in total and for the client (the stats' "validations"/"invalidations")."""
+        with self.lock:
+            self.stats[what] = self.stats.get(what, 0) + 1
+            if client_id:
+                entry = self.stats["by_client"].setdefault(client_id[:200], {"requests": 0, "issued": 0})
+                entry[what] = entry.get(what, 0) + 1
+
+    def invalidate(self, fields: dict) -> None:
+        """/ims/invalidate_token/v2: the client's own token, with its secret; an unknown token is no error (RFC 7009)."""
+        if fields.get("token_type") != "access_token":
+            raise ImsError(400, "invalid_request", "Missing required parameter: token_type")
+        for name in ("token", "client_id", "client_secret"):
+            if not fields.get(name):
+                raise ImsError(400, "invalid_request", "Missing required parameter: " + name)
+        with self.lock:
+            integration = self.integrations.get(fields["client_id"])
+        if integration is None:
+            raise ImsError(400, "invalid_client", MSG_BAD_CLIENT_ID)
+        if fields["client_secret"] not in integration.client_secrets:
+            raise ImsError(400, "invalid_client", MSG_BAD_SECRET)
+        claims = self.signed_claims(fields["token"])
+        token_id = claims.get("id") if claims else None
+        with self.lock:
+            known = isinstance(token_id, str) and token_id in self.issued
+        if not known:
+            return
+        if claims.get("client_id") != fields["client_id"]:  # type: ignore[union-attr]
+            raise ImsError(400, "invalid_request", "The token was not issued to this client")
+        with self.lock:
+            self.invalidated.add(token_id)
 
     def token_owner(self, claims: dict) -> dict:
         with self.lock:
@@ -1021,6 +1072,13 @@ class TokenRequestBooking:
             self.state.end_token_request()
 
 
+class _NotBooked:
+    """A fault on a validation or invalidation: counted by the caller, not as a token request."""
+
+    def finish(self, status, error, issued: bool = False, release: bool = True) -> None:
+        del status, error, issued, release
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "aemops-ims-emulator"
@@ -1169,6 +1227,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/ims/validate_token/v1" and method == "POST":
             self._validate_token()
+            return
+        if path == "/ims/invalidate_token/v2" and method == "POST":
+            self._invalidate_token()
             return
         if path == "/ims/keys" and method == "GET":
             self._send_json(200, self.state.jwks())
@@ -1345,11 +1406,29 @@ class Handler(BaseHTTPRequestHandler):
         if not token:
             self._send_json(400, {"error": "invalid_request", "error_description": "Missing required parameter: token"})
             return
-        claims, valid = self.state.check_token(token)
         client_id = fields.get("client_id")
+        self.state.count(client_id or "", "validations")
+        fault = self.state.pop_fault("validate")
+        if fault is not None and self._apply_fault(fault, _NotBooked()):
+            return
+        claims, valid = self.state.check_token(token)
         if valid and client_id and claims and claims.get("client_id") != client_id:
             valid = False
         self._send_json(200, {"valid": valid, "token": claims or {}})
+
+    def _invalidate_token(self) -> None:
+        fields = parse_form(self.headers.get("Content-Type"), self._body)[0]
+        self.state.count(fields.get("client_id", ""), "invalidations")
+        fault = self.state.pop_fault("invalidate")
+        if fault is not None and self._apply_fault(fault, _NotBooked()):
+            return
+        try:
+            self.state.invalidate(fields)
+        except ImsError as exc:
+            self._send_json(exc.status, {"error": exc.error, "error_description": exc.description})
+            return
+        # An empty body, as IMS answers; through _send, so that it is logged with its status.
+        self._send(200, b"", "text/plain;charset=UTF-8")
 
     # -- mock AEM --------------------------------------------------------------
 
@@ -1406,6 +1485,8 @@ def validate_faults(faults) -> list[dict]:
         unknown = set(fault) - FAULT_KEYS
         if unknown:
             raise AdminError(400, "unknown fault key(s): " + ", ".join(sorted(unknown)))
+        if fault.get("on", "token") not in FAULT_TARGETS:
+            raise AdminError(400, "on must be one of " + ", ".join(FAULT_TARGETS))
         if "status" in fault and not (is_int(fault["status"]) and 100 <= fault["status"] <= 599):
             raise AdminError(400, "status must be an HTTP status code")
         for key in ("delay", "retry_after_http_date_in"):

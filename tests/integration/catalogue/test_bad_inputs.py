@@ -56,10 +56,13 @@ MODULE_OPTIONS = (
     "cache_dir",
     "refresh_margin",
     "force_refresh",
+    "validate",
     "fact_name",
+    "state",
+    "access_token",
     "colour",
 )
-LOOKUP_SUPPORTED = sorted(set(MODULE_OPTIONS) - {"fact_name", "colour"})
+LOOKUP_SUPPORTED = sorted(set(MODULE_OPTIONS) - {"fact_name", "state", "access_token", "colour"})
 MODULE_SUPPORTED = sorted(set(MODULE_OPTIONS) - {"colour"})
 ENDPOINT_EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 
@@ -82,7 +85,7 @@ def _write(path, content, mode=0o600):
 
 
 def build_catalogue(good, encrypted, emulator, directory):
-    """[(name, args, secret_args, expected message, lookup message or None, module_only)], and the extra secrets to check."""
+    """[(name, args, secret_args, expected message, lookup message or None, module_only, lookup_only)], and the extra secrets to check."""
     aem = good.integration["formats"]["aem_service_credentials"]
     good_file = good.write()
     good_text = good_file.read_text(encoding="utf-8")
@@ -168,6 +171,7 @@ def build_catalogue(good, encrypted, emulator, directory):
     unreadable = _write(directory / "unreadable.json", good_text, mode=0o000)
 
     wrong_passphrase = "wrong-" + random.token_urlsafe(12)
+    a_token = "eyJ-not-a-token-" + random.token_urlsafe(16)
     broken_inline = json.dumps(aem)[:-40]
     endpoint = emulator.endpoint
     net = {"ims_endpoint": endpoint}
@@ -447,6 +451,27 @@ def build_catalogue(good, encrypted, emulator, directory):
             "private_key (from the private_key option) and private_key_file (from the private_key_file option) are both set: set only one",
         ),
         ("fact_name_invalid", dict(good_args, fact_name="1-token"), {}, "fact_name must be a valid variable name, got '1-token'", None, True),
+        # --- the token's lifecycle ---
+        ("validate_maybe", dict(good_args, validate="maybe"), {}, "validate must be a boolean (true or false), got 'maybe'"),
+        ("state_gone", dict(good_args, state="gone"), {}, "state must be one of present, absent, got 'gone'", None, True),
+        (
+            "access_token_without_state_absent",
+            good_args,
+            {"access_token": a_token},
+            "access_token is the token to revoke with state=absent; state is present",
+            None,
+            True,
+        ),
+        # A lookup returns a token: it has nothing to revoke.
+        (
+            "state_absent_in_the_lookup",
+            dict(good_args, state="absent"),
+            {},
+            None,
+            "Unsupported option(s) for aemops.ims.aem_ims_token: state. Supported options: %s" % ", ".join(LOOKUP_SUPPORTED),
+            False,
+            True,
+        ),
         # --- Adobe Developer Console projects ---
         (
             "console_no_usable_credential",
@@ -476,8 +501,9 @@ def build_catalogue(good, encrypted, emulator, directory):
         name, args, secret_args, message = case[:4]
         lookup_message = case[4] if len(case) > 4 and case[4] else message
         module_only = len(case) > 5 and case[5]
-        normalised.append((name, args, secret_args, message, lookup_message, module_only))
-    extra_secrets = [wrong_passphrase, broken_inline, encrypted.integration["passphrase"]]
+        lookup_only = len(case) > 6 and case[6]
+        normalised.append((name, args, secret_args, message, lookup_message, module_only, lookup_only))
+    extra_secrets = [wrong_passphrase, broken_inline, encrypted.integration["passphrase"], a_token]
     for pem in (openssh_pem.decode("ascii"), ec_pem.decode("ascii")):
         extra_secrets.append(pem)
     return normalised, extra_secrets
@@ -556,11 +582,12 @@ def test_bad_input_catalogue_module_and_lookup(ansible, make_credentials, fresh_
 
     # Safety net: a case that wrongly passed validation would fail fast instead of waiting on a network.
     def item(case):
-        name, args, _secret_args, _message, _lookup_message, _module_only = case
+        name, args = case[:2]
         return {"name": name, "args": dict({"timeout": 5, "retries": 0}, **args)}
 
     secret_vars = {"case_secrets": {case[0]: case[2] for case in cases if case[2]}}
-    module_run = ansible.run(_module_playbook(), extra_vars={"cases": [item(case) for case in cases]}, secret_vars=secret_vars, name="module.yml")
+    module_cases = [case for case in cases if not case[6]]
+    module_run = ansible.run(_module_playbook(), extra_vars={"cases": [item(case) for case in module_cases]}, secret_vars=secret_vars, name="module.yml")
     module_run.assert_ok()
     module_results = {entry["item"]["name"]: entry for entry in module_run.result_file("module.json")}
     lookup_cases = [case for case in cases if not case[5]]
@@ -572,16 +599,16 @@ def test_bad_input_catalogue_module_and_lookup(ansible, make_credentials, fresh_
 
     problems = []
     module_messages = set(module_run.failure_messages())
-    for name, _args, _secret_args, message, lookup_expected, module_only in cases:
+    for name, _args, _secret_args, message, lookup_expected, module_only, lookup_only in cases:
         if core_line < (2, 19):
             message = MODULE_MESSAGES_BEFORE_2_19.get(name, message)
-        result = module_results[name]
+        result = module_results.get(name, {}) if not lookup_only else {"failed": True, "msg": message}
         got = result.get("msg")
         if result.get("failed") is not True or "access_token" in result:
             problems.append("%s (module): did not fail" % name)
         elif got != message:
             problems.append("%s (module):\n    expected: %s\n    got:      %s" % (name, message, got))
-        elif message not in module_messages:
+        elif message not in module_messages and not lookup_only:
             problems.append("%s (module): the message is not in the -vvvv output" % name)
         if isinstance(got, str) and ("\n" in got or "Traceback" in got):
             problems.append("%s (module): the message is not one line" % name)

@@ -616,6 +616,66 @@ def test_repeated_failures_leak_nothing(output, ansible, world, fresh_emulator, 
     run.assert_no_secrets(*world.secrets)
 
 
+# --- the token's lifecycle -------------------------------------------------------------------
+
+LIFECYCLE_TASK = """
+    - name: lifecycle - {name}
+      aemops.ims.aem_ims_token:
+        service_credentials_file: "{{{{ aem_file }}}}"
+        ca_path: "{{{{ ca_path }}}}"
+        ims_endpoint: "{{{{ ims_endpoint }}}}"
+        cache: persistent
+        cache_dir: "{{{{ persistent_dir }}}}"{options}
+      register: {register}{extra}
+"""
+
+
+def lifecycle_playbooks(save):
+    """Two runs: the first obtains a token kept across runs; between them the test invalidates it at IMS;
+    the second finds it invalid and replaces it, confirms it through the lookup, and revokes tokens (once refused)."""
+    first = PLAY + LIFECYCLE_TASK.format(name="obtain", options="\n        validate: true", register="first", extra="") + save("first")
+    second = (
+        PLAY
+        + LIFECYCLE_TASK.format(name="find the cached token invalid, replace it", options="\n        validate: true", register="second", extra="")
+        + """
+    - name: lifecycle - the lookup takes the confirmed token
+      ansible.builtin.set_fact:
+        confirmed: "{{ lookup('aemops.ims.aem_ims_token', aem_file, ca_path=ca_path, ims_endpoint=ims_endpoint, cache='persistent',
+          cache_dir=persistent_dir, validate=true) }}"
+      no_log: true
+"""
+        + LIFECYCLE_TASK.format(
+            name="revoke a registered token with a wrong secret",
+            options='\n        client_secret: "{{ wrong_secret }}"\n        state: absent\n        access_token: "{{ second.access_token }}"',
+            register="refused",
+            extra="\n      ignore_errors: true",
+        )
+        + LIFECYCLE_TASK.format(name="revoke the cached token", options="\n        state: absent", register="revoked", extra="")
+        + save("{'second': second, 'refused': refused, 'revoked': revoked}")
+    )
+    return first, second
+
+
+@pytest.mark.parametrize("output", list(OUTPUTS))
+def test_lifecycle_paths_leak_nothing(output, ansible, world, fresh_emulator, ledger, token_owner, save):
+    aem = world.integrations["aem"]
+    first_play, second_play = lifecycle_playbooks(save)
+    first = ansible.run(first_play, extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
+    first.assert_ok()
+    token = first.result_file()["access_token"]
+    fresh_emulator.invalidate_token(aem.client_id, aem.integration["client_secrets"][0], token)
+    second = ansible.run(second_play, extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
+    second.assert_ok()
+    result = second.result_file()
+    assert result["second"]["replaced_invalid"] is True
+    assert result["refused"]["failed"] is True and "invalid_client" in result["refused"]["msg"]
+    assert (result["revoked"]["changed"], result["revoked"]["revoked"]) == (True, 1)
+    assert token_owner(token) is None and token_owner(result["second"]["access_token"]) is None
+    ledger(output, ["lifecycle:module:validate", "lifecycle:module:replace", "lifecycle:lookup:validate", "lifecycle:module:absent"])
+    for run in (first, second):
+        run.assert_no_secrets(*world.secrets)
+
+
 # --- the fact cache ---------------------------------------------------------------------------
 
 

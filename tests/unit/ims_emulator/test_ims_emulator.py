@@ -792,6 +792,183 @@ def test_validate_token(emu, jwt_integ):
 
 
 # ---------------------------------------------------------------------------
+# invalidate_token, and what an invalidated token is afterwards
+
+MSG_NOT_THIS_CLIENT = "The token was not issued to this client"
+
+
+def invalidation_fields(integ, value, secret_index=0, **overrides) -> dict:
+    fields = {"token_type": "access_token", "token": value, "client_id": integ["client_id"], "client_secret": integ["client_secrets"][secret_index]}
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def invalidate(emu, integ, value, **overrides):
+    return post(emu, "/ims/invalidate_token/v2", invalidation_fields(integ, value, **overrides))
+
+
+def is_valid(emu, integ, token) -> bool:
+    resp = post(emu, "/ims/validate_token/v1", {"type": "access_token", "client_id": integ["client_id"], "token": token})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["valid"]
+
+
+def s2s_token(emu, integ, secret_index=0) -> str:
+    return assert_token_ok(post(emu, "/ims/token/v3", s2s_fields(integ, secret_index)), 86399)
+
+
+def assert_invalidated_ok(resp):
+    assert (resp.status_code, resp.content) == (200, b""), resp.text
+    assert resp.headers["Content-Length"] == "0"
+
+
+@pytest.mark.parametrize("missing", ["token_type", "token", "client_id", "client_secret"])
+def test_invalidate_token_needs_every_field(emu, s2s_integ, missing):
+    token = s2s_token(emu, s2s_integ)
+    resp = invalidate(emu, s2s_integ, token, **{missing: None})
+    assert_ims_error(resp, 400, "invalid_request", "Missing required parameter: " + missing)
+    assert is_valid(emu, s2s_integ, token) is True
+
+
+def test_invalidate_token_wants_an_access_token(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    assert_ims_error(invalidate(emu, s2s_integ, token, token_type="refresh_token"), 400, "invalid_request")
+    assert is_valid(emu, s2s_integ, token) is True
+
+
+@pytest.mark.parametrize(
+    "overrides, description",
+    [
+        ({"client_secret": "p8e-not-the-secret"}, "invalid client_secret parameter"),
+        ({"client_id": "0123456789abcdef0123456789abcdef"}, "invalid client_id parameter"),
+    ],
+    ids=["wrong-secret", "unknown-client"],
+)
+def test_invalidate_token_needs_the_clients_secret(emu, s2s_integ, overrides, description):
+    token = s2s_token(emu, s2s_integ)
+    assert_ims_error(invalidate(emu, s2s_integ, token, **overrides), 400, "invalid_client", description)
+    assert is_valid(emu, s2s_integ, token) is True
+
+
+def test_invalidate_token_refuses_a_token_of_another_client(emu, jwt_integ, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    # jwt_integ's own credentials, s2s_integ's token.
+    assert_ims_error(invalidate(emu, jwt_integ, token), 400, "invalid_request", MSG_NOT_THIS_CLIENT)
+    assert is_valid(emu, s2s_integ, token) is True
+
+
+@pytest.mark.parametrize(
+    "token_of",
+    [
+        lambda emu, integ: "not-a-token",
+        lambda emu, integ: "a.b.c",
+        lambda emu, integ: raw_jwt({"alg": "RS256"}, {"id": "0" * 36, "type": "access_token", "client_id": integ["client_id"]}),
+    ],
+    ids=["opaque", "undecodable", "never-issued"],
+)
+def test_invalidating_an_unknown_token_is_no_error(emu, s2s_integ, token_of):
+    # RFC 7009: the client cannot tell an unknown token from one already gone.
+    assert_invalidated_ok(invalidate(emu, s2s_integ, token_of(emu, s2s_integ)))
+
+
+def test_an_invalidated_token_fails_validation_and_aem_and_the_client_gets_a_new_one(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    assert aem(emu, "GET", "/libs/granite/security/currentuser.json", token).status_code == 200
+    resp = invalidate(emu, s2s_integ, token)
+    assert_invalidated_ok(resp)
+    assert is_valid(emu, s2s_integ, token) is False
+    resp = aem(emu, "GET", "/libs/granite/security/currentuser.json", token)
+    assert resp.status_code == 401 and resp.json() == {"error": "unauthorized"}
+    # Invalidating it again changes nothing, and is no error.
+    assert_invalidated_ok(invalidate(emu, s2s_integ, token))
+    # The credentials still work: a new token, valid everywhere.
+    fresh = s2s_token(emu, s2s_integ)
+    assert fresh != token and is_valid(emu, s2s_integ, fresh) is True
+    assert aem(emu, "GET", "/aem/x", fresh, api_key=s2s_integ["client_id"]).status_code == 200
+
+
+def test_invalidating_with_the_second_secret_and_by_bearer_validation(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ, secret_index=1)
+    assert_invalidated_ok(invalidate(emu, s2s_integ, token, client_secret=s2s_integ["client_secrets"][1]))
+    resp = post(emu, "/ims/validate_token/v1", {"type": "access_token", "client_id": s2s_integ["client_id"]}, headers={"Authorization": f"Bearer {token}"})
+    assert resp.json()["valid"] is False
+
+
+def test_invalidating_a_jwt_exchange_token(emu, jwt_integ):
+    token = assert_token_ok(exchange(emu, jwt_integ), 86399999)
+    assert_invalidated_ok(invalidate(emu, jwt_integ, token))
+    assert is_valid(emu, jwt_integ, token) is False
+    assert is_valid(emu, jwt_integ, assert_token_ok(exchange(emu, jwt_integ), 86399999)) is True
+
+
+def test_the_clients_invalidate_token(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    assert emu.invalidate_token(s2s_integ["client_id"], s2s_integ["client_secrets"][0], token) is None
+    assert is_valid(emu, s2s_integ, token) is False
+
+
+def test_other_tokens_of_the_client_stay_valid(emu, s2s_integ):
+    first, second = s2s_token(emu, s2s_integ), s2s_token(emu, s2s_integ)
+    assert_invalidated_ok(invalidate(emu, s2s_integ, first))
+    assert (is_valid(emu, s2s_integ, first), is_valid(emu, s2s_integ, second)) == (False, True)
+
+
+def test_a_forged_token_cannot_invalidate_a_real_one(emu, jwt_integ, s2s_integ):
+    victim = s2s_token(emu, s2s_integ)
+    claims = jwt.decode(victim, options={"verify_signature": False})
+    forged = jwt.encode(dict(claims, client_id=jwt_integ["client_id"]), rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256")
+    invalidate(emu, jwt_integ, forged)
+    assert is_valid(emu, s2s_integ, victim) is True
+
+
+@pytest.fixture
+def own_emulator(tmp_path):
+    """An emulator of the test's own, whose log no other test reads."""
+    proc, client = emu_client.start_emulator(str(tmp_path / "own-emulator"))
+    try:
+        yield SimpleNamespace(client=client, log=tmp_path / "own-emulator" / "emulator.log")
+    finally:
+        emu_client.stop_emulator(proc)
+
+
+def test_a_token_with_an_odd_id_is_an_unknown_token(own_emulator):
+    emu = own_emulator.client
+    integ = emu.create_integration(kind="oauth")
+    odd = raw_jwt({"alg": "RS256"}, {"id": ["not", "hashable"], "type": "access_token", "client_id": integ["client_id"]})
+    resp = invalidate(emu, integ, odd)
+    assert "internal error" not in own_emulator.log.read_text(encoding="utf-8")
+    assert_invalidated_ok(resp)
+
+
+def test_a_successful_invalidation_is_logged_with_its_status(own_emulator):
+    emu = own_emulator.client
+    integ = emu.create_integration(kind="oauth")
+    assert_invalidated_ok(invalidate(emu, integ, s2s_token(emu, integ)))
+    emu.stats()
+    assert wait_for(lambda: " GET /_emulator/stats 200 " in own_emulator.log.read_text(encoding="utf-8"))
+    assert " POST /ims/invalidate_token/v2 200 " in own_emulator.log.read_text(encoding="utf-8")
+
+
+def test_validations_and_invalidations_are_counted_per_client(emu, jwt_integ, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    assert is_valid(emu, s2s_integ, token) is True
+    assert_invalidated_ok(invalidate(emu, s2s_integ, token))
+    assert is_valid(emu, s2s_integ, token) is False
+    # A refused invalidation is an invalidation request all the same.
+    assert_ims_error(invalidate(emu, s2s_integ, token, client_secret="p8e-wrong"), 400, "invalid_client")
+    assert is_valid(emu, jwt_integ, assert_token_ok(exchange(emu, jwt_integ), 86399999)) is True
+    stats = emu.stats()
+    assert (stats["validations"], stats["invalidations"]) == (3, 2)
+    assert stats["by_client"][s2s_integ["client_id"]] == {"requests": 1, "issued": 1, "validations": 2, "invalidations": 2}
+    assert stats["by_client"][jwt_integ["client_id"]] == {"requests": 1, "issued": 1, "validations": 1}
+    # Neither is a token request.
+    assert (stats["token_requests"], stats["tokens_issued"], stats["errors"]) == (2, 2, {})
+    emu.reset()
+    stats = emu.stats()
+    assert (stats.get("validations", 0), stats.get("invalidations", 0), stats["by_client"]) == (0, 0, {})
+
+
+# ---------------------------------------------------------------------------
 # faults
 
 
@@ -905,6 +1082,60 @@ def test_stats_50_concurrent(emu, jwt_integ, s2s_integ):
         "concurrent_max": 0,
     }
     assert emu.requests_log() == []
+
+
+def test_faults_for_validations_and_invalidations_wait_for_theirs(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    emu.inject_faults([{"status": 503, "on": "validate"}, {"status": 502, "html": True, "on": "invalidate"}, {"status": 500}])
+    # The token request takes the token fault, whatever was queued before it.
+    assert_ims_error(post(emu, "/ims/token/v3", s2s_fields(s2s_integ)), 500, "internal_error")
+    resp = invalidate(emu, s2s_integ, token)
+    assert resp.status_code == 502 and "502 Bad Gateway" in resp.text
+    assert_ims_error(
+        post(emu, "/ims/validate_token/v1", {"type": "access_token", "client_id": s2s_integ["client_id"], "token": token}), 503, "service_unavailable"
+    )
+    # Each fault was used once; the faulted invalidation did not invalidate.
+    assert is_valid(emu, s2s_integ, token) is True
+    assert s2s_token(emu, s2s_integ)
+    stats = emu.stats()
+    assert (stats["token_requests"], stats["errors"]) == (3, {"internal_error": 1})
+
+
+def test_token_faults_are_not_used_up_by_validations_or_invalidations(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    emu.inject_faults([{"status": 503}, {"drop": True, "on": "invalidate"}])
+    assert is_valid(emu, s2s_integ, token) is True
+    with pytest.raises(requests.exceptions.ConnectionError):
+        invalidate(emu, s2s_integ, token)
+    assert is_valid(emu, s2s_integ, token) is True
+    assert_invalidated_ok(invalidate(emu, s2s_integ, token))
+    assert_ims_error(post(emu, "/ims/token/v3", s2s_fields(s2s_integ)), 503, "service_unavailable")
+    assert s2s_token(emu, s2s_integ)
+
+
+@pytest.mark.parametrize("on", ["validation", "Validate", "", None, ["validate"], 1])
+def test_the_target_of_a_fault_is_checked(emu, on):
+    for call in (lambda: emu.inject_faults([{"status": 503, "on": on}]), lambda: emu.set_outage({"status": 503, "on": on})):
+        with pytest.raises(emu_client.EmulatorError) as info:
+            call()
+        assert info.value.status == 400
+        assert info.value.body["error_description"] == "on must be one of token, validate, invalidate"
+
+
+def test_an_outage_of_validations_leaves_token_requests_alone(emu, s2s_integ):
+    token = s2s_token(emu, s2s_integ)
+    emu.set_outage({"status": 503, "on": "validate"})
+    for _attempt in range(2):
+        resp = post(emu, "/ims/validate_token/v1", {"type": "access_token", "client_id": s2s_integ["client_id"], "token": token})
+        assert_ims_error(resp, 503, "service_unavailable")
+    assert s2s_token(emu, s2s_integ)
+    assert_invalidated_ok(invalidate(emu, s2s_integ, token))
+    emu.set_outage(None)
+    assert is_valid(emu, s2s_integ, token) is False
+    # And a token outage leaves validations alone.
+    emu.set_outage({"status": 503})
+    assert_ims_error(post(emu, "/ims/token/v3", s2s_fields(s2s_integ)), 503, "service_unavailable")
+    assert is_valid(emu, s2s_integ, token) is False
 
 
 def test_an_outage_answers_every_token_request_until_it_ends(emu, jwt_integ):
@@ -1043,6 +1274,8 @@ def test_log_has_no_secrets(emulator, emu, s2s_integ):
     requests.post(
         emu.url("/ims/validate_token/v1"), data={"type": "access_token", "client_id": integ["client_id"], "token": token}, verify=emu.ca_path, timeout=5
     )
+    # The token and the secret of an invalidation are form fields: never logged either.
+    assert post(emu, "/ims/invalidate_token/v2", invalidation_fields(integ, token, secret_index=1)).status_code == 200
     emu.inject_faults([{"status": 503}, {"drop": True}])
     assert exchange(emu, integ).status_code == 503
     with pytest.raises(requests.exceptions.ConnectionError):
@@ -1053,7 +1286,7 @@ def test_log_has_no_secrets(emulator, emu, s2s_integ):
     request_line = re.compile(r"^\S+ ims-emulator: \S+ (GET|POST|PUT|DELETE|PATCH) /\S* (\d{3}|dropped|hung|disconnected|-) \d+\.\dms$")
     for line in text.splitlines():
         assert request_line.match(line) or re.match(r"^\S+ ims-emulator: (listening on|stopping|parent process)", line), line
-    assert " POST /ims/token/v3 400 " in text and " POST /ims/exchange/jwt dropped " in text
+    assert " POST /ims/token/v3 400 " in text and " POST /ims/exchange/jwt dropped " in text and " POST /ims/invalidate_token/v2 " in text
     for secret in SEEN_SECRETS:
         assert secret not in text
     assert "eyJ" not in text and "p8e-" not in text and "PRIVATE KEY" not in text and "client_secret" not in text

@@ -214,8 +214,10 @@ def test_option_errors_fail_with_one_line(obtained):
 def test_unknown_option(obtained):
     result = run({"client_id": "x", "clientid": "y"})
     assert_failure(result)
-    assert result["msg"].startswith("Unsupported option(s) for aemops.ims.aem_ims_token: clientid. Supported options: auth_method, ca_path, cache, ")
-    assert "fact_name" in result["msg"]
+    assert result["msg"].startswith(
+        "Unsupported option(s) for aemops.ims.aem_ims_token: clientid. Supported options: access_token, auth_method, ca_path, cache, "
+    )
+    assert "fact_name" in result["msg"] and ", state, " in result["msg"] and ", validate, " in result["msg"]
 
 
 def test_core_errors_are_shown_as_they_are(obtained):
@@ -294,3 +296,148 @@ def test_a_secret_echoed_by_ims_never_reaches_the_user(creds, fake_ims, run_dir,
     result = run(dict(args, retries=0))
     assert_failure(result)
     assert CLIENT_SECRET not in result["msg"]
+
+
+# --- state=absent: revoking -------------------------------------------------------------------
+
+REVOKED = {"auth_method": "jwt", "client_id": CLIENT_ID, "ims_endpoint": "https://ims-na1.adobelogin.com", "revoked": 1, "changed": True}
+GIVEN_TOKEN = "eyJ.Token-To-Revoke-From-The-Task-2718.sig"
+
+
+class Revoked:
+    """revoke_token stand-in: records its calls, returns what it is given or raises what it is told."""
+
+    def __init__(self):
+        self.calls = []
+        self.failure = None
+        self.result = dict(REVOKED)
+
+    def __call__(self, settings, **kwargs):
+        self.calls.append((settings, kwargs))
+        if self.failure is not None:
+            raise self.failure
+        return dict(self.result)
+
+
+@pytest.fixture
+def revoked(monkeypatch, obtained):
+    fake = Revoked()
+    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "revoke_token", fake)
+    return fake
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_state_absent_revokes_with_the_check_mode_of_the_task(revoked, obtained, tmp_path, check_mode):
+    result = run({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "state": "absent"}, check_mode=check_mode)
+    ((settings, kwargs),) = revoked.calls
+    assert kwargs == {"run_cache_dir": str(tmp_path), "check_mode": check_mode}
+    assert (settings.state, settings.access_token, settings.client_secret) == ("absent", None, CLIENT_SECRET)
+    assert obtained.calls == []
+    assert "failed" not in result
+    for name, value in REVOKED.items():
+        assert result[name] == value
+
+
+def test_state_absent_hides_its_result_and_says_whether_it_changed_anything(revoked):
+    result = run({"client_id": CLIENT_ID, "state": "absent", "access_token": GIVEN_TOKEN})
+    assert (result["_ansible_no_log"], result["changed"], result["revoked"]) == (True, True, 1)
+    assert revoked.calls[0][0].access_token == GIVEN_TOKEN
+    assert "access_token" not in result and GIVEN_TOKEN not in json.dumps(result)
+    revoked.result = dict(REVOKED, revoked=0, changed=False)
+    result = run({"client_id": CLIENT_ID, "state": "absent"})
+    assert (result["_ansible_no_log"], result["changed"], result["revoked"]) == (True, False, 0)
+
+
+def test_state_present_is_the_default_and_obtains(revoked, obtained):
+    run({"client_id": CLIENT_ID})
+    run({"client_id": CLIENT_ID, "state": "present", "validate": True})
+    assert revoked.calls == []
+    assert [(settings.state, settings.validate) for settings, _kwargs in obtained.calls] == [("present", False), ("present", True)]
+
+
+def test_validate_comes_from_aem_ims_validate(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_VALIDATE", "yes")
+    run({"client_id": CLIENT_ID})
+    settings = obtained.calls[-1][0]
+    assert (settings.validate, settings.where("validate")) == (True, "environment variable AEM_IMS_VALIDATE")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"state": "gone"}, "state must be one of present, absent, got 'gone'"),
+        ({"access_token": GIVEN_TOKEN}, "access_token is the token to revoke with state=absent; state is present"),
+        ({"access_token": GIVEN_TOKEN, "state": "present"}, "access_token is the token to revoke with state=absent; state is present"),
+        ({"access_token": [GIVEN_TOKEN], "state": "absent"}, "access_token must be a string, got a list"),
+        ({"validate": "maybe"}, "validate must be a boolean (true or false), got 'maybe'"),
+    ],
+)
+def test_bad_lifecycle_arguments_fail_with_one_line(revoked, obtained, args, message):
+    result = run(dict(args, client_id=CLIENT_ID))
+    assert_failure(result)
+    assert result["msg"] == message
+    assert GIVEN_TOKEN not in result["msg"]
+    assert (revoked.calls, obtained.calls) == ([], [])
+
+
+def test_a_failed_revocation_is_a_readable_line_without_token_or_secret(revoked):
+    revoked.failure = ImsResponseError(
+        "IMS rejected the token invalidation: HTTP 400 invalid_client: invalid client_secret parameter (%s, %s)" % (GIVEN_TOKEN, CLIENT_SECRET),
+        status=400,
+        code="invalid_client",
+    )
+    action = make_action({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "state": "absent", "access_token": GIVEN_TOKEN})
+    action._task.no_log = False
+    result = action.run(task_vars={})
+    assert_failure(result)
+    assert result["msg"] == "IMS rejected the token invalidation: HTTP 400 invalid_client: invalid client_secret parameter (********, ********)"
+    assert action._task.no_log is False
+
+
+def test_an_unexpected_error_while_revoking_hides_its_text(revoked):
+    revoked.failure = KeyError(GIVEN_TOKEN)
+    result = run({"client_id": CLIENT_ID, "state": "absent", "access_token": GIVEN_TOKEN})
+    assert_failure(result)
+    assert re.match(UNEXPECTED % "KeyError", result["msg"]), result["msg"]
+
+
+def test_a_whole_revocation_through_the_action(creds, fake_ims, run_dir, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(run_dir / "xdg"))
+    args = {"service_credentials": creds.flat_s2s(), "retries": 0}
+    fake_ims.token(expires_in=86399, access_token="to-be-revoked")
+    assert run(args)["access_token"] == "to-be-revoked"
+    # Check mode says what it would do, and does nothing.
+    checked = run(dict(args, state="absent"), check_mode=True)
+    assert (checked["changed"], checked["revoked"], len(fake_ims.calls)) == (True, 1, 1)
+    fake_ims.answer(200)
+    revoked = run(dict(args, state="absent"))
+    assert (revoked["changed"], revoked["revoked"], revoked["_ansible_no_log"]) == (True, 1, True)
+    assert fake_ims.calls[-1]["url"] == "https://ims-na1.adobelogin.com/ims/invalidate_token/v2"
+    assert fake_ims.calls[-1]["fields"]["token"] == "to-be-revoked"
+    assert "to-be-revoked" not in json.dumps(revoked)
+    # Nothing left to revoke; the next token comes from IMS.
+    again = run(dict(args, state="absent"))
+    assert (again["changed"], again["revoked"], len(fake_ims.calls)) == (False, 0, 2)
+    fake_ims.token(expires_in=86399, access_token="the-next-one")
+    after = run(args)
+    assert (after["access_token"], after["cached"]) == ("the-next-one", False)
+
+
+def test_a_wrong_secret_when_revoking_through_the_action(creds, fake_ims, run_dir, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(run_dir / "xdg"))
+    fake_ims.error(400, "invalid_client", "invalid client_secret parameter " + CLIENT_SECRET)
+    result = run({"service_credentials": creds.flat_s2s(CLIENT_SECRETS=[CLIENT_SECRET]), "state": "absent", "access_token": GIVEN_TOKEN, "retries": 0})
+    assert_failure(result)
+    assert result["msg"] == (
+        "IMS rejected the token invalidation: HTTP 400 invalid_client: invalid client_secret parameter ********. "
+        "Hint: the client_secret is wrong, or was rotated out in the Developer Console"
+    )
+
+
+def test_validate_through_the_action(creds, fake_ims, run_dir):
+    args = {"service_credentials": creds.flat_s2s(), "validate": True, "retries": 0}
+    fake_ims.token(expires_in=86399, access_token="validated-by-issue")
+    first = run(args)
+    second = run(args)
+    assert [(result["cached"], result["validated"], result["replaced_invalid"]) for result in (first, second)] == [(False, False, False), (True, True, False)]
+    assert len(fake_ims.calls) == 1

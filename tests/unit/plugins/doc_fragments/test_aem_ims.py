@@ -24,7 +24,11 @@ PLUGINS = yaml.safe_load(ModuleDocFragment.PLUGINS)["options"]
 PLUGINS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_options.__file__)))
 SPEC_KEYS = ("type", "default", "choices", "elements")
 SOURCE_KEYS = ("env", "vars", "ini")
+# What only ansible-doc shows: ansible-core acts on none of it.
+DOC_ONLY_KEYS = ("description", "version_added", "version_added_collection")
 MODULE_ONLY = [name for name, option in OPTIONS.items() if option.module_only]
+# Options added after the first release, and the release that added them.
+ADDED = {"validate": "0.2.0", "state": "0.2.0", "access_token": "0.2.0"}
 
 
 def table_entry(option):
@@ -52,15 +56,16 @@ def lookup_documentation():
 def test_every_option_is_documented_in_the_order_of_the_table():
     assert list(DOCS) == list(LOOKUP_OPTIONS)
     assert list(PLUGINS) == list(LOOKUP_OPTIONS)
-    assert MODULE_ONLY == ["fact_name"]
+    assert MODULE_ONLY == ["fact_name", "state", "access_token"]
 
 
 @pytest.mark.parametrize("name", list(LOOKUP_OPTIONS))
 def test_type_default_choices_and_elements_match(name):
     documented = DOCS[name]
     assert {key: documented[key] for key in SPEC_KEYS if key in documented} == table_entry(OPTIONS[name])
-    assert set(documented) - {"description"} <= set(SPEC_KEYS)
+    assert set(documented) - {"description", "version_added"} <= set(SPEC_KEYS)
     assert documented.get("required", False) is False
+    assert documented.get("version_added") == ADDED.get(name)
 
 
 @pytest.mark.parametrize("name", list(LOOKUP_OPTIONS))
@@ -87,14 +92,15 @@ def test_ini_entries(name):
 
 def test_options_kept_out_of_ansible_cfg():
     without_ini = {name for name in PLUGINS if "ini" not in PLUGINS[name]}
-    assert set(SECRET_OPTIONS) <= without_ini
+    assert {name for name in SECRET_OPTIONS if name in LOOKUP_OPTIONS} <= without_ini
+    assert "ini" in PLUGINS["validate"]
     assert without_ini == {name for name, option in LOOKUP_OPTIONS.items() if not option.in_ini}
 
 
 def test_secret_options_are_the_no_log_ones():
     spec = _options.argument_spec()
     assert set(SECRET_OPTIONS) == {name for name, entry in spec.items() if entry.get("no_log")}
-    assert set(SECRET_OPTIONS) == {"service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url"}
+    assert set(SECRET_OPTIONS) == {"service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url", "access_token"}
 
 
 # --- the module -------------------------------------------------------------------------------
@@ -108,6 +114,7 @@ def test_module_documentation_has_its_own_options():
     assert list(own) == MODULE_ONLY
     for name in MODULE_ONLY:
         assert {key: own[name][key] for key in SPEC_KEYS if key in own[name]} == table_entry(OPTIONS[name])
+        assert own[name].get("version_added") == ADDED.get(name)
 
 
 def test_merged_module_documentation_as_ansible_doc_sees_it():
@@ -188,8 +195,9 @@ def test_registered_definitions_say_what_the_merged_lookup_documentation_says(mo
     assert set(merged) == set(registered)
     assert what_ansible_core_acts_on(merged) == what_ansible_core_acts_on(registered)
     for name in LOOKUP_OPTIONS:
-        # Nothing documented that the registered definitions leave out (aliases, deprecation, version_added...).
-        assert set(merged[name]) - {"description"} == set(registered[name]) - {"description"}, name
+        # Nothing documented that the registered definitions leave out (aliases, deprecation...) but what only ansible-doc shows.
+        assert set(merged[name]) - set(DOC_ONLY_KEYS) == set(registered[name]) - {"description"}, name
+        assert merged[name].get("version_added") == ADDED.get(name)
     assert merged["client_id"]["env"] == [{"name": "AEM_IMS_CLIENT_ID"}]
     assert merged["cache"]["choices"] == ["run", "persistent", "off"]
     assert (registered["_terms"]["type"], registered["_terms"]["elements"], registered["_terms"]["required"]) == ("list", "path", False)

@@ -24,7 +24,7 @@ from ansible.plugins.loader import action_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.aemops.ims.plugins.module_utils import _credentials, _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._cache import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, TokenCache, token_digest
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, OptionError
 from ansible_collections.aemops.ims.plugins.module_utils._options import (
@@ -411,7 +411,7 @@ def test_the_options_are_checked_once_per_call(obtained, monkeypatch, tmp_path, 
 NOT_IN_INI = sorted(name for name, option in LOOKUP_OPTIONS.items() if not option.in_ini)
 # Every lookup option in ansible.cfg, those ansible.cfg may not hold included.
 SAMPLE_VALUES = {"auth_method": "jwt", "jwt_lifetime": "120", "validate_certs": "false", "timeout": "12", "retries": "2", "cache": "off"}
-SAMPLE_VALUES.update(refresh_margin="60", force_refresh="true")
+SAMPLE_VALUES.update(refresh_margin="60", force_refresh="true", validate="true")
 EVERYTHING_IN_ANSIBLE_CFG = "[aem_ims]\n" + "".join("%s = %s\n" % (name, SAMPLE_VALUES.get(name, "cfg-" + name)) for name in LOOKUP_OPTIONS)
 
 
@@ -631,7 +631,7 @@ def test_secrets_and_force_refresh_are_never_read_from_ansible_cfg(monkeypatch, 
             monkeypatch.setenv(OPTIONS[name].env, "")
     values, origins = resolve()
     assert (values, origins) == ({}, {})
-    assert set(SECRET_OPTIONS) <= set(NOT_IN_INI)
+    assert {name for name in SECRET_OPTIONS if name in LOOKUP_OPTIONS} <= set(NOT_IN_INI)
 
 
 # --- the environment is never changed ---------------------------------------------------------
@@ -699,6 +699,8 @@ def test_core_errors_become_lookup_errors_with_the_same_message(obtained):
         {"service_credentials": [1, 2]},
         {"validate_certs": "ture"},
         {"force_refresh": "maybe"},
+        {"validate": "maybe"},
+        {"validate": "ture"},
         {"timeout": "slow"},
     ],
     ids="-".join,
@@ -720,8 +722,67 @@ def test_fact_name_is_not_a_lookup_option(obtained):
 
 
 @pytest.mark.parametrize(
+    "kwargs, named",
+    [
+        ({"state": "absent"}, "state"),
+        ({"state": "present"}, "state"),
+        ({"access_token": "eyJ.Lookup-Access-Token-3141.sig"}, "access_token"),
+        ({"state": "absent", "access_token": "eyJ.Lookup-Access-Token-3141.sig"}, "access_token, state"),
+    ],
+)
+def test_the_lookup_has_no_state_and_no_access_token(obtained, kwargs, named):
+    # A lookup returns a token; revoking is the module's.
+    message = lookup_error(client_id="x", **kwargs)
+    assert message == "Unsupported option(s) for aemops.ims.aem_ims_token: %s. Supported options: %s" % (named, ", ".join(sorted(LOOKUP_OPTIONS)))
+    assert "eyJ.Lookup-Access-Token-3141.sig" not in message
+    assert obtained.calls == []
+
+
+def test_state_and_access_token_variables_and_environment_variables_are_nothing_to_the_lookup(obtained, monkeypatch):
+    monkeypatch.setenv("AEM_IMS_STATE", "absent")
+    monkeypatch.setenv("AEM_IMS_ACCESS_TOKEN", "eyJ.Lookup-Access-Token-3141.sig")
+    assert lookup(variables={"aem_ims_state": "absent", "aem_ims_access_token": "eyJ.x.y"}, client_id="x") == ["token-for-options"]
+    settings = obtained.calls[-1]["settings"]
+    assert (settings.state, settings.access_token) == ("present", None)
+
+
+@pytest.mark.parametrize("source", ["keyword", "variable", "environment"])
+def test_validate_maybe_gets_the_modules_message(obtained, monkeypatch, source):
+    expected = "validate must be a boolean (true or false), got 'maybe'"
+    if source == "keyword":
+        assert lookup_error(validate="maybe") == expected == module_message({"validate": "maybe"})
+    elif source == "variable":
+        assert lookup_error(variables={"aem_ims_validate": "maybe"}) == expected
+    else:
+        monkeypatch.setenv("AEM_IMS_VALIDATE", "maybe")
+        assert lookup_error() == expected == module_message({})
+    assert obtained.calls == []
+
+
+@pytest.mark.parametrize("source", ["keyword", "variable", "environment", "ansible.cfg"])
+def test_validate_reaches_the_core_from_every_source(obtained, monkeypatch, ansible_cfg, source):
+    keywords, variables = {}, {}
+    if source == "keyword":
+        keywords["validate"] = True
+    elif source == "variable":
+        variables["aem_ims_validate"] = "yes"
+    elif source == "environment":
+        monkeypatch.setenv("AEM_IMS_VALIDATE", "true")
+    else:
+        ansible_cfg("[aem_ims]\nvalidate = true\n")
+    lookup(variables=variables, **keywords)
+    assert obtained.calls[-1]["settings"].validate is True
+
+
+@pytest.mark.parametrize(
     "env, value",
-    [("AEM_IMS_JWT_LIFETIME", "abc"), ("AEM_IMS_CACHE", "sometimes"), ("AEM_IMS_VALIDATE_CERTS", "maybe"), ("AEM_IMS_RETRIES", "99")],
+    [
+        ("AEM_IMS_JWT_LIFETIME", "abc"),
+        ("AEM_IMS_CACHE", "sometimes"),
+        ("AEM_IMS_VALIDATE_CERTS", "maybe"),
+        ("AEM_IMS_VALIDATE", "maybe"),
+        ("AEM_IMS_RETRIES", "99"),
+    ],
 )
 def test_environment_errors_match_the_module(obtained, monkeypatch, env, value):
     monkeypatch.setenv(env, value)
@@ -866,6 +927,104 @@ def test_an_ims_failure_through_the_lookup(creds, fake_ims, run_dir, tmp_path):
         "IMS rejected the OAuth Server-to-Server token request: HTTP 400 invalid_scope: Invalid scope. "
         "Hint: the metascopes or scopes do not match those of the integration; copy them from the credentials"
     )
+
+
+# --- validate: the alias serves a token only once IMS confirmed it in this run ----------------
+
+
+def warm_cache(directory, credentials, token="cached-lookup-token"):
+    """A token cached for these credentials by an earlier task or run (IMS not asked yet in this one)."""
+    request = build_token_request(build_settings(service_credentials_file=credentials))
+    now = time.time()
+    TokenCache.open(directory).write(request.cache_key(), {"access_token": token, "issued_at": now, "expires_at": now + 86400})
+    return request.cache_key()
+
+
+@pytest.fixture
+def counted_checks(monkeypatch):
+    """How many times the lookup went the whole way (checked its options) rather than served a hit."""
+    module = sys.modules[type(lookup_loader.get(NAME)).__module__]
+    checked = []
+    real_check = module.settings_from_options
+    monkeypatch.setattr(module, "settings_from_options", lambda *args, **kwargs: checked.append(1) or real_check(*args, **kwargs))
+    return checked
+
+
+def validation_urls(fake_ims):
+    return [call["url"] for call in fake_ims.calls if call["url"].endswith("/ims/validate_token/v1")]
+
+
+@pytest.mark.parametrize("mode", ["run", "persistent"])
+def test_with_validate_the_alias_serves_a_token_only_once_it_is_confirmed(creds, fake_ims, run_dir, tmp_path, counted_checks, mode):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    kwargs = {"validate": True, "cache": mode, "cache_dir": str(tmp_path / "persistent")}
+    key = warm_cache(str(tmp_path / "persistent") if mode == "persistent" else str(run_dir / RUN_CACHE_SUBDIR), path)
+    fake_ims.answer(200, {"valid": True})
+    assert lookup([path], **kwargs) == ["cached-lookup-token"]
+    assert (len(validation_urls(fake_ims)), len(counted_checks)) == (1, 1)
+    assert fake_ims.calls[0]["fields"]["token"] == "cached-lookup-token"
+    # Confirmed in this run: later calls with the same inputs are hits, with no request.
+    for _unused in range(3):
+        assert lookup([path], **kwargs) == ["cached-lookup-token"]
+    assert (len(fake_ims.calls), len(counted_checks)) == (1, 1)
+    # Without the confirmation (another run, say), the alias alone is not enough: IMS is asked again.
+    os.unlink(str(run_dir / RUN_CACHE_SUBDIR / ("v%s.json" % key)))
+    fake_ims.answer(200, {"valid": True})
+    assert lookup([path], **kwargs) == ["cached-lookup-token"]
+    assert (len(validation_urls(fake_ims)), len(counted_checks)) == (2, 2)
+
+
+def test_with_validate_from_ansible_cfg_the_alias_needs_the_confirmation_too(creds, fake_ims, run_dir, tmp_path, ansible_cfg, counted_checks):
+    ansible_cfg("[aem_ims]\nvalidate = true\n")
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    key = warm_cache(str(run_dir / RUN_CACHE_SUBDIR), path)
+    fake_ims.answer(200, {"valid": True})
+    assert lookup([path]) == lookup([path]) == ["cached-lookup-token"]
+    assert (len(validation_urls(fake_ims)), len(counted_checks)) == (1, 1)
+    # A confirmation of another token does not serve this one.
+    TokenCache(str(run_dir / RUN_CACHE_SUBDIR)).write_note("v" + key, CONFIRMED_NOTE, {"token": token_digest("another-token")})
+    fake_ims.answer(200, {"valid": True})
+    assert lookup([path]) == ["cached-lookup-token"]
+    assert (len(validation_urls(fake_ims)), len(counted_checks)) == (2, 2)
+
+
+def test_without_validate_the_alias_needs_no_confirmation(creds, fake_ims, run_dir, tmp_path, counted_checks):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    warm_cache(str(run_dir / RUN_CACHE_SUBDIR), path)
+    assert lookup([path]) == lookup([path]) == ["cached-lookup-token"]
+    assert (fake_ims.calls, len(counted_checks)) == ([], 1)
+    # The same call with validate is other inputs: it asks IMS, whatever the alias of the first says.
+    fake_ims.answer(200, {"valid": True})
+    assert lookup([path], validate=True) == lookup([path], validate=True) == ["cached-lookup-token"]
+    assert (len(validation_urls(fake_ims)), len(counted_checks)) == (1, 2)
+
+
+def test_with_validate_a_token_obtained_by_the_first_call_serves_the_next_ones(creds, fake_ims, run_dir, tmp_path, counted_checks):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    fake_ims.token(expires_in=86399, access_token="fresh-lookup-token")
+    for _unused in range(3):
+        assert lookup([path], validate=True) == ["fresh-lookup-token"]
+    assert ([call["url"] for call in fake_ims.calls], len(counted_checks)) == (["https://ims-na1.adobelogin.com/ims/token/v3"], 1)
+
+
+def test_with_validate_an_invalid_token_is_replaced_and_the_new_one_served(creds, fake_ims, run_dir, tmp_path, counted_checks):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    warm_cache(str(run_dir / RUN_CACHE_SUBDIR), path, token="revoked-lookup-token")
+    fake_ims.answer(200, {"valid": False}).token(expires_in=86399, access_token="new-lookup-token")
+    assert lookup([path], validate=True) == lookup([path], validate=True) == ["new-lookup-token"]
+    assert len(fake_ims.calls) == 2 and len(validation_urls(fake_ims)) == 1
+    assert len(counted_checks) == 1
+
+
+def test_with_validate_a_failed_validation_fails_the_lookup(creds, fake_ims, run_dir, tmp_path):
+    path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
+    warm_cache(str(run_dir / RUN_CACHE_SUBDIR), path)
+    fake_ims.answer(503, "busy")
+    message = lookup_error([path], validate=True, retries=0)
+    assert message == (
+        "IMS answered the token validation with HTTP 503 and a non-JSON body (no content type): 'busy'. Hint: IMS had a server error; try again later"
+    )
+    assert "cached-lookup-token" not in message
 
 
 # --- a cache hit in a new worker imports none of the heavy packages ---------------------------

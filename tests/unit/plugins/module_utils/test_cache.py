@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import stat
@@ -18,15 +19,18 @@ import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     ALIAS_FORMAT,
+    CONFIRMED_NOTE,
     ENTRY_FORMAT,
     RUN_CACHE_SUBDIR,
     TokenCache,
     cache_directory,
     check_directory,
+    confirmed_this_run,
     default_persistent_dir,
     entry_for_fingerprint,
     file_identity,
     input_fingerprint,
+    token_digest,
     usable,
 )
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError
@@ -705,3 +709,111 @@ def test_a_hit_uses_the_refresh_margin_the_alias_was_written_with(tmp_path):
     stored_alias(str(tmp_path), expires_at=now + 601, margin=600)
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), now) is not None
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), now + 1) is None
+
+
+# --- confirmations (the validate option) ------------------------------------------------------
+
+
+def confirm_in_run(run_dir, key=TARGET, token="eyJ.token.sig", **fields):
+    """What _token_service.confirm() leaves in the run's directory once IMS confirmed token."""
+    notes = TokenCache.open(os.path.join(run_dir, RUN_CACHE_SUBDIR))
+    notes.write_note("v" + key, CONFIRMED_NOTE, dict({"token": token_digest(token)}, **fields))
+    return os.path.join(notes.directory, "v" + key + ".json")
+
+
+def test_token_digest_is_a_sha256_that_never_shows_the_token():
+    digest = token_digest("eyJ.token.sig")
+    assert digest == hashlib.sha256(b"eyJ.token.sig").hexdigest()
+    assert len(digest) == 64 and not digest.strip("0123456789abcdef")
+    assert token_digest("eyJ.token.sig") == digest != token_digest("eyJ.token.sih")
+    assert token_digest("t\u00e9") == hashlib.sha256("t\u00e9".encode("utf-8")).hexdigest()
+
+
+def test_a_confirmation_holds_a_digest_not_the_token(tmp_path):
+    path = confirm_in_run(str(tmp_path))
+    with open(path, encoding="utf-8") as handle:
+        note = json.load(handle)
+    assert note == {"format": CONFIRMED_NOTE, "key": "v" + TARGET, "token": token_digest("eyJ.token.sig")}
+    assert "eyJ.token.sig" not in json.dumps(note)
+    assert mode_of(path) == 0o600
+
+
+def test_confirmed_this_run(tmp_path):
+    run_dir = str(tmp_path)
+    assert confirmed_this_run(run_dir, TARGET, entry()) is False
+    confirm_in_run(run_dir)
+    assert confirmed_this_run(run_dir, TARGET, entry()) is True
+    # Another token under the same key (a refreshed or replaced one) was not confirmed.
+    assert confirmed_this_run(run_dir, TARGET, entry(access_token="eyJ.other.sig")) is False
+    # Nor is the same token under another key, nor in another run.
+    assert confirmed_this_run(run_dir, "f" * 64, entry()) is False
+    assert confirmed_this_run(str(tmp_path / "another-run"), TARGET, entry()) is False
+    assert confirmed_this_run(None, TARGET, entry()) is False
+    assert confirmed_this_run("", TARGET, entry()) is False
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"format": "aemops.ims/failure/1"}, {"format": ALIAS_FORMAT}, {"key": "v" + "f" * 64}, {"key": TARGET}, {"token": None}, {"token": "eyJ.token.sig"}],
+    ids=repr,
+)
+def test_a_foreign_or_damaged_confirmation_confirms_nothing(tmp_path, changes):
+    path = confirm_in_run(str(tmp_path))
+    with open(path, encoding="utf-8") as handle:
+        note = json.load(handle)
+    note.update(changes)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(note, handle)
+    assert confirmed_this_run(str(tmp_path), TARGET, entry()) is False
+
+
+def test_a_confirmation_is_no_entry_and_an_entry_no_confirmation(tmp_path):
+    confirm_in_run(str(tmp_path))
+    cache = TokenCache(os.path.join(str(tmp_path), RUN_CACHE_SUBDIR))
+    assert cache.read("v" + TARGET) is None
+    assert cache.read_alias("v" + TARGET) is None
+    cache.write(TARGET, entry())
+    assert cache.read_note(TARGET, CONFIRMED_NOTE) is None
+
+
+def test_discarding_a_confirmation_and_discarding_nothing(tmp_path):
+    path = confirm_in_run(str(tmp_path))
+    cache = TokenCache(os.path.dirname(path))
+    cache.discard("v" + TARGET)
+    assert not os.path.exists(path)
+    assert confirmed_this_run(str(tmp_path), TARGET, entry()) is False
+    cache.discard("v" + TARGET)
+    cache.discard("never-written")
+
+
+def test_a_hit_with_confirmed_needs_the_confirmation_of_this_token(tmp_path):
+    stored_alias(str(tmp_path), expires_at=time.time() + 3600)
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time(), confirmed=True) is None
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time()) is not None, "without validate, no confirmation is needed"
+    confirm_in_run(str(tmp_path))
+    hit = entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time(), confirmed=True)
+    assert hit["access_token"] == "eyJ.token.sig"
+
+
+def test_a_confirmation_of_another_token_is_no_hit(tmp_path):
+    stored_alias(str(tmp_path), expires_at=time.time() + 3600)
+    confirm_in_run(str(tmp_path), token="eyJ.the-token-before.sig")
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time(), confirmed=True) is None
+
+
+def test_a_confirmed_hit_from_a_persistent_cache_dir_reads_the_runs_confirmation(tmp_path):
+    stored_alias(str(tmp_path / "run"), directory=str(tmp_path / "persist"), expires_at=time.time() + 3600)
+    # A confirmation kept beside the entry, in cache_dir, is not one of this run.
+    confirm_in_run(str(tmp_path / "persist-as-run"))
+    os.replace(str(tmp_path / "persist-as-run" / RUN_CACHE_SUBDIR / ("v" + TARGET + ".json")), str(tmp_path / "persist" / ("v" + TARGET + ".json")))
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path / "run"), time.time(), confirmed=True) is None
+    confirm_in_run(str(tmp_path / "run"))
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path / "run"), time.time(), confirmed=True)["access_token"] == "eyJ.token.sig"
+
+
+def test_a_confirmed_token_still_has_to_be_usable(tmp_path):
+    now = float(int(time.time()))
+    stored_alias(str(tmp_path), expires_at=now + 601, margin=600, certificate_not_after="2999-01-01T00:00:00Z")
+    confirm_in_run(str(tmp_path))
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), now, confirmed=True) is not None
+    assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), now + 1, confirmed=True) is None

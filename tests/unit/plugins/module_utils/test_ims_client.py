@@ -20,8 +20,13 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from ansible_collections.aemops.ims.plugins.module_utils import _ims_client
 from ansible_collections.aemops.ims.plugins.module_utils._errors import ImsResponseError, MissingDependencyError, TransportError
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
+    ANSWER_EMPTY,
+    ANSWER_TOKEN,
+    ANSWER_VALIDATION,
     CLIENT_CREDENTIALS_PATH,
+    INVALIDATE_TOKEN_PATH,
     JWT_EXCHANGE_PATH,
+    VALIDATE_TOKEN_PATH,
     RETRY_AFTER_CAP,
     USER_AGENT,
     ImsHttpClient,
@@ -34,7 +39,12 @@ from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_SE
 ORIGIN = "https://ims-na1.adobelogin.com"
 JWT = "JWT exchange"
 S2S = "OAuth Server-to-Server token request"
+VALIDATION = "token validation"
+INVALIDATION = "token invalidation"
+ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.QWNjZXNzLVRva2VuLVVuZGVyLVRlc3Q.c2lnbmF0dXJl"
 SECRETS = [CLIENT_SECRET, CLIENT_SECRET_2, "eyJhbGciOiJSUzI1NiJ9.c2lnbmVkLWp3dA.c2lnbmF0dXJl"]
+# A validation or an invalidation also scrubs the token it is about.
+TOKEN_SECRETS = [*SECRETS, ACCESS_TOKEN]
 SERVER_DATE = "Tue, 03 Mar 2026 10:00:00 GMT"
 PROPERTY = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 
@@ -48,9 +58,9 @@ def answer(status, body=b"", **headers):
     return status, CaseInsensitiveDict({name.replace("_", "-"): value for name, value in headers.items()}), body
 
 
-def rejected(status, body=b"", what=JWT, secrets=(), **headers):
+def rejected(status, body=b"", what=JWT, secrets=(), expect=ANSWER_TOKEN, **headers):
     with pytest.raises(ImsResponseError) as info:
-        interpret_response(*answer(status, body, **headers), what=what, origin=ORIGIN, secrets=list(secrets))
+        interpret_response(*answer(status, body, **headers), what=what, origin=ORIGIN, secrets=list(secrets), expect=expect)
     error = info.value
     assert "\n" not in error.msg and len(error.msg) <= 600
     assert error.status == status
@@ -103,6 +113,93 @@ def test_success_without_a_usable_expires_in(expires_in):
 def test_success_with_a_non_finite_expires_in_is_refused(raw):
     # Python's json accepts Infinity and NaN; neither is a usable lifetime.
     assert rejected(200, raw).msg == "IMS answered the JWT exchange without a usable expires_in"
+
+
+# --- what a success is: a validation verdict, an empty invalidation ---------------------------
+
+
+def test_the_paths_of_validation_and_invalidation():
+    assert (VALIDATE_TOKEN_PATH, INVALIDATE_TOKEN_PATH) == ("/ims/validate_token/v1", "/ims/invalidate_token/v2")
+    assert (ANSWER_TOKEN, ANSWER_VALIDATION, ANSWER_EMPTY) == ("token", "validation", "empty")
+
+
+def validation(status, body, **headers):
+    return interpret_response(*answer(status, body, **headers), what=VALIDATION, origin=ORIGIN, secrets=TOKEN_SECRETS, expect=ANSWER_VALIDATION)
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_a_validation_verdict_is_the_answer(valid):
+    body = {"valid": valid, "token": {"client_id": "c", "type": "access_token"}} if valid else {"valid": False}
+    data, date = validation(200, body, Date=SERVER_DATE)
+    assert (data, date) == (body, SERVER_DATE)
+
+
+def test_a_validation_verdict_needs_no_access_token_nor_expires_in():
+    # What a token answer must hold is no concern of a validation.
+    assert validation(200, {"valid": True})[0] == {"valid": True}
+
+
+@pytest.mark.parametrize("body", [{}, {"valid": None}, {"valid": "true"}, {"valid": 1}, {"valid": 0}, {"valid": [True]}, {"token": {"valid": True}}])
+def test_a_validation_without_a_true_or_false_valid_is_refused(body):
+    error = rejected(200, body, what=VALIDATION, expect=ANSWER_VALIDATION)
+    assert error.msg == "IMS answered the token validation with HTTP 200 but without a true or false valid"
+    assert error.retryable is False
+
+
+def test_a_validation_answer_that_is_not_json():
+    error = rejected(200, "<html><title>Proxy login</title></html>", what=VALIDATION, expect=ANSWER_VALIDATION, Content_Type="text/html")
+    assert error.msg == "IMS answered the token validation with HTTP 200 but not with JSON (text/html): 'Proxy login'"
+    error = rejected(200, b"[true]", what=VALIDATION, expect=ANSWER_VALIDATION)
+    assert error.msg == "IMS answered the token validation with HTTP 200 but not with JSON (no content type): '[true]'"
+    error = rejected(200, b"", what=VALIDATION, expect=ANSWER_VALIDATION)
+    assert error.msg == "IMS answered the token validation with HTTP 200 but not with JSON (no content type): ''"
+
+
+def test_a_validation_answer_echoing_the_token_is_scrubbed():
+    error = rejected(200, "<title>bad %s</title>" % ACCESS_TOKEN, what=VALIDATION, expect=ANSWER_VALIDATION, secrets=TOKEN_SECRETS)
+    assert ACCESS_TOKEN not in error.msg and "bad ********" in error.msg
+
+
+@pytest.mark.parametrize(
+    "status, body, headers",
+    [
+        (200, b"", {}),
+        (200, b"", {"Content_Type": "application/json"}),
+        (204, b"", {}),
+        (200, {"revoked": True}, {}),
+        (200, b"<html>ok</html>", {"Content_Type": "text/html"}),
+        (202, b"\xff\xfe not text", {}),
+    ],
+)
+def test_any_success_of_an_invalidation_is_enough(status, body, headers):
+    data, date = interpret_response(
+        *answer(status, body, Date=SERVER_DATE, **headers), what=INVALIDATION, origin=ORIGIN, secrets=TOKEN_SECRETS, expect=ANSWER_EMPTY
+    )
+    assert (data, date) == ({}, SERVER_DATE)
+
+
+@pytest.mark.parametrize("expect, what", [(ANSWER_VALIDATION, VALIDATION), (ANSWER_EMPTY, INVALIDATION)])
+def test_errors_of_validation_and_invalidation_read_like_any_other(expect, what):
+    error = rejected(400, ims_error("invalid_client", "invalid client_secret parameter"), what=what, expect=expect, x_debug_id="dbg-1")
+    assert error.msg == (
+        "IMS rejected the %s: HTTP 400 invalid_client: invalid client_secret parameter (x-debug-id dbg-1). "
+        "Hint: the client_secret is wrong, or was rotated out in the Developer Console" % what
+    )
+    assert (error.code, error.retryable) == ("invalid_client", False)
+    assert is_bad_client_secret(error) is True
+    error = rejected(503, "busy", what=what, expect=expect, Retry_After="2")
+    assert error.msg == "IMS answered the %s with HTTP 503 and a non-JSON body (no content type): 'busy'. Hint: IMS had a server error; try again later" % what
+    assert (error.retryable, error.retry_after) == (True, 2.0)
+    error = rejected(302, what=what, expect=expect, Location="https://login.example.com/x")
+    assert error.msg == "IMS answered the %s with a redirect (HTTP 302 to https://login.example.com): check ims_endpoint (%s)" % (what, ORIGIN)
+
+
+@pytest.mark.parametrize("expect, what", [(ANSWER_VALIDATION, VALIDATION), (ANSWER_EMPTY, INVALIDATION)])
+def test_a_token_or_secret_echoed_in_an_error_is_scrubbed(expect, what):
+    description = "token %s of client with secret %s is not yours" % (ACCESS_TOKEN, CLIENT_SECRET)
+    error = rejected(400, ims_error("invalid_request", description), what=what, expect=expect, secrets=TOKEN_SECRETS, x_debug_id=ACCESS_TOKEN[:20])
+    assert ACCESS_TOKEN not in error.msg and CLIENT_SECRET not in error.msg
+    assert "token ******** of client with secret ******** is not yours" in error.msg
 
 
 # --- redirects --------------------------------------------------------------------------------
@@ -368,7 +465,46 @@ def test_property_interpret_response(status, headers, body, what):
     expires_in = data["expires_in"]
     assert isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
     assert math.isfinite(expires_in) and expires_in > 0
-    assert date == headers.get("Date")
+    # The Date header as printable text for messages; an empty one is no date.
+    if not headers.get("Date"):
+        assert date is None
+    else:
+        assert date == headers["Date"] if headers["Date"] == SERVER_DATE else (isinstance(date, str) and len(date) <= 40 and date.isprintable())
+
+
+_validation_body = st.one_of(
+    st.fixed_dictionaries({}, optional={"valid": st.one_of(st.booleans(), _numbers, _text, st.none()), "token": st.one_of(_text, st.none())}).map(
+        lambda body: json.dumps(body).encode("utf-8")
+    ),
+    _html_body,
+    st.binary(max_size=100),
+)
+
+
+@PROPERTY
+@given(status=st.integers(100, 599), headers=_headers, body=_validation_body)
+def test_property_a_validation_is_a_verdict_or_one_safe_line(status, headers, body):
+    try:
+        data, _date = interpret_response(status, CaseInsensitiveDict(headers), body, VALIDATION, ORIGIN, SECRETS, ANSWER_VALIDATION)
+    except ImsResponseError as error:
+        assert "\n" not in error.msg and "\r" not in error.msg and len(error.msg) <= 600
+        assert not any(secret in error.msg for secret in SECRETS)
+        return
+    assert 200 <= status < 300
+    assert isinstance(data["valid"], bool)
+
+
+@PROPERTY
+@given(status=st.integers(100, 599), headers=_headers, body=_body)
+def test_property_an_invalidation_succeeds_on_any_2xx_only(status, headers, body):
+    try:
+        data, _date = interpret_response(status, CaseInsensitiveDict(headers), body, INVALIDATION, ORIGIN, SECRETS, ANSWER_EMPTY)
+    except ImsResponseError as error:
+        assert not 200 <= status < 300
+        assert "\n" not in error.msg and len(error.msg) <= 600
+        assert not any(secret in error.msg for secret in SECRETS)
+        return
+    assert 200 <= status < 300 and data == {}
 
 
 # --- the client: requests, retries, deadline ---------------------------------------------------
@@ -445,6 +581,41 @@ def test_post_sends_a_form_without_following_redirects():
     assert post["headers"] == {"Accept": "application/json", "Cache-Control": "no-cache", "User-Agent": USER_AGENT}
     assert (post["timeout"], post["verify"], post["allow_redirects"], post["stream"]) == (12.0, True, False, True)
     assert CLIENT_CREDENTIALS_PATH == "/ims/token/v3"
+
+
+def test_post_of_a_validation_returns_the_verdict():
+    verdict = _Response(200, {"Content-Type": "application/json"}, json.dumps({"valid": False}).encode())
+    client, _waits = client_with(verdict)
+    fields = {"type": "access_token", "client_id": "c", "token": ACCESS_TOKEN}
+    assert client.post(VALIDATE_TOKEN_PATH, lambda: fields, VALIDATION, expect=ANSWER_VALIDATION) == ({"valid": False}, None)
+    (post,) = client.session.posts
+    assert (post["url"], post["data"], post["allow_redirects"]) == (ORIGIN + "/ims/validate_token/v1", fields, False)
+
+
+def test_post_of_an_invalidation_takes_an_empty_answer_after_a_retry():
+    client, waits = client_with(_Response(503, body=b"busy"), _Response(200, {"Date": SERVER_DATE}), retries=1)
+    fields = _Fields()
+    assert client.post(INVALIDATE_TOKEN_PATH, fields, INVALIDATION, expect=ANSWER_EMPTY) == ({}, SERVER_DATE)
+    assert (fields.calls, len(waits), client.session.posts[-1]["url"]) == (2, 1, ORIGIN + "/ims/invalidate_token/v2")
+
+
+def test_post_of_a_validation_gives_up_like_any_request():
+    client, waits = client_with(*[_Response(500, body=b"oops") for _unused in range(2)], retries=1)
+    with pytest.raises(ImsResponseError) as info:
+        client.post(VALIDATE_TOKEN_PATH, _Fields(), VALIDATION, expect=ANSWER_VALIDATION)
+    assert info.value.msg == (
+        "IMS answered the token validation with HTTP 500 and a non-JSON body (no content type): 'oops'. Hint: IMS had a server error; "
+        "try again later (gave up after 2 attempts)"
+    )
+    assert len(waits) == 1
+
+
+def test_post_expects_a_token_by_default():
+    verdict = _Response(200, {"Content-Type": "application/json"}, json.dumps({"valid": True}).encode())
+    client, _waits = client_with(verdict)
+    with pytest.raises(ImsResponseError) as info:
+        client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
+    assert info.value.msg == "IMS answered the JWT exchange with HTTP 200 but without an access_token"
 
 
 def test_the_body_is_read_bounded_and_the_response_closed():

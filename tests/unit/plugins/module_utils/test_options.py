@@ -18,6 +18,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._options import (
     OPTIONS,
     PLUGIN_NAME,
     SECRET_OPTIONS,
+    STATES,
     Settings,
     argument_spec,
     module_option_values,
@@ -31,6 +32,8 @@ ALL_LOOKUP_OPTIONS = sorted(LOOKUP_OPTIONS)
 LIMITED = sorted(name for name, option in OPTIONS.items() if option.limits)
 EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 SECRET = "Sup3r-Secret-Value-0099"
+MODULE_ONLY = ["fact_name", "state", "access_token"]
+TOKEN = "eyJ.Access-Token-To-Revoke-4242.sig"
 
 
 def settings(**values):
@@ -48,7 +51,7 @@ def option_error(values, lookup=False):
 
 
 def test_secret_options_are_exactly_these():
-    assert SECRET_OPTIONS == ("service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url")
+    assert SECRET_OPTIONS == ("service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url", "access_token")
     assert all(OPTIONS[name].secret for name in SECRET_OPTIONS)
 
 
@@ -56,9 +59,10 @@ def test_the_plugin_name():
     assert PLUGIN_NAME == "aemops.ims.aem_ims_token"
 
 
-def test_every_option_but_fact_name_has_an_aem_ims_environment_variable():
+def test_every_option_but_the_module_only_ones_has_an_aem_ims_environment_variable():
+    # No environment variable revokes a token: state and access_token are task arguments only.
     for name, option in OPTIONS.items():
-        if name == "fact_name":
+        if name in MODULE_ONLY:
             assert option.env is None
             continue
         assert option.env == "AEM_IMS_" + ("ENDPOINT" if name == "ims_endpoint" else name.upper())
@@ -66,13 +70,13 @@ def test_every_option_but_fact_name_has_an_aem_ims_environment_variable():
 
 def test_environment_variables_are_ours_and_distinct():
     values = [option.env for option in OPTIONS.values() if option.env]
-    assert len(set(values)) == len(values) == len(OPTIONS) - 1
+    assert len(set(values)) == len(values) == len(OPTIONS) - len(MODULE_ONLY)
     assert all(value.startswith("AEM_IMS_") and value == value.upper() for value in values)
 
 
 def test_the_lookup_has_every_option_but_the_module_only_ones():
-    assert [name for name, option in OPTIONS.items() if option.module_only] == ["fact_name"]
-    assert list(LOOKUP_OPTIONS) == [name for name in OPTIONS if name != "fact_name"]
+    assert [name for name, option in OPTIONS.items() if option.module_only] == MODULE_ONLY
+    assert list(LOOKUP_OPTIONS) == [name for name in OPTIONS if name not in MODULE_ONLY]
 
 
 def test_variables_are_aem_ims_and_the_option_name():
@@ -80,8 +84,10 @@ def test_variables_are_aem_ims_and_the_option_name():
 
 
 def test_options_kept_out_of_ansible_cfg():
-    # Secrets never in a plain-text file; a forced refresh there would make every run ask IMS; fact_name is not a lookup option.
-    assert sorted(name for name, option in OPTIONS.items() if not option.in_ini) == sorted((*SECRET_OPTIONS, "force_refresh", "fact_name"))
+    # Secrets never in a plain-text file; a forced refresh there would make every run ask IMS; module-only options are not the lookup's.
+    # validate may be set there: confirming a cached token is a choice for every run.
+    assert sorted(name for name, option in OPTIONS.items() if not option.in_ini) == sorted({*SECRET_OPTIONS, "force_refresh", *MODULE_ONLY})
+    assert OPTIONS["validate"].in_ini is True
 
 
 def test_types_defaults_choices_and_limits():
@@ -89,6 +95,7 @@ def test_types_defaults_choices_and_limits():
     assert {name for name, kind in kinds.items() if kind == "path"} == {"service_credentials_file", "private_key_file", "ca_path", "cache_dir"}
     assert {name for name, kind in kinds.items() if kind == "list"} == {"metascopes", "scopes"}
     assert (kinds["service_credentials"], kinds["validate_certs"], kinds["force_refresh"], kinds["timeout"]) == ("raw", "bool", "bool", "float")
+    assert (kinds["validate"], kinds["state"], kinds["access_token"]) == ("bool", "str", "str")
     assert {name: option.default for name, option in OPTIONS.items() if option.default is not None} == {
         "auth_method": "auto",
         "jwt_lifetime": 300,
@@ -98,8 +105,11 @@ def test_types_defaults_choices_and_limits():
         "cache": "run",
         "refresh_margin": 600,
         "force_refresh": False,
+        "validate": False,
+        "state": "present",
     }
-    assert {name: option.choices for name, option in OPTIONS.items() if option.choices} == {"auth_method": AUTH_METHODS, "cache": CACHE_MODES}
+    assert {name: option.choices for name, option in OPTIONS.items() if option.choices} == {"auth_method": AUTH_METHODS, "cache": CACHE_MODES, "state": STATES}
+    assert STATES == ("present", "absent")
     assert AUTH_METHODS == ("auto", "jwt", "oauth_server_to_server")
     assert CACHE_MODES == ("run", "persistent", "off")
     assert {name: option.limits for name, option in OPTIONS.items() if option.limits} == {
@@ -222,6 +232,7 @@ def test_defaults():
     assert (result.auth_method, result.jwt_lifetime, result.validate_certs, result.timeout, result.retries) == ("auto", 300, True, 30.0, 3)
     assert (result.cache, result.refresh_margin, result.force_refresh, result.metascopes, result.scopes) == ("run", 600, False, (), ())
     assert (result.client_id, result.fact_name, result.service_credentials) == (None, None, None)
+    assert (result.validate, result.state, result.access_token) == (False, "present", None)
     assert isinstance(result.timeout, float)
 
 
@@ -239,6 +250,29 @@ def test_unknown_options_for_the_lookup_do_not_offer_fact_name():
     error = option_error({"fact_name": "x"}, lookup=True)
     assert error.msg == "Unsupported option(s) for aemops.ims.aem_ims_token: fact_name. Supported options: %s" % ", ".join(ALL_LOOKUP_OPTIONS)
     assert settings_from_options({"client_id": "x"}, lookup=True).fact_name is None
+
+
+@pytest.mark.parametrize(
+    "values, named",
+    [
+        ({"state": "absent"}, "state"),
+        ({"state": "present"}, "state"),
+        ({"access_token": TOKEN}, "access_token"),
+        ({"state": "absent", "access_token": TOKEN}, "access_token, state"),
+    ],
+)
+def test_the_lookup_revokes_nothing(values, named):
+    # A lookup returns a token: state and access_token are the module's, whatever their value.
+    error = option_error(dict(values, client_id="x"), lookup=True)
+    assert error.msg == "Unsupported option(s) for aemops.ims.aem_ims_token: %s. Supported options: %s" % (named, ", ".join(ALL_LOOKUP_OPTIONS))
+    assert error.field == named.split(", ")[0]
+    assert TOKEN not in error.msg
+    assert "state" not in ALL_LOOKUP_OPTIONS and "access_token" not in ALL_LOOKUP_OPTIONS and "validate" in ALL_LOOKUP_OPTIONS
+
+
+def test_the_lookup_settings_are_present_without_a_token():
+    result = settings_from_options({"client_id": "x", "validate": "yes"}, lookup=True)
+    assert (result.validate, result.state, result.access_token) == (True, "present", None)
 
 
 # --- settings_from_options: types -------------------------------------------------------------
@@ -294,7 +328,7 @@ def test_bad_values_are_shown_short_and_on_one_line():
     assert option_error({"jwt_lifetime": "a\nb\x7f"}).msg == "jwt_lifetime must be an integer, got 'a?b?'"
 
 
-@pytest.mark.parametrize("name", ["validate_certs", "force_refresh"])
+@pytest.mark.parametrize("name", ["validate_certs", "force_refresh", "validate"])
 @pytest.mark.parametrize("value", ["maybe", "ture", "yes please", "2"])
 def test_bool_options_are_strict(name, value):
     # Ansible's lenient booleans read any unknown word as false: "validate_certs: ture" would turn TLS checks off.
@@ -308,7 +342,7 @@ def test_bool_options_accept_ansible_booleans(value, expected):
     assert settings(validate_certs=value).validate_certs is expected
 
 
-@pytest.mark.parametrize("name, choices", [("auth_method", AUTH_METHODS), ("cache", CACHE_MODES)])
+@pytest.mark.parametrize("name, choices", [("auth_method", AUTH_METHODS), ("cache", CACHE_MODES), ("state", STATES)])
 def test_choice_options_list_the_choices(name, choices):
     error = option_error({name: "bogus"})
     assert error.msg == "%s must be one of %s, got 'bogus'" % (name, ", ".join(choices))
@@ -382,6 +416,76 @@ def test_fact_name_must_be_a_variable_name(value):
 @pytest.mark.parametrize("value", ["aem_token", "_t", "T1"])
 def test_fact_name_accepts_variable_names(value):
     assert settings(fact_name=value).fact_name == value
+
+
+# --- the token lifecycle: validate, state, access_token -----------------------------------------
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("yes", True), ("1", True), ("false", False), ("off", False)])
+def test_validate_comes_from_aem_ims_validate(value, expected):
+    result = settings_from_options(*module_option_values({}, {"AEM_IMS_VALIDATE": value}))
+    assert result.validate is expected
+    assert result.where("validate") == "environment variable AEM_IMS_VALIDATE"
+    assert settings_from_options(*module_option_values({"validate": not expected}, {"AEM_IMS_VALIDATE": value})).validate is (not expected)
+
+
+@pytest.mark.parametrize("source", ["argument", "environment"])
+def test_validate_maybe_is_refused_rather_than_read_as_false(source):
+    # A lenient boolean would read "maybe" as false and quietly serve unconfirmed tokens.
+    args, environ = ({"validate": "maybe"}, {}) if source == "argument" else ({}, {"AEM_IMS_VALIDATE": "maybe"})
+    with pytest.raises(OptionError) as info:
+        settings_from_options(*module_option_values(args, environ))
+    assert info.value.msg == "validate must be a boolean (true or false), got 'maybe'"
+    assert info.value.field == "validate"
+
+
+def test_state_gone_lists_the_states():
+    error = option_error({"state": "gone"})
+    assert error.msg == "state must be one of present, absent, got 'gone'"
+    assert error.field == "state"
+    assert option_error({"state": "Absent"}).msg == "state must be one of present, absent, got 'Absent'"
+
+
+def test_state_and_access_token_never_come_from_the_environment():
+    # Nothing in a job's environment can turn a task into a revocation, nor name the token to revoke.
+    values, origins = module_option_values({"client_id": "x"}, {"AEM_IMS_STATE": "absent", "AEM_IMS_ACCESS_TOKEN": TOKEN})
+    assert (values, origins) == ({"client_id": "x"}, {"client_id": "the client_id option"})
+    assert (settings_from_options(values, origins).state, settings_from_options(values, origins).access_token) == ("present", None)
+
+
+def test_state_absent_with_and_without_an_access_token():
+    assert (settings(state="absent").state, settings(state="absent").access_token) == ("absent", None)
+    result = settings(state="absent", access_token=TOKEN)
+    assert (result.state, result.access_token) == ("absent", TOKEN)
+
+
+@pytest.mark.parametrize("state", [None, "present", "", "  "])
+def test_an_access_token_is_only_for_state_absent(state):
+    values = {"access_token": TOKEN} if state is None else {"access_token": TOKEN, "state": state}
+    error = option_error(values)
+    assert error.msg == "access_token is the token to revoke with state=absent; state is present"
+    assert error.field == "access_token"
+    assert TOKEN not in error.msg
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_access_token_counts_as_unset(blank):
+    assert settings(access_token=blank).access_token is None
+    assert settings(access_token=blank, state="absent").access_token is None
+
+
+@pytest.mark.parametrize("value, kind", [({"token": TOKEN}, "a dict"), ([TOKEN], "a list")])
+def test_an_access_token_of_the_wrong_type_is_not_quoted(value, kind):
+    error = option_error({"access_token": value, "state": "absent"})
+    assert error.msg == "access_token must be a string, got %s" % kind
+    assert TOKEN not in error.msg
+
+
+def test_the_access_token_is_a_secret_of_the_settings():
+    result = settings(state="absent", access_token=TOKEN, client_secret=SECRET, client_id="visible-client")
+    assert result.secret_values() == [SECRET, TOKEN]
+    assert TOKEN not in repr(result) and SECRET not in repr(result)
+    assert "state='absent'" in repr(result) and "validate=False" in repr(result)
 
 
 @pytest.mark.parametrize("name", [name for name in SECRET_OPTIONS if name != "service_credentials"])
