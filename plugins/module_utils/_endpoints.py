@@ -68,3 +68,21 @@ def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
     if port is not None and not (scheme == "https" and port == "443"):
         origin += ":" + port
     return origin
+
+
+def proxy_credentials(proxy_url: str | None) -> list[str]:
+    """The user and password of a proxy URL of any scheme (http, https, socks5, socks5h), as written and decoded.
+
+    The user information ends at the last @ before the host, as requests and urllib3 read it,
+    so a password holding an @ or a : is found whole.
+    """
+    from urllib.parse import unquote  # pylint: disable=import-outside-toplevel
+
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@", proxy_url or "")
+    if not match:
+        return []
+    user, _colon, password = match.group(1).partition(":")
+    values = [match.group(1)]
+    for value in (user, password):
+        values.extend((value, unquote(value)))
+    return [value for value in dict.fromkeys(values) if value]
