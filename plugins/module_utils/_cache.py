@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 
@@ -43,6 +42,8 @@ MAX_FILE_BYTES = 64 * 1024
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
 LOCK_POLL_SECONDS = 0.02
+# IMS tokens live 24 hours (ims-protocol.md 1.5); no lifetime is kept beyond twice that.
+MAX_LIFETIME_SECONDS = 48 * 3600
 _HEX_DIGITS = "0123456789abcdef"
 
 
@@ -68,31 +69,66 @@ def cache_directory(mode: str, cache_dir: str | None, run_cache_dir: str | None)
     return None
 
 
-def check_directory(path: str, label: str) -> None:
-    """Refuse a directory that is not ours alone: another user could read or plant tokens there."""
+def open_directory(path: str, label: str) -> int:
+    """A descriptor of a token directory that is ours alone, checked through the descriptor itself.
+
+    Refused: a symbolic link that another user owns (they could re-point it between runs),
+    and a directory that is not ours or that others can write to, where they could read or
+    plant tokens. One that others can only read or enter is made private (0700). The cache's
+    files are opened relative to this descriptor, so a path swapped after the check changes
+    nothing.
+    """
+    uid = os.geteuid()
     try:
-        info = os.stat(path)
+        link = os.lstat(path)
+        if stat.S_ISLNK(link.st_mode) and link.st_uid not in (uid, 0):
+            raise _cache_error(
+                "%s %s is a symbolic link owned by uid %d, neither you (uid %d) nor root: its owner could re-point it; refusing to keep tokens "
+                "there; choose another cache_dir" % (label, path, link.st_uid, uid)
+            )
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
+        if error.errno == errno.ENOTDIR:
+            raise _cache_error("%s %s is not a directory" % (label, path)) from None
         raise _cache_error("%s %s cannot be used: %s" % (label, path, error.strerror or error)) from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise _cache_error("%s %s is not a directory" % (label, path))
-    if info.st_uid != os.geteuid():
-        raise _cache_error(
-            "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir" % (label, path, info.st_uid, os.geteuid())
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise _cache_error(
-            "%s %s is writable by other users (mode %04o): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir"
-            % (label, path, stat.S_IMODE(info.st_mode))
-        )
+    try:
+        info = os.fstat(descriptor)
+        if info.st_uid != uid:
+            raise _cache_error(
+                "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir" % (label, path, info.st_uid, uid)
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise _cache_error(
+                "%s %s is writable by other users (mode %04o): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir"
+                % (label, path, stat.S_IMODE(info.st_mode))
+            )
+        if info.st_mode & 0o077:
+            os.fchmod(descriptor, 0o700)
+    except BaseException as error:
+        os.close(descriptor)
+        if isinstance(error, OSError):
+            raise _cache_error("%s %s cannot be used: %s" % (label, path, error.strerror or error)) from None
+        raise
+    return descriptor
+
+
+def check_directory(path: str, label: str) -> None:
+    """Refuse a directory that is not ours alone (see open_directory)."""
+    os.close(open_directory(path, label))
 
 
 def _read_json(directory: str, name: str) -> object:
-    """A small JSON file of ours in directory, parsed; None when absent, foreign, unreadable or corrupt."""
+    """A small JSON file of ours in directory, parsed; None when absent, foreign, unreadable or corrupt, or the directory unfit."""
     try:
-        descriptor = os.open(os.path.join(directory, name + ".json"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        folder = open_directory(directory, "cache_dir")
+    except Exception:  # pylint: disable=broad-exception-caught
+        return None
+    try:
+        descriptor = os.open(name + ".json", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
     except OSError:
         return None
+    finally:
+        os.close(folder)
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > MAX_FILE_BYTES:
@@ -128,6 +164,9 @@ def _valid_entry(entry: object, key: str) -> bool:
         value = entry.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_EPOCH:
             return False
+    # No token lives longer: an entry that says so was stretched, and is replaced.
+    if entry["expires_at"] - entry["issued_at"] > MAX_LIFETIME_SECONDS:
+        return False
     not_after = entry.get("certificate_not_after")
     return not_after is None or _is_utc_time(not_after)
 
@@ -211,21 +250,23 @@ class TokenCache:
 
     def _write_json(self, name: str, document: Mapping[str, object]) -> None:
         data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        try:
-            descriptor, temporary = tempfile.mkstemp(prefix=".%s." % name[:12], suffix=".tmp", dir=self.directory)
-        except OSError as error:
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        folder = open_directory(self.directory, self.label)
+        temporary = ".%s.%s.tmp" % (name[:12], os.urandom(6).hex())
         try:
             try:
-                os.fchmod(descriptor, 0o600)
-                os.write(descriptor, data)
-            finally:
-                os.close(descriptor)
-            os.replace(temporary, os.path.join(self.directory, name + ".json"))
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
+                try:
+                    os.fchmod(descriptor, 0o600)
+                    os.write(descriptor, data)
+                finally:
+                    os.close(descriptor)
+                os.replace(temporary, name + ".json", src_dir_fd=folder, dst_dir_fd=folder)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=folder)
+                raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        finally:
+            os.close(folder)
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float) -> Iterator[bool]:
@@ -233,34 +274,61 @@ class TokenCache:
 
         Yields True when the lock is held. If another process holds it longer than any
         exchange can take (it hung), yields False and the caller goes on unlocked: a
-        second exchange is better than a stuck play.
+        second exchange is better than a stuck play. A lock file that was pruned while
+        this process waited for it is opened again.
         """
         import fcntl  # pylint: disable=import-outside-toplevel
 
-        try:
-            descriptor = os.open(os.path.join(self.directory, key + ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        except OSError as error:
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        folder = open_directory(self.directory, self.label)
+        descriptor = -1
         held = False
         try:
             give_up = time.monotonic() + timeout
             while True:
+                descriptor = self._open_lock(folder, key)
                 try:
                     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     held = True
-                    break
                 except OSError as error:
                     if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                         break
-                if time.monotonic() >= give_up:
+                if held:
+                    try:
+                        linked = os.stat(key + ".lock", dir_fd=folder, follow_symlinks=False)
+                    except OSError:
+                        linked = None
+                    mine = os.fstat(descriptor)
+                    if linked is not None and (linked.st_dev, linked.st_ino) == (mine.st_dev, mine.st_ino):
+                        break
+                    held = False
+                elif time.monotonic() >= give_up:
                     break
-                time.sleep(LOCK_POLL_SECONDS)
+                else:
+                    time.sleep(LOCK_POLL_SECONDS)
+                os.close(descriptor)
+                descriptor = -1
             yield held
         finally:
-            if held:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+            if descriptor >= 0:
+                if held:
+                    with contextlib.suppress(OSError):
+                        fcntl.flock(descriptor, fcntl.LOCK_UN)
+                os.close(descriptor)
+            os.close(folder)
+
+    def _open_lock(self, folder: int, key: str) -> int:
+        """The lock file of key, opened in the checked directory: a regular file of ours, or refused."""
+        try:
+            descriptor = os.open(key + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600, dir_fd=folder)
+        except OSError as error:
+            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
             os.close(descriptor)
+            raise _cache_error(
+                "%s %s holds a lock file that is not a regular file of yours: remove it or choose another cache_dir" % (self.label, self.directory)
+            )
+        return descriptor
 
 
 def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: float) -> dict | None:
@@ -274,10 +342,7 @@ def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: floa
     # A credentials or key file that changed since the alias was written is read and checked again.
     if alias is None or any(file_identity(path) != identity for path, identity in alias["files"].items()):
         return None
-    try:
-        check_directory(alias["directory"], "cache_dir")
-    except Exception:  # pylint: disable=broad-exception-caught
-        return None
+    # Read only from a directory that passes the checks (_read_json), as on a miss.
     entry = TokenCache(alias["directory"]).read(alias["target"])
     if not usable(entry, now, alias["refresh_margin"]):
         return None
