@@ -14,14 +14,25 @@ cost more to import than a whole templated task.
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import json
 import math
 import os
+import stat
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, cache_directory, file_identity, usable
+from ansible_collections.aemops.ims.plugins.module_utils._cache import (
+    MAX_LIFETIME_SECONDS,
+    RUN_CACHE_SUBDIR,
+    TokenCache,
+    cache_directory,
+    file_identity,
+    open_directory,
+    usable,
+)
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
@@ -79,20 +90,21 @@ def _token_claims(access_token: str) -> dict:
 
 
 def expiry_from_answer(answer: dict, unit_seconds: float, now: float) -> float:
-    """Absolute expiry of a fresh token.
+    """Absolute expiry of a fresh token: the answer's expires_in, which the token's claims may only shorten.
 
-    The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds.
-    The token itself carries created_at and expires_in in milliseconds; when the two
-    disagree by more than a few minutes the answer's unit was not what it should be and
-    the token's claims win.
+    The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds. The
+    token itself carries created_at and expires_in in milliseconds: when they end sooner
+    than the answer says (by more than a few minutes), the answer's unit was misread
+    (ethyca/fides#1753) and the claims win. Claims never lengthen a lifetime, claims that
+    are no real moment are ignored, and no lifetime exceeds MAX_LIFETIME_SECONDS.
     """
-    expires_at = now + float(answer["expires_in"]) * unit_seconds
+    expires_at = now + min(float(answer["expires_in"]) * unit_seconds, MAX_LIFETIME_SECONDS)
     claims = _token_claims(answer["access_token"])
     try:
         claimed = (float(claims["created_at"]) + float(claims["expires_in"])) / 1000.0
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return expires_at
-    if claimed > now and abs(claimed - expires_at) > EXPIRY_DISAGREEMENT_SECONDS:
+    if math.isfinite(claimed) and now < claimed < expires_at - EXPIRY_DISAGREEMENT_SECONDS:
         return claimed
     return expires_at
 
@@ -197,6 +209,8 @@ def obtain_token(
     # Identities taken before the files are read: a file changed meanwhile is read again next time.
     files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if alias and path}
     request = build_token_request(settings, credentials_file)
+    if not settings.validate_certs and not settings.ca_path and warn is not None:
+        warn_unverified_tls(request.origin, run_cache_dir, warn, once_per_run=not warn_on_cache_hit)
     try:
         entry, cache, cached = _entry(request, settings, run_cache_dir, warn, now)
     except AemImsError as error:
@@ -231,4 +245,95 @@ def _entry(
                 return entry, cache, True
         entry = exchange(request, settings, now, warn)
         cache.write(key, entry)
+    prune_cache(cache, now())
     return entry, cache, False
+
+
+def warn_unverified_tls(origin: str, run_cache_dir: str | None, warn: Callable[[str], None], once_per_run: bool) -> None:
+    """Say that IMS's certificate goes unchecked: once per task, or once per run and endpoint for the lookup.
+
+    The lookup runs in a fresh process for every host and task, so "once per run" is a
+    marker file in the run's token cache directory that only the first process creates.
+    """
+    if once_per_run and run_cache_dir:
+        directory = os.path.join(run_cache_dir, RUN_CACHE_SUBDIR)
+        try:
+            TokenCache.open(directory, "the run's token cache directory")
+            folder = open_directory(directory, "the run's token cache directory")
+        except AemImsError:
+            folder = -1
+        if folder >= 0:
+            marker = "w%s.warned" % hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]
+            try:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder))
+            except FileExistsError:
+                return
+            except OSError:
+                pass
+            finally:
+                os.close(folder)
+    warn(
+        "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
+        "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % origin
+    )
+
+
+# Lock and temporary files older than this, with no process using them, are left-overs.
+STALE_FILE_SECONDS = 3600
+
+
+def prune_cache(cache: TokenCache, now: float) -> None:
+    """Remove what no run will use again: expired entries, and lock and temporary files left behind.
+
+    An entry goes under its own lock, taken without waiting, so that a process refreshing
+    it is never undercut; a lock file goes while held, and a process that opened it before
+    opens it again (TokenCache.lock). Best effort: whatever cannot be removed now stays.
+    """
+    try:
+        folder = open_directory(cache.directory, cache.label)
+    except AemImsError:
+        return
+    try:
+        names = set(os.listdir(folder))
+        for name in sorted(names):
+            stem, dot, kind = name.partition(".")
+            with contextlib.suppress(OSError):
+                if len(stem) == 64 and not stem.strip("0123456789abcdef") and dot and kind == "json":
+                    entry = cache.read(stem)
+                    if entry is not None and entry["expires_at"] <= now:
+                        _prune_key(cache, folder, stem, now)
+                elif len(stem) == 64 and not stem.strip("0123456789abcdef") and kind == "lock" and stem + ".json" not in names:
+                    if _older_than(folder, name, now, STALE_FILE_SECONDS):
+                        _prune_key(cache, folder, stem, now)
+                elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now, STALE_FILE_SECONDS):
+                    os.unlink(name, dir_fd=folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
+
+
+def _older_than(folder: int, name: str, now: float, seconds: float) -> bool:
+    try:
+        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mtime < now - seconds
+
+
+def _prune_key(cache: TokenCache, folder: int, key: str, now: float) -> None:
+    """The entry of key if it expired, and its lock file, both under the lock; nothing if someone holds it."""
+    with cache.lock(key, 0) as held:
+        if not held:
+            return
+        entry = cache.read(key)
+        if entry is not None and entry["expires_at"] > now:
+            return
+        if entry is not None:
+            os.unlink(key + ".json", dir_fd=folder)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.stat(key + ".json", dir_fd=folder, follow_symlinks=False)
+                # A file that is no entry of ours (corrupt, foreign) is replaced on its next use, not removed here.
+                return
+        os.unlink(key + ".lock", dir_fd=folder)
