@@ -116,9 +116,9 @@ def _excerpt(body: bytes, secrets: list[str]) -> str:
     if title:
         text = title.group(1)
     text = re.sub(r"<[^>]*>", " ", text)
-    text = re.sub(r"[^\x20-\x7e]+", " ", text)
-    text = redact(one_line(text, 80), secrets)
-    return text
+    # Scrubbed before it is cut short: a secret cut in half would no longer be recognised.
+    text = redact(re.sub(r"[^\x20-\x7e]+", " ", redact(text, secrets)), secrets)
+    return one_line(text, 80)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -157,7 +157,7 @@ def interpret_response(status: int, headers: Mapping[str, str], body: bytes, wha
     """
     content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
     debug_id = headers.get("x-debug-id")
-    debug_id = re.sub(r"[^A-Za-z0-9._:-]", "", str(debug_id))[:80] if debug_id else None
+    debug_id = re.sub(r"[^A-Za-z0-9._:-]", "", redact(str(debug_id), secrets))[:80] if debug_id else None
     server_date = _printable(headers.get("Date"), 40) if headers.get("Date") else None
     try:
         data = json.loads(body.decode("utf-8"))
@@ -184,8 +184,9 @@ def interpret_response(status: int, headers: Mapping[str, str], body: bytes, wha
             "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)" % (what, status, " to " + target.group(1) if target else "", origin)
         )
     if isinstance(data, dict) and data.get("error"):
-        code = redact(_printable(data.get("error"), 60), secrets)
-        description = redact(_printable(data.get("error_description") or "", 300), secrets)
+        # Scrubbed before they are cut short: a secret cut in half would no longer be recognised.
+        code = _printable(redact(str(data.get("error")), secrets), 60)
+        description = _printable(redact(str(data.get("error_description") or ""), secrets), 300)
         message = "IMS rejected the %s: HTTP %d %s" % (what, status, code)
         if description:
             message += ": " + description.rstrip(". ")

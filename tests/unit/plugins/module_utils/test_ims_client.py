@@ -389,7 +389,7 @@ def test_property_interpret_response(status, headers, body, what):
     expires_in = data["expires_in"]
     assert isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
     assert math.isfinite(expires_in) and expires_in > 0
-    assert date == headers.get("Date")
+    assert date == (headers.get("Date") or None)
 
 
 # --- the client: requests, retries, deadline ---------------------------------------------------
@@ -883,3 +883,13 @@ def test_missing_requests_is_named(monkeypatch):
     with pytest.raises(MissingDependencyError) as info:
         ImsHttpClient(ORIGIN)
     assert info.value.msg == "talking to IMS needs the Python package requests on the Ansible controller: pip install requests (missing: requests)"
+
+
+def test_a_long_secret_is_scrubbed_before_an_answer_is_cut_short():
+    jwt_token = "eyJhbGciOiJSUzI1NiJ9." + "A" * 400 + ".c2lnbmF0dXJl"
+    echoed = json.dumps({"error": "invalid_request", "error_description": "x" * 250 + jwt_token}).encode()
+    error = rejected(400, echoed, secrets=[jwt_token], Content_Type="application/json", x_debug_id=jwt_token)
+    assert "eyJ" not in error.msg and "AAAA" not in error.msg
+    html = ("<html><body>%s</body></html>" % ("y" * 40 + jwt_token)).encode()
+    error = rejected(502, html, secrets=[jwt_token], Content_Type="text/html")
+    assert "eyJ" not in error.msg and "AAAA" not in error.msg
