@@ -20,8 +20,10 @@ Two kinds of file, in a private directory:
   validation and reading the credentials. An alias is written only after the same inputs
   went the whole way successfully, and it records the identity of every file read.
 
-The lookup reads this module in every forked worker, where ansible-core compiles it from
-source: standard library only, and small.
+The directory is checked through a descriptor (open_directory) and every file is opened
+relative to it. The lookup reads this module in every forked worker, where ansible-core
+compiles it from source: standard library only, and small; writing and locking, which only
+a miss needs, are in _cache_files.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 ENTRY_FORMAT = "aemops.ims/token-cache/1"
 ALIAS_FORMAT = "aemops.ims/token-alias/1"
@@ -41,7 +43,6 @@ RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_FILE_BYTES = 64 * 1024
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
-LOCK_POLL_SECONDS = 0.02
 # IMS tokens live 24 hours (ims-protocol.md 1.5); no lifetime is kept beyond twice that.
 MAX_LIFETIME_SECONDS = 48 * 3600
 _HEX_DIGITS = "0123456789abcdef"
@@ -249,86 +250,16 @@ class TokenCache:
         self._write_json(fingerprint, alias)
 
     def _write_json(self, name: str, document: Mapping[str, object]) -> None:
-        data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        folder = open_directory(self.directory, self.label)
-        temporary = ".%s.%s.tmp" % (name[:12], os.urandom(6).hex())
-        try:
-            try:
-                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
-                try:
-                    os.fchmod(descriptor, 0o600)
-                    os.write(descriptor, data)
-                finally:
-                    os.close(descriptor)
-                os.replace(temporary, name + ".json", src_dir_fd=folder, dst_dir_fd=folder)
-            except OSError as error:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary, dir_fd=folder)
-                raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
-        finally:
-            os.close(folder)
+        # Writing and locking are for a miss only: their code lives apart from what a hit compiles.
+        from ansible_collections.aemops.ims.plugins.module_utils._cache_files import write_json  # pylint: disable=import-outside-toplevel
 
-    @contextlib.contextmanager
-    def lock(self, key: str, timeout: float) -> Iterator[bool]:
-        """Hold an exclusive lock on key for up to `timeout` seconds of waiting.
+        write_json(self.directory, self.label, name, document)
 
-        Yields True when the lock is held. If another process holds it longer than any
-        exchange can take (it hung), yields False and the caller goes on unlocked: a
-        second exchange is better than a stuck play. A lock file that was pruned while
-        this process waited for it is opened again.
-        """
-        import fcntl  # pylint: disable=import-outside-toplevel
+    def lock(self, key: str, timeout: float) -> contextlib.AbstractContextManager[bool]:
+        """Hold an exclusive lock on key for up to `timeout` seconds of waiting (_cache_files.hold_lock)."""
+        from ansible_collections.aemops.ims.plugins.module_utils._cache_files import hold_lock  # pylint: disable=import-outside-toplevel
 
-        folder = open_directory(self.directory, self.label)
-        descriptor = -1
-        held = False
-        try:
-            give_up = time.monotonic() + timeout
-            while True:
-                descriptor = self._open_lock(folder, key)
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    held = True
-                except OSError as error:
-                    if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        break
-                if held:
-                    try:
-                        linked = os.stat(key + ".lock", dir_fd=folder, follow_symlinks=False)
-                    except OSError:
-                        linked = None
-                    mine = os.fstat(descriptor)
-                    if linked is not None and (linked.st_dev, linked.st_ino) == (mine.st_dev, mine.st_ino):
-                        break
-                    held = False
-                elif time.monotonic() >= give_up:
-                    break
-                else:
-                    time.sleep(LOCK_POLL_SECONDS)
-                os.close(descriptor)
-                descriptor = -1
-            yield held
-        finally:
-            if descriptor >= 0:
-                if held:
-                    with contextlib.suppress(OSError):
-                        fcntl.flock(descriptor, fcntl.LOCK_UN)
-                os.close(descriptor)
-            os.close(folder)
-
-    def _open_lock(self, folder: int, key: str) -> int:
-        """The lock file of key, opened in the checked directory: a regular file of ours, or refused."""
-        try:
-            descriptor = os.open(key + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600, dir_fd=folder)
-        except OSError as error:
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-            os.close(descriptor)
-            raise _cache_error(
-                "%s %s holds a lock file that is not a regular file of yours: remove it or choose another cache_dir" % (self.label, self.directory)
-            )
-        return descriptor
+        return hold_lock(self.directory, self.label, key, timeout)
 
 
 def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: float) -> dict | None:
