@@ -1286,7 +1286,8 @@ class Handler(BaseHTTPRequestHandler):
             status = int(fault.get("status", 400))
             booking.finish(status, "echo")
             if fault["echo"] == "json":
-                self._send(status, ("could not handle " + json.dumps(fields)).encode("utf-8"), "text/plain;charset=UTF-8")
+                secret_first = dict(sorted(fields.items(), key=lambda item: item[0] not in ("client_secret", "jwt_token")))
+                self._send(status, ("bad: " + json.dumps(secret_first)).encode("utf-8"), "text/plain;charset=UTF-8")
             else:
                 body_text = self._body.decode("utf-8", "replace")
                 self._send_json(status, {"error": "invalid_request", "error_description": "could not handle " + body_text})

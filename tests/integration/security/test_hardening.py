@@ -160,7 +160,8 @@ def test_a_credentials_file_cannot_send_outside_secrets_to_its_own_endpoint(
         )
         + _module("module with the file's own secrets", common, register="m_own", failing=False)
         + save(
-            "{'m_secret': m_secret, 'm_key': m_key, 'l_secret': l_secret_result, 'm_explicit': m_explicit.access_token, 'l_explicit': l_explicit, 'm_own': m_own.access_token}"
+            "{'m_secret': m_secret, 'm_key': m_key, 'l_secret': l_secret_result, "
+            "'m_explicit': m_explicit.access_token, 'l_explicit': l_explicit, 'm_own': m_own.access_token}"
         ),
         extra_vars={"creds_file": str(path), "ca_path": emulator.ca_path, "key_file": str(key_file), "endpoint": emulator.endpoint},
         secret_vars={"vaulted_secret": secret},

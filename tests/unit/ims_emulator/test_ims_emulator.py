@@ -1056,7 +1056,7 @@ def test_fault_echo_quotes_what_it_received(emu, jwt_integ, mode):
         assert "client_secret=s%2Be%2Fc%22r%5Cet" in response.json()["error_description"]
     else:
         assert response.headers["Content-Type"].startswith("text/plain")
-        assert '"client_secret": "s+e/c\\"r\\\\et"' in response.text
+        assert response.text.startswith('bad: {"client_secret": "s+e/c\\"r\\\\et"')
 
 
 def test_fault_token_claims_and_expires_in_change_a_normal_answer(emu, jwt_integ):

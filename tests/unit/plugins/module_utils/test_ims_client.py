@@ -893,3 +893,9 @@ def test_a_long_secret_is_scrubbed_before_an_answer_is_cut_short():
     html = ("<html><body>%s</body></html>" % ("y" * 40 + jwt_token)).encode()
     error = rejected(502, html, secrets=[jwt_token], Content_Type="text/html")
     assert "eyJ" not in error.msg and "AAAA" not in error.msg
+
+
+def test_the_client_repr_shows_no_secret():
+    client = ImsHttpClient(ORIGIN, proxy_url="http://user:Pr0xyPassw0rd@proxy:3128", secrets=[CLIENT_SECRET])
+    for shown in (repr(client), str(client), repr(client.session)):
+        assert CLIENT_SECRET not in shown and "Pr0xyPassw0rd" not in shown
