@@ -236,7 +236,7 @@ mypy: $(call deps,venv-tools)
 		--cache-dir "$(call LAYOUT_ROOT,mypy)/.mypy_cache" "$(COLL_SUBDIR)/plugins"
 
 ee: $(call deps,venv-tools package)
-	@$(TOOLS_ENV) $(UTILS)/check_ee.sh "$(INSTALLED_ROOT)" requests PyJWT cryptography
+	@$(TOOLS_ENV) $(UTILS)/check_ee.sh "$(INSTALLED_ROOT)" requests PyJWT cryptography urllib3
 
 # --- suites -------------------------------------------------------------------------
 

@@ -116,6 +116,11 @@ options:
         (V(ims-na1-stg1.adobelogin.com) for stage).
       - Plain C(http://) is refused except for a loopback test server.
       - Defaults to C(imsEndpoint) of the credentials, else V(ims-na1.adobelogin.com).
+      - An endpoint read from a credentials document is used only with that document's own client secret (and, for
+        JWT, its own private key), unless its host is an Adobe IMS host (C(*.adobelogin.com)). When the secret or the
+        key comes from an option, a variable or the environment and the document names another host, the task fails
+        before any request, so that a shared or tampered credentials file cannot collect a secret that came from elsewhere.
+        Set O(ims_endpoint) explicitly to use such an endpoint; an explicit value is always trusted.
       - If not set, the environment variable E(AEM_IMS_ENDPOINT) is used.
     type: str
   jwt_lifetime:
@@ -129,6 +134,8 @@ options:
   validate_certs:
     description:
       - Whether to verify the TLS certificate of IMS. Only set to V(false) against a test server.
+      - V(false) shows a warning naming the endpoint, once per task for the module and once per run for the lookup.
+        With O(ca_path) set, the certificate is checked against it whatever this option says, and nothing is shown.
       - If not set, the environment variable E(AEM_IMS_VALIDATE_CERTS) is used.
     type: bool
     default: true
@@ -141,14 +148,20 @@ options:
   proxy_url:
     description:
       - An HTTP(S) proxy to reach IMS through, such as V(http://proxy.example.com:3128), optionally with
-        C(user:password@). Its credentials are never printed.
+        C(user:password@). Its user and password are never printed.
+      - When set, it is the proxy of every IMS request, whatever E(HTTPS_PROXY) and E(NO_PROXY) say.
+      - C(socks5://) and C(socks5h://) proxies work when the Python package C(PySocks) is installed on the controller
+        (C(pip install 'requests[socks]')); the collection does not require it, and without it such a proxy is refused
+        before any request.
       - If not set, the environment variable E(AEM_IMS_PROXY_URL) is used, else the standard E(HTTPS_PROXY) and
         E(NO_PROXY) variables are honoured.
+      - Credentials in C(~/.netrc) are never sent to IMS.
     type: str
   timeout:
     description:
-      - Seconds to wait for IMS on each attempt (connecting, and then between bytes of the answer). Between 1 and 600.
-      - The whole request, retries and waits included, ends within O(timeout) x (O(retries) + 1) + 10 x O(retries) seconds.
+      - Seconds to wait for IMS on each attempt. Between 1 and 600.
+      - The whole request, retries, waits and the reading of every answer included, ends within
+        O(timeout) x (O(retries) + 1) + 10 x O(retries) seconds, however slowly a server sends its answer.
       - If not set, the environment variable E(AEM_IMS_TIMEOUT) is used.
     type: float
     default: 30
@@ -169,14 +182,19 @@ options:
         still-valid token.
       - V(off) always asks IMS.
       - Cache files hold the access token (never the client secret or the key), are mode C(0600) in a
-        C(0700) directory, and are named by a hash.
+        C(0700) directory, and are named by a hash. A token is kept for the lifetime IMS's answer gives (which the
+        token's own claims may shorten, never lengthen), and never more than 48 hours.
+      - Expired entries, and lock files left behind, are removed after each exchange.
       - If not set, the environment variable E(AEM_IMS_CACHE) is used.
     type: str
     choices: [run, persistent, "off"]
     default: run
   cache_dir:
     description:
-      - The directory for O(cache=persistent). Refused if another user owns it or others can write to it.
+      - The directory for O(cache=persistent). Refused if another user owns it or others can write to it; made
+        private (C(0700)) if others can only read it.
+      - It may be a symbolic link only if the link belongs to you (or root) and points at such a directory; another
+        user's link (in C(/tmp), say) could be re-pointed between runs, and is refused.
       - If not set, the environment variable E(AEM_IMS_CACHE_DIR) is used, else C($XDG_CACHE_HOME/aemops.ims/tokens)
         (C(~/.cache/aemops.ims/tokens)).
     type: path

@@ -20,19 +20,24 @@ Two kinds of file, in a private directory:
   validation and reading the credentials. An alias is written only after the same inputs
   went the whole way successfully, and it records the identity of every file read.
 
-The lookup reads this module in every forked worker, where ansible-core compiles it from
-source: standard library only, and small.
+Notes beside them, in the run's directory only, say what failed (f<inputs>) and what IMS
+confirmed (v<key>) in this run.
+
+The directory is checked through a descriptor (open_directory) and every file is opened
+relative to it, never through a symbolic link, without blocking, and checked once open
+(fstat). The lookup reads this module in every forked worker, where ansible-core compiles it
+from source: standard library only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 
@@ -44,7 +49,11 @@ RUN_CACHE_SUBDIR = "aemops_ims_tokens"
 MAX_FILE_BYTES = 64 * 1024
 # Year 2286: anything later in a cache entry is corrupt (and would overflow datetime).
 MAX_EPOCH = 1e10
+# IMS tokens live 24 hours (ims-protocol.md 1.5); no lifetime is kept beyond twice that.
+MAX_LIFETIME_SECONDS = 48 * 3600
 LOCK_POLL_SECONDS = 0.02
+# Lock and temporary files older than this, with no process using them, are left-overs.
+STALE_FILE_SECONDS = 3600
 _HEX_DIGITS = "0123456789abcdef"
 
 
@@ -70,31 +79,66 @@ def cache_directory(mode: str, cache_dir: str | None, run_cache_dir: str | None)
     return None
 
 
-def check_directory(path: str, label: str) -> None:
-    """Refuse a directory that is not ours alone: another user could read or plant tokens there."""
+def open_directory(path: str, label: str) -> int:
+    """A descriptor of a token directory that is ours alone, checked through the descriptor itself.
+
+    Refused: a symbolic link that another user owns (they could re-point it between runs),
+    and a directory that is not ours or that others can write to, where they could read or
+    plant tokens. One that others can only read or enter is made private (0700). The cache's
+    files are opened relative to this descriptor, so a path swapped after the check changes
+    nothing.
+    """
+    uid = os.geteuid()
     try:
-        info = os.stat(path)
+        link = os.lstat(path)
+        if stat.S_ISLNK(link.st_mode) and link.st_uid not in (uid, 0):
+            raise _cache_error(
+                "%s %s is a symbolic link owned by uid %d, neither you (uid %d) nor root: its owner could re-point it; refusing to keep tokens "
+                "there; choose another cache_dir" % (label, path, link.st_uid, uid)
+            )
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
+        if error.errno == errno.ENOTDIR:
+            raise _cache_error("%s %s is not a directory" % (label, path)) from None
         raise _cache_error("%s %s cannot be used: %s" % (label, path, error.strerror or error)) from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise _cache_error("%s %s is not a directory" % (label, path))
-    if info.st_uid != os.geteuid():
-        raise _cache_error(
-            "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir" % (label, path, info.st_uid, os.geteuid())
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise _cache_error(
-            "%s %s is writable by other users (mode %04o): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir"
-            % (label, path, stat.S_IMODE(info.st_mode))
-        )
+    try:
+        info = os.fstat(descriptor)
+        if info.st_uid != uid:
+            raise _cache_error(
+                "%s %s is owned by uid %d, not by you (uid %d): refusing to keep tokens there; choose another cache_dir" % (label, path, info.st_uid, uid)
+            )
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise _cache_error(
+                "%s %s is writable by other users (mode %04o): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir"
+                % (label, path, stat.S_IMODE(info.st_mode))
+            )
+        if info.st_mode & 0o077:
+            os.fchmod(descriptor, 0o700)
+    except BaseException as error:
+        os.close(descriptor)
+        if isinstance(error, OSError):
+            raise _cache_error("%s %s cannot be used: %s" % (label, path, error.strerror or error)) from None
+        raise
+    return descriptor
+
+
+def check_directory(path: str, label: str) -> None:
+    """Refuse a directory that is not ours alone (see open_directory)."""
+    os.close(open_directory(path, label))
 
 
 def _read_json(directory: str, name: str) -> object:
-    """A small JSON file of ours in directory, parsed; None when absent, foreign, unreadable or corrupt."""
+    """A small JSON file of ours in directory, parsed; None when absent, foreign, unreadable or corrupt, or the directory unfit."""
     try:
-        descriptor = os.open(os.path.join(directory, name + ".json"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        folder = open_directory(directory, "cache_dir")
+    except Exception:  # pylint: disable=broad-exception-caught
+        return None
+    try:
+        descriptor = os.open(name + ".json", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
     except OSError:
         return None
+    finally:
+        os.close(folder)
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_size > MAX_FILE_BYTES:
@@ -130,6 +174,9 @@ def _valid_entry(entry: object, key: str) -> bool:
         value = entry.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_EPOCH:
             return False
+    # No token lives longer: an entry that says so was stretched, and is replaced.
+    if entry["expires_at"] - entry["issued_at"] > MAX_LIFETIME_SECONDS:
+        return False
     not_after = entry.get("certificate_not_after")
     return not_after is None or _is_utc_time(not_after)
 
@@ -234,61 +281,151 @@ class TokenCache:
 
     def discard(self, name: str) -> None:
         """Remove what is stored under name, if anything."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(self.directory, name + ".json"))
+        if not os.path.lexists(self.directory):
+            return
+        folder = open_directory(self.directory, self.label)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name + ".json", dir_fd=folder)
+        finally:
+            os.close(folder)
 
     def _write_json(self, name: str, document: Mapping[str, object]) -> None:
+        """Replace <name>.json atomically (0600), so that readers never see half a file."""
         data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        try:
-            descriptor, temporary = tempfile.mkstemp(prefix=".%s." % name[:12], suffix=".tmp", dir=self.directory)
-        except OSError as error:
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        folder = open_directory(self.directory, self.label)
+        temporary = ".%s.%s.tmp" % (name[:12], os.urandom(6).hex())
         try:
             try:
-                os.fchmod(descriptor, 0o600)
-                os.write(descriptor, data)
-            finally:
-                os.close(descriptor)
-            os.replace(temporary, os.path.join(self.directory, name + ".json"))
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
+                try:
+                    os.fchmod(descriptor, 0o600)
+                    os.write(descriptor, data)
+                finally:
+                    os.close(descriptor)
+                os.replace(temporary, name + ".json", src_dir_fd=folder, dst_dir_fd=folder)
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=folder)
+                raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        finally:
+            os.close(folder)
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float) -> Iterator[bool]:
         """Hold an exclusive lock on key for up to `timeout` seconds of waiting.
 
         Yields True when the lock is held. If another process holds it longer than any
-        exchange can take (it hung), yields False and the caller goes on unlocked: a
-        second exchange is better than a stuck play.
+        exchange can take (it hung), yields False and the caller goes on unlocked: a second
+        exchange is better than a stuck play. A lock file that was removed (pruned) while this
+        process waited for it is opened again, so two processes never hold locks on two files.
         """
-        import fcntl  # pylint: disable=import-outside-toplevel
-
-        try:
-            descriptor = os.open(os.path.join(self.directory, key + ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        except OSError as error:
-            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        folder = open_directory(self.directory, self.label)
+        descriptor = -1
         held = False
         try:
             give_up = time.monotonic() + timeout
             while True:
+                descriptor = self._open_lock(folder, key)
                 try:
                     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     held = True
-                    break
                 except OSError as error:
                     if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                         break
-                if time.monotonic() >= give_up:
+                if held:
+                    try:
+                        linked = os.stat(key + ".lock", dir_fd=folder, follow_symlinks=False)
+                    except OSError:
+                        linked = None
+                    mine = os.fstat(descriptor)
+                    if linked is not None and (linked.st_dev, linked.st_ino) == (mine.st_dev, mine.st_ino):
+                        break
+                    held = False
+                elif time.monotonic() >= give_up:
                     break
-                time.sleep(LOCK_POLL_SECONDS)
+                else:
+                    time.sleep(LOCK_POLL_SECONDS)
+                os.close(descriptor)
+                descriptor = -1
             yield held
         finally:
-            if held:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+            if descriptor >= 0:
+                if held:
+                    with contextlib.suppress(OSError):
+                        fcntl.flock(descriptor, fcntl.LOCK_UN)
+                os.close(descriptor)
+            os.close(folder)
+
+    def _open_lock(self, folder: int, key: str) -> int:
+        """The lock file of key: a regular file of ours, or refused."""
+        try:
+            descriptor = os.open(key + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600, dir_fd=folder)
+        except OSError as error:
+            raise _cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
             os.close(descriptor)
+            raise _cache_error(
+                "%s %s holds a lock file that is not a regular file of yours: remove it or choose another cache_dir" % (self.label, self.directory)
+            )
+        return descriptor
+
+    def prune(self, now: float) -> None:
+        """Remove what no run will use again: expired entries, and lock and temporary files left behind.
+
+        An entry goes under its own lock, taken without waiting, so that a process refreshing
+        it is never undercut; a lock file goes while held, and a process that opened it before
+        opens it again (lock). Best effort: whatever cannot be removed now stays.
+        """
+        try:
+            folder = open_directory(self.directory, self.label)
+        except Exception:  # pylint: disable=broad-exception-caught
+            return
+        try:
+            names = set(os.listdir(folder))
+            for name in sorted(names):
+                stem, dot, kind = name.partition(".")
+                is_key = len(stem) == 64 and not stem.strip(_HEX_DIGITS)
+                with contextlib.suppress(OSError):
+                    if is_key and dot and kind == "json":
+                        entry = self.read(stem)
+                        if entry is not None and entry["expires_at"] <= now:
+                            self._prune_key(folder, stem, now)
+                    elif is_key and kind == "lock" and stem + ".json" not in names:
+                        if _older_than(folder, name, now, STALE_FILE_SECONDS):
+                            self._prune_key(folder, stem, now)
+                    elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now, STALE_FILE_SECONDS):
+                        os.unlink(name, dir_fd=folder)
+        except OSError:
+            pass
+        finally:
+            os.close(folder)
+
+    def _prune_key(self, folder: int, key: str, now: float) -> None:
+        """The entry of key if it expired, and its lock file, both under the lock; nothing if someone holds it."""
+        with self.lock(key, 0) as held:
+            if not held:
+                return
+            entry = self.read(key)
+            if entry is not None and entry["expires_at"] > now:
+                return
+            if entry is not None:
+                os.unlink(key + ".json", dir_fd=folder)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.stat(key + ".json", dir_fd=folder, follow_symlinks=False)
+                    # A file that is no entry of ours (corrupt, foreign) is replaced on its next use, not removed here.
+                    return
+            os.unlink(key + ".lock", dir_fd=folder)
+
+
+def _older_than(folder: int, name: str, now: float, seconds: float) -> bool:
+    try:
+        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mtime < now - seconds
 
 
 def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: float, confirmed: bool = False) -> dict | None:
@@ -303,10 +440,7 @@ def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: floa
     # A credentials or key file that changed since the alias was written is read and checked again.
     if alias is None or any(file_identity(path) != identity for path, identity in alias["files"].items()):
         return None
-    try:
-        check_directory(alias["directory"], "cache_dir")
-    except Exception:  # pylint: disable=broad-exception-caught
-        return None
+    # Read only from a directory that passes the checks (_read_json), as on a miss.
     entry = TokenCache(alias["directory"]).read(alias["target"])
     if not usable(entry, now, alias["refresh_margin"]):
         return None

@@ -36,7 +36,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes impo
     detect_format,
     normalize_metascopes,
 )
-from ansible_collections.aemops.ims.plugins.module_utils._endpoints import parse_ims_endpoint
+from ansible_collections.aemops.ims.plugins.module_utils._endpoints import is_adobe_ims, parse_ims_endpoint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, KeyMaterialError, OptionError, describe_type
 from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE, Settings
 
@@ -353,6 +353,32 @@ class _Merge:
             return parse_ims_endpoint(endpoint, self.document_path("ims_endpoint"))
         return parse_ims_endpoint(DEFAULT_IMS_HOST)
 
+    def check_endpoint_trust(self, origin: str, auth_method: str) -> None:
+        """Refuse to send secrets from elsewhere to an endpoint a credentials document chose.
+
+        A shared or tampered credentials file could otherwise name a listener of its own
+        (any local user can listen on a loopback port) and collect a client secret that came
+        from vault or an AWX credential. A document's endpoint is trusted with its own
+        secrets, and Adobe's IMS hosts with any; an explicit ims_endpoint always is.
+        """
+        if self.settings.ims_endpoint is not None or not self.document_value("ims_endpoint") or is_adobe_ims(origin):
+            return
+        settings = self.settings
+        outside = []
+        if settings.client_secret is not None:
+            outside.append("the client_secret comes from %s" % settings.where("client_secret"))
+        if auth_method == METHOD_JWT:
+            for name in ("private_key", "private_key_file"):
+                if getattr(settings, name) is not None:
+                    outside.append("the private key comes from %s" % settings.where(name))
+        if outside:
+            raise CredentialsError(
+                "%s names the IMS endpoint %s, which is not an Adobe IMS host (*.adobelogin.com), and %s, not from that document: "
+                "refusing to use %s there. Set ims_endpoint explicitly to use that endpoint"
+                % (self.document_path("ims_endpoint"), origin, " and ".join(outside), "them" if len(outside) > 1 else "it"),
+                field="ims_endpoint",
+            )
+
 
 def build_token_request(settings: Settings, credentials_file: str | None = None) -> TokenRequest:
     """Resolve options and credentials into a TokenRequest, with one-line errors."""
@@ -375,9 +401,11 @@ def build_token_request(settings: Settings, credentials_file: str | None = None)
     if not secrets:
         raise merge.missing("client_secret", "client_secret", "client_secrets")
 
+    origin = merge.origin()
+    merge.check_endpoint_trust(origin, auth_method)
     request = TokenRequest(
         auth_method=auth_method,
-        origin=merge.origin(),
+        origin=origin,
         client_id=client_id,
         client_secrets=secrets,
         credentials_format=extracted.credentials_format if extracted else FORMAT_OPTIONS,

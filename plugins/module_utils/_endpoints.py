@@ -14,6 +14,8 @@ import re
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
 
 _HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# Adobe's IMS hosts: production ims-na1.adobelogin.com, stage ims-na1-stg1.adobelogin.com.
+ADOBE_IMS_DOMAIN = ".adobelogin.com"
 _EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 
 
@@ -68,3 +70,27 @@ def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
     if port is not None and not (scheme == "https" and port == "443"):
         origin += ":" + port
     return origin
+
+
+def is_adobe_ims(origin: str) -> bool:
+    """Whether an origin (as parse_ims_endpoint returns it) is an Adobe IMS host, *.adobelogin.com over https."""
+    match = re.fullmatch(r"https://([a-z0-9.-]+)(?::[0-9]+)?", origin)
+    return bool(match) and match.group(1).endswith(ADOBE_IMS_DOMAIN)  # type: ignore[union-attr]
+
+
+def proxy_credentials(proxy_url: str | None) -> list[str]:
+    """The user and password of a proxy URL of any scheme (http, https, socks5, socks5h), as written and decoded.
+
+    The user information ends at the last @ before the host, as requests and urllib3 read it,
+    so a password holding an @ or a : is found whole.
+    """
+    from urllib.parse import unquote  # pylint: disable=import-outside-toplevel
+
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@", proxy_url or "")
+    if not match:
+        return []
+    user, _colon, password = match.group(1).partition(":")
+    values = [match.group(1)]
+    for value in (user, password):
+        values.extend((value, unquote(value)))
+    return [value for value in dict.fromkeys(values) if value]

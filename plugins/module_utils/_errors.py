@@ -32,19 +32,28 @@ def one_line(text: object, limit: int = MAX_MESSAGE_LENGTH) -> str:
 
 
 def redact(text: str, secrets: Iterable[object]) -> str:
-    """Replace every secret value (and every line of a multi-line secret) in text."""
+    """Replace every secret value (and every line of a multi-line secret) in text.
+
+    Also the forms a secret takes on its way to IMS and back: URL-encoded (a form body, a
+    proxy URL) and JSON-escaped (an answer that quotes it).
+    """
     if not text:
         return text
-    fragments = set()
+    import json  # pylint: disable=import-outside-toplevel
+    from urllib.parse import quote, quote_plus  # pylint: disable=import-outside-toplevel
+
+    fragments: set[str] = set()
     for secret in secrets or ():
         if not isinstance(secret, str) or not secret:
             continue
-        fragments.add(secret)
+        pieces = [secret]
         for line in secret.splitlines():
             line = line.strip()
             # PEM armour lines and short fragments are not secret and would mangle messages.
             if len(line) >= 8 and not line.startswith("-----"):
-                fragments.add(line)
+                pieces.append(line)
+        for piece in pieces:
+            fragments.update((piece, quote(piece, safe=""), quote_plus(piece, safe=""), json.dumps(piece)[1:-1]))
     # Longest first, so that a secret containing another one is replaced whole.
     for fragment in sorted(fragments, key=len, reverse=True):
         if len(fragment) >= 4:

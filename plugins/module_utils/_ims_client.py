@@ -13,10 +13,13 @@ are never quoted: request bodies hold the client secret and the JWT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
@@ -26,6 +29,7 @@ from types import ModuleType
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     ImsResponseError,
     MissingDependencyError,
+    OptionError,
     TransportError,
     one_line,
     redact,
@@ -59,10 +63,15 @@ BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 10.0
 MAX_BODY_BYTES = 256 * 1024
+# Bytes asked of the socket at a time while reading an answer, so that the deadline is
+# checked between reads: a server that drips its answer cannot stretch the call.
+READ_CHUNK_BYTES = 16 * 1024
 MAX_RETRY_AFTER_SECONDS = 86400.0
 # Ten billion: no unit of any IMS endpoint makes a real lifetime this long.
 MAX_EXPIRES_IN = 1e10
 USER_AGENT = "aemops.ims/0.2.0 (+https://github.com/aemops/ims)"
+# The form fields whose values are secret: scrubbed from anything an answer quotes.
+SECRET_FIELDS = ("client_secret", "jwt_token", "token")
 
 _BAD_SECRET = re.compile(r"client_secret", re.IGNORECASE)
 
@@ -113,9 +122,9 @@ def _excerpt(body: bytes, secrets: list[str]) -> str:
     if title:
         text = title.group(1)
     text = re.sub(r"<[^>]*>", " ", text)
-    text = re.sub(r"[^\x20-\x7e]+", " ", text)
-    text = redact(one_line(text, 80), secrets)
-    return text
+    # Scrubbed before it is cut short: a secret cut in half would no longer be recognised.
+    text = redact(re.sub(r"[^\x20-\x7e]+", " ", redact(text, secrets)), secrets)
+    return one_line(text, 80)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -158,7 +167,7 @@ def interpret_response(
     """
     content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
     debug_id = headers.get("x-debug-id")
-    debug_id = re.sub(r"[^A-Za-z0-9._:-]", "", str(debug_id))[:80] if debug_id else None
+    debug_id = re.sub(r"[^A-Za-z0-9._:-]", "", redact(str(debug_id), secrets))[:80] if debug_id else None
     server_date = _printable(headers.get("Date"), 40) if headers.get("Date") else None
     try:
         data = json.loads(body.decode("utf-8"))
@@ -191,8 +200,9 @@ def interpret_response(
             "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)" % (what, status, " to " + target.group(1) if target else "", origin)
         )
     if isinstance(data, dict) and data.get("error"):
-        code = redact(_printable(data.get("error"), 60), secrets)
-        description = redact(_printable(data.get("error_description") or "", 300), secrets)
+        # Scrubbed before they are cut short: a secret cut in half would no longer be recognised.
+        code = _printable(redact(str(data.get("error")), secrets), 60)
+        description = _printable(redact(str(data.get("error_description") or ""), secrets), 300)
         message = "IMS rejected the %s: HTTP %d %s" % (what, status, code)
         if description:
             message += ": " + description.rstrip(". ")
@@ -238,6 +248,40 @@ def _connection_reason(error: Exception) -> str:
     return "connection failed"
 
 
+# Beyond the deadline, the time an attempt's thread has to report what ended it.
+DEADLINE_GRACE = 1.0
+
+
+def _verify(validate_certs: bool, ca_path: str | None) -> bool | str:
+    """What requests verifies IMS's certificate against: ca_path, else REQUESTS_CA_BUNDLE as requests reads it, else the system store."""
+    if ca_path:
+        return ca_path
+    if not validate_certs:
+        return False
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
+def _require_socks(proxy_url: str) -> None:
+    """requests speaks SOCKS only with PySocks installed (requests[socks]); say so before any request."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    if importlib.util.find_spec("socks") is None:
+        scheme = proxy_url.split(":", 1)[0].lower()
+        raise OptionError(
+            "proxy_url is a %s:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
+            "or use an http:// proxy" % scheme,
+            field="proxy_url",
+        )
+
+
+def _set_read_timeout(raw: object, seconds: float) -> None:
+    """Give the next socket read of an answer at most `seconds` (urllib3 2: the response's connection)."""
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(max(0.05, seconds))
+
+
 class ImsHttpClient:
     """Posts form-encoded token requests to IMS with retries, a deadline and safe errors."""
 
@@ -256,17 +300,24 @@ class ImsHttpClient:
         self.origin = origin
         self.timeout = float(timeout)
         self.retries = int(retries)
-        self.verify = ca_path if ca_path else bool(validate_certs)
         self.ca_path = ca_path
         self.proxy_url = proxy_url
         self.secrets = list(secrets)
         self.sleep = sleep
         self.attempts = 0
+        self._limit: float | None = None
+        if proxy_url and proxy_url.lower().startswith("socks"):
+            _require_socks(proxy_url)
         self.session = requests.Session()
-        # trust_env keeps HTTPS_PROXY / NO_PROXY working; an explicit proxy_url wins over them.
-        self.session.trust_env = True
+        # The environment is read here, not by requests: with trust_env, requests lets
+        # HTTPS_PROXY win over an explicit proxy and sends ~/.netrc credentials to IMS.
+        self.session.trust_env = False
+        self.verify = _verify(validate_certs, ca_path)
         if proxy_url:
-            self.session.proxies = {"http": proxy_url, "https": proxy_url}
+            # The explicit proxy serves every IMS request, whatever HTTPS_PROXY and NO_PROXY say.
+            self.proxies = {"http": proxy_url, "https": proxy_url}
+        else:
+            self.proxies = requests.utils.get_environ_proxies(origin)
 
     def _post_once(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         requests = self.requests
@@ -312,14 +363,18 @@ class ImsHttpClient:
         response = self.session.post(
             url,
             data=fields,
-            headers={"Accept": "application/json", "Cache-Control": "no-cache", "User-Agent": USER_AGENT},
+            # identity: a compressed answer could inflate far beyond what was read (CVE-2025-66471).
+            headers={"Accept": "application/json", "Accept-Encoding": "identity", "Cache-Control": "no-cache", "User-Agent": USER_AGENT},
             timeout=attempt_timeout,
             verify=self.verify,
+            proxies=self.proxies,
             allow_redirects=False,
             stream=True,
         )
         try:
-            body = response.raw.read(MAX_BODY_BYTES, decode_content=True) or b""
+            body = self._read_body(response, attempt_timeout)
+        except requests.exceptions.RequestException:
+            raise
         except Exception as error:  # pylint: disable=broad-exception-caught
             # urllib3 raises its own exceptions while the body streams in; map them back.
             if "timeout" in type(error).__name__.lower() or "timed out" in str(error).lower():
@@ -329,6 +384,63 @@ class ImsHttpClient:
             response.close()
         return response.status_code, response.headers, body
 
+    def _read_body(self, response, attempt_timeout: float) -> bytes:
+        """The answer's body, at most MAX_BODY_BYTES once decoded, read within the call's deadline.
+
+        The timeout of requests bounds each socket read, not the whole answer: a server that
+        sends one byte every half second would hold the call for ever. So the body is read a
+        chunk at a time, each read given only the time left, and the deadline ends the call.
+        """
+        raw = response.raw
+        read = getattr(raw, "read1", None) or raw.read
+        body = b""
+        while len(body) <= MAX_BODY_BYTES:
+            remaining = self._remaining(attempt_timeout)
+            if remaining <= 0:
+                raise self.requests.exceptions.ReadTimeout()
+            _set_read_timeout(raw, remaining)
+            chunk = read(min(READ_CHUNK_BYTES, MAX_BODY_BYTES + 1 - len(body)), decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+        return body[: MAX_BODY_BYTES + 1]
+
+    def _remaining(self, attempt_timeout: float) -> float:
+        """Seconds this attempt may still read: its timeout, and never past the call's deadline."""
+        if self._limit is None:
+            return attempt_timeout
+        return min(attempt_timeout, self._limit - time.monotonic())
+
+    def _attempt(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
+        """One attempt, abandoned when the call's deadline passes, whatever the server does.
+
+        The body read stops at the deadline by itself; this also bounds what it cannot reach,
+        such as a server that drips its headers. An abandoned attempt's thread ends when its
+        socket read times out or the process exits.
+        """
+        if self._limit is None:
+            return self._post_once(url, fields, attempt_timeout)
+        outcome: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                outcome["answer"] = self._post_once(url, fields, attempt_timeout)
+            except BaseException as error:  # pylint: disable=broad-exception-caught
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run, name="aemops-ims-request", daemon=True)
+        worker.start()
+        worker.join(max(0.0, self._limit - time.monotonic()) + DEADLINE_GRACE)
+        if worker.is_alive():
+            raise TransportError(
+                "IMS at %s did not complete its answer within %g s, the deadline of this call (timeout x (retries + 1) + backoff)"
+                % (self.origin, round(deadline(self.timeout, self.retries), 1)),
+                retryable=False,
+            )
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["answer"]  # type: ignore[return-value]
+
     def post(self, path: str, make_fields: Callable[[], dict], what: str, expect: str = ANSWER_TOKEN) -> tuple[dict, str | None]:
         """POST the fields make_fields() returns (fresh on each attempt); return (json, Date header).
 
@@ -336,15 +448,18 @@ class ImsHttpClient:
         """
         url = self.origin + path
         started = time.monotonic()
-        limit = started + deadline(self.timeout, self.retries)
+        limit = self._limit = started + deadline(self.timeout, self.retries)
         attempt = 0
         while True:
             attempt += 1
             self.attempts += 1
             remaining = limit - time.monotonic()
             attempt_timeout = max(1.0, min(self.timeout, remaining))
+            fields = make_fields()
+            # The signed JWT is a secret too, and so is every form of the client secret an answer could echo.
+            self.secrets.extend(str(fields[name]) for name in SECRET_FIELDS if fields.get(name))
             try:
-                status, headers, body = self._post_once(url, make_fields(), attempt_timeout)
+                status, headers, body = self._attempt(url, fields, attempt_timeout)
                 return interpret_response(status, headers, body, what, self.origin, self.secrets, expect)
             except (TransportError, ImsResponseError) as error:
                 if not getattr(error, "retryable", False) or attempt > self.retries:

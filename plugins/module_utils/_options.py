@@ -166,9 +166,9 @@ class Settings:
         """Every secret these settings hold, for the last-resort scrubbing of messages."""
         values = [self.client_secret, self.private_key, self.private_key_passphrase, self.proxy_url, self.access_token]
         if self.proxy_url:
-            credentials = re.match(r"^[a-z0-9]+://([^@/]+)@", self.proxy_url)
-            if credentials:
-                values.extend(credentials.group(1).split(":", 1))
+            from ansible_collections.aemops.ims.plugins.module_utils._endpoints import proxy_credentials  # pylint: disable=import-outside-toplevel
+
+            values.extend(proxy_credentials(self.proxy_url))
         if isinstance(self.service_credentials, str):
             values.append(self.service_credentials)
         return [value for value in values if isinstance(value, str) and value]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -24,6 +25,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     CONFIRMED_NOTE,
+    MAX_LIFETIME_SECONDS,
     RUN_CACHE_SUBDIR,
     TokenCache,
     cache_directory,
@@ -31,6 +33,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     confirmed_this_run,
     default_persistent_dir,
     file_identity,
+    open_directory,
     token_digest,
     usable,
 )
@@ -103,20 +106,21 @@ def _token_claims(access_token: str) -> dict:
 
 
 def expiry_from_answer(answer: dict, unit_seconds: float, now: float) -> float:
-    """Absolute expiry of a fresh token.
+    """Absolute expiry of a fresh token: the answer's expires_in, which the token's claims may only shorten.
 
-    The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds.
-    The token itself carries created_at and expires_in in milliseconds; when the two
-    disagree by more than a few minutes the answer's unit was not what it should be and
-    the token's claims win.
+    The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds. The
+    token itself carries created_at and expires_in in milliseconds: when they end sooner
+    than the answer says (by more than a few minutes), the answer's unit was misread
+    (ethyca/fides#1753) and the claims win. Claims never lengthen a lifetime, claims that
+    are no real moment are ignored, and no lifetime exceeds MAX_LIFETIME_SECONDS.
     """
-    expires_at = now + float(answer["expires_in"]) * unit_seconds
+    expires_at = now + min(float(answer["expires_in"]) * unit_seconds, MAX_LIFETIME_SECONDS)
     claims = _token_claims(answer["access_token"])
     try:
         claimed = (float(claims["created_at"]) + float(claims["expires_in"])) / 1000.0
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return expires_at
-    if claimed > now and abs(claimed - expires_at) > EXPIRY_DISAGREEMENT_SECONDS:
+    if math.isfinite(claimed) and now < claimed < expires_at - EXPIRY_DISAGREEMENT_SECONDS:
         return claimed
     return expires_at
 
@@ -299,6 +303,8 @@ def obtain_token(
     request = None
     try:
         request = build_token_request(settings, credentials_file)
+        if not settings.validate_certs and not settings.ca_path and warn is not None:
+            warn_unverified_tls(request.origin, run_cache_dir, warn, once_per_run=not warn_on_cache_hit)
         found = _Found.of(request, settings, run_cache_dir, warn, now, memory)
         if found.cached:
             check_certificate_expiry(found.entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
@@ -377,7 +383,37 @@ class _Found:
                 note_confirmed(request, entry, run_cache_dir)
         if memory is not None:
             memory.forget()
+        cache.prune(now())
         return cls(entry, cache, False, replaced=replaced)
+
+
+def warn_unverified_tls(origin: str, run_cache_dir: str | None, warn: Callable[[str], None], once_per_run: bool) -> None:
+    """Say that IMS's certificate goes unchecked: once per task, or once per run and endpoint for the lookup.
+
+    The lookup runs in a fresh process for every host and task, so "once per run" is a
+    marker file in the run's token cache directory that only the first process creates.
+    """
+    if once_per_run and run_cache_dir:
+        directory = os.path.join(run_cache_dir, RUN_CACHE_SUBDIR)
+        try:
+            TokenCache.open(directory, "the run's token cache directory")
+            folder = open_directory(directory, "the run's token cache directory")
+        except AemImsError:
+            folder = -1
+        if folder >= 0:
+            marker = "w%s.warned" % hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]
+            try:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder))
+            except FileExistsError:
+                return
+            except OSError:
+                pass
+            finally:
+                os.close(folder)
+    warn(
+        "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
+        "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % origin
+    )
 
 
 # --- confirming and revoking tokens ----------------------------------------------------------------

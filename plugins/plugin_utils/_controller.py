@@ -15,6 +15,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.utils.display import Display
 
+from ansible_collections.aemops.ims.plugins.module_utils._endpoints import proxy_credentials
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, one_line, redact
 from ansible_collections.aemops.ims.plugins.module_utils._options import PLUGIN_NAME
 
@@ -38,6 +39,8 @@ def warn(message: str) -> None:
 
 def public_message(error: BaseException, secrets: list[str] | tuple[str, ...] = ()) -> str:
     """The one line a user sees for an error: never a traceback, never a secret."""
+    # A proxy URL's user and password, of any scheme, are secrets of their own.
+    secrets = [*secrets, *(part for secret in secrets for part in proxy_credentials(secret))]
     if isinstance(error, AemImsError):
         return redact(error.msg, secrets)
     if isinstance(error, AnsibleError):

@@ -87,9 +87,28 @@ MSG_BAD_GRANT = "The grant_type parameter must be client_credentials"
 MSG_SCOPE_REQUIRED = "The scope parameter is required"
 MSG_INVALID_SCOPE = "Invalid scope"
 
-FAULT_KEYS = frozenset(("status", "retry_after", "retry_after_http_date_in", "html", "drop", "delay", "hang", "body", "headers", "on"))
+FAULT_KEYS = frozenset(
+    (
+        "status",
+        "retry_after",
+        "retry_after_http_date_in",
+        "html",
+        "drop",
+        "delay",
+        "hang",
+        "body",
+        "headers",
+        "drip",
+        "echo",
+        "token_claims",
+        "expires_in",
+        "on",
+    )
+)
 # Which requests a fault is for: token requests (the default), validations or invalidations.
 FAULT_TARGETS = ("token", "validate", "invalidate")
+# A dripping answer stops by itself after this long: every test server here is bounded in time.
+DRIP_LIMIT = 90
 INTEGRATION_OPTIONS = frozenset(
     (
         "kind",
@@ -723,7 +742,7 @@ class EmulatorState:
         signature = self.token_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
         return f"{header}.{payload}.{b64url_encode(signature)}"
 
-    def issue_token(self, client_id: str, user_id: str, org: str, scope: str, email_address: str) -> str:
+    def issue_token(self, client_id: str, user_id: str, org: str, scope: str, email_address: str, overrides: dict | None = None) -> str:
         token_id = str(uuid.uuid4())
         created = int(self.now() * 1000)
         claims = {
@@ -737,6 +756,8 @@ class EmulatorState:
             "created_at": str(created),
             "expires_in": str(TOKEN_LIFETIME_MS),
         }
+        # A token_claims fault: the token says something else about itself (its answer does not).
+        claims.update(overrides or {})
         token = self.sign(claims)
         with self.lock:
             self.issued[token_id] = {"email": email_address, "client_id": client_id}
@@ -832,7 +853,7 @@ class EmulatorState:
 
     # -- IMS checks --------------------------------------------------------
 
-    def jwt_exchange(self, fields: dict) -> dict:
+    def jwt_exchange(self, fields: dict, token_claims: dict | None = None) -> dict:
         for name in ("client_id", "client_secret", "jwt_token"):
             if not fields.get(name):
                 raise ImsError(400, "invalid_request", f"Missing required parameter: {name}")
@@ -893,10 +914,10 @@ class EmulatorState:
                     raise ImsError(400, "invalid_jti", MSG_JTI)
                 integration.used_jtis.add(jti)
 
-        token = self.issue_token(client_id, integration.technical_account_id, integration.org_id, ",".join(requested), integration.email)
+        token = self.issue_token(client_id, integration.technical_account_id, integration.org_id, ",".join(requested), integration.email, token_claims)
         return {"token_type": "bearer", "access_token": token, "expires_in": JWT_EXPIRES_IN_MS}
 
-    def client_credentials(self, fields: dict, client_id: str) -> dict:
+    def client_credentials(self, fields: dict, client_id: str, token_claims: dict | None = None) -> dict:
         if fields.get("grant_type") != "client_credentials":
             raise ImsError(400, "unsupported_grant_type", MSG_BAD_GRANT)
         if not client_id:
@@ -914,7 +935,7 @@ class EmulatorState:
             raise ImsError(400, "invalid_scope", MSG_SCOPE_REQUIRED)
         if not set(requested) <= set(integration.scopes):
             raise ImsError(400, "invalid_scope", MSG_INVALID_SCOPE)
-        token = self.issue_token(client_id, integration.technical_account_id, integration.org_id, ",".join(requested), integration.email)
+        token = self.issue_token(client_id, integration.technical_account_id, integration.org_id, ",".join(requested), integration.email, token_claims)
         return {"access_token": token, "token_type": "bearer", "expires_in": S2S_EXPIRES_IN_S}
 
 
@@ -1297,11 +1318,14 @@ class Handler(BaseHTTPRequestHandler):
         client_id = fields.get("client_id", "")
         if endpoint == "oauth" and not client_id:
             client_id = query_fields.get("client_id", "")
+        authorization = self.headers.get("Authorization")
         entry = {
             "path": path,
             "content_type": media_type(content_type),
             "fields": names,
             "query_fields": sorted(query_fields),
+            # Only the scheme (Basic, Bearer), never the credentials: IMS takes none in this header.
+            "authorization": authorization.split(" ", 1)[0][:20] if authorization else None,
             "status": None,
             "error": None,
         }
@@ -1309,13 +1333,15 @@ class Handler(BaseHTTPRequestHandler):
         try:
             state.count_client(client_id)
             fault = state.pop_fault()
-            if fault is not None and self._apply_fault(fault, booking):
+            if fault is not None and self._apply_fault(fault, booking, fields):
                 return
             try:
                 if endpoint == "jwt":
-                    answer = state.jwt_exchange(fields)
+                    answer = state.jwt_exchange(fields, (fault or {}).get("token_claims"))
                 else:
-                    answer = state.client_credentials(fields, client_id)
+                    answer = state.client_credentials(fields, client_id, (fault or {}).get("token_claims"))
+                if fault is not None and "expires_in" in fault:
+                    answer["expires_in"] = fault["expires_in"]
             except ImsError as exc:
                 booking.finish(exc.status, exc.error)
                 self._send_json(exc.status, {"error": exc.error, "error_description": exc.description})
@@ -1325,10 +1351,28 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             booking.finish(entry["status"], entry["error"])
 
-    def _apply_fault(self, fault: dict, booking: TokenRequestBooking) -> bool:
+    def _apply_fault(self, fault: dict, booking: TokenRequestBooking, fields: dict) -> bool:
         """Act out one queued fault; return False when normal processing should follow."""
         if fault.get("delay"):
             time.sleep(float(fault["delay"]))
+        if fault.get("drip"):
+            booking.finish("dripped", "dripped")
+            self._status = "dripped"
+            self.close_connection = True
+            self._drip(float(fault["drip"]))
+            return True
+        if fault.get("echo"):
+            # A misbehaving server or proxy that quotes what it received: the form as sent
+            # (URL-encoded), or its fields as JSON (JSON-escaped) in a non-JSON answer.
+            status = int(fault.get("status", 400))
+            booking.finish(status, "echo")
+            if fault["echo"] == "json":
+                secret_first = dict(sorted(fields.items(), key=lambda item: item[0] not in ("client_secret", "jwt_token")))
+                self._send(status, ("bad: " + json.dumps(secret_first)).encode("utf-8"), "text/plain;charset=UTF-8")
+            else:
+                body_text = self._body.decode("utf-8", "replace")
+                self._send_json(status, {"error": "invalid_request", "error_description": "could not handle " + body_text})
+            return True
         if fault.get("drop"):
             booking.finish("dropped", "dropped")
             self.close_connection = True
@@ -1372,6 +1416,27 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(status, {"error": error, "error_description": description}, headers)
         return True
 
+    def _drip(self, interval: float) -> None:
+        # A 200 header, then one byte of body every `interval` seconds until the client goes away
+        # (or DRIP_LIMIT passes): a read timeout per socket read never fires.
+        body = json.dumps({"access_token": "x" * 4096, "token_type": "bearer", "expires_in": JWT_EXPIRES_IN_MS}).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+        deadline = time.monotonic() + DRIP_LIMIT
+        for index in range(len(body)):
+            if time.monotonic() >= deadline or self.server.stopping.is_set():
+                return
+            try:
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(interval)
+
     def _hang(self) -> None:
         # Hold the connection without answering until the client gives up.
         sock = self.connection
@@ -1409,7 +1474,7 @@ class Handler(BaseHTTPRequestHandler):
         client_id = fields.get("client_id")
         self.state.count(client_id or "", "validations")
         fault = self.state.pop_fault("validate")
-        if fault is not None and self._apply_fault(fault, _NotBooked()):
+        if fault is not None and self._apply_fault(fault, _NotBooked(), fields):
             return
         claims, valid = self.state.check_token(token)
         if valid and client_id and claims and claims.get("client_id") != client_id:
@@ -1420,7 +1485,7 @@ class Handler(BaseHTTPRequestHandler):
         fields = parse_form(self.headers.get("Content-Type"), self._body)[0]
         self.state.count(fields.get("client_id", ""), "invalidations")
         fault = self.state.pop_fault("invalidate")
-        if fault is not None and self._apply_fault(fault, _NotBooked()):
+        if fault is not None and self._apply_fault(fault, _NotBooked(), fields):
             return
         try:
             self.state.invalidate(fields)
@@ -1496,6 +1561,16 @@ def validate_faults(faults) -> list[dict]:
             raise AdminError(400, "headers must be an object")
         if ("body" in fault or "html" in fault or "retry_after" in fault or "headers" in fault) and "status" not in fault:
             raise AdminError(400, "body, html, retry_after and headers need a status")
+        if "drip" in fault and not (is_number(fault["drip"]) and 0 < fault["drip"] <= 10):
+            raise AdminError(400, "drip must be the seconds between bytes, at most 10")
+        if "echo" in fault and fault["echo"] not in ("form", "json"):
+            raise AdminError(400, "echo must be form or json")
+        if "token_claims" in fault and not (isinstance(fault["token_claims"], dict) and all(isinstance(v, str) for v in fault["token_claims"].values())):
+            raise AdminError(400, "token_claims must map claim names to strings, as IMS writes created_at and expires_in")
+        if "expires_in" in fault and not is_number(fault["expires_in"]):
+            raise AdminError(400, "expires_in must be a number")
+        if ("token_claims" in fault or "expires_in" in fault) and set(fault) - {"token_claims", "expires_in", "delay"}:
+            raise AdminError(400, "token_claims and expires_in change a normal answer: combine them with delay only")
         result.append(dict(fault))
     return result
 

@@ -17,6 +17,7 @@ token request at all.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets as random
@@ -170,6 +171,12 @@ def build_catalogue(good, encrypted, emulator, directory):
     world_writable.chmod(0o777)
     unreadable = _write(directory / "unreadable.json", good_text, mode=0o000)
 
+    fifo = directory / "fifo.json"
+    os.mkfifo(fifo, 0o600)
+    good_key = good.write_private_key("good.key")
+    socks_password = "S0cks-" + random.token_urlsafe(12)
+    vaulted_secret = good.integration["client_secrets"][0]
+
     wrong_passphrase = "wrong-" + random.token_urlsafe(12)
     a_token = "eyJ-not-a-token-" + random.token_urlsafe(16)
     broken_inline = json.dumps(aem)[:-40]
@@ -309,13 +316,13 @@ def build_catalogue(good, encrypted, emulator, directory):
         ),
         (
             "passphrase_wrong",
-            {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key)},
+            {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key), **net},
             {"private_key_passphrase": wrong_passphrase},
             "private_key_passphrase is wrong: the private key from private_key_file %s could not be decrypted" % encrypted_key,
         ),
         (
             "passphrase_missing",
-            {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key)},
+            {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key), **net},
             {},
             "the private key from private_key_file %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % encrypted_key,
         ),
@@ -339,7 +346,7 @@ def build_catalogue(good, encrypted, emulator, directory):
         ),
         (
             "key_is_ec",
-            dict(good_args, private_key_file=str(ec_key)),
+            dict(good_args, private_key_file=str(ec_key), **net),
             {},
             "the private key from private_key_file %s is an EC key: IMS signs with RS256 and needs an RSA key" % ec_key,
         ),
@@ -486,6 +493,53 @@ def build_catalogue(good, encrypted, emulator, directory):
             "credential_name 'nope' matches no credential in %s (credentials: %s)" % (label(files["console_single"]), console_name),
         ),
     ]
+    # --- issue 11: refused before any request ---
+    refused_endpoint = (
+        "integration.imsEndpoint in the %s names the IMS endpoint https://%s, which is not an Adobe IMS host (*.adobelogin.com), and %s, "
+        "not from that document: refusing to use it there. Set ims_endpoint explicitly to use that endpoint"
+    )
+    cases += [
+        (
+            "endpoint_from_the_file_secret_from_an_option",
+            dict(good_args),
+            {"client_secret": vaulted_secret},
+            refused_endpoint % (label(good_file), endpoint, "the client_secret comes from the client_secret option"),
+        ),
+        (
+            "endpoint_from_the_file_key_from_an_option",
+            dict(good_args, private_key_file=str(good_key)),
+            {},
+            refused_endpoint % (label(good_file), endpoint, "the private key comes from the private_key_file option"),
+        ),
+        ("file_is_a_fifo", {"service_credentials_file": str(fifo)}, {}, "service credentials file %s is not a regular file" % fifo),
+    ]
+    if importlib.util.find_spec("socks") is None:
+        # requests speaks SOCKS only with PySocks, which the collection does not require.
+        cases.append(
+            (
+                "proxy_url_socks5h_without_pysocks",
+                dict(good_args),
+                {"proxy_url": "socks5h://socksuser:%s@127.0.0.1:1080" % socks_password},
+                "proxy_url is a socks5h:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
+                "or use an http:// proxy",
+            )
+        )
+    if os.geteuid() == 0:
+        # Only root can give a symbolic link to another user.
+        private = directory / "private-cache"
+        private.mkdir(mode=0o700)
+        foreign_link = directory / "foreign-cache-link"
+        foreign_link.symlink_to(private)
+        os.lchown(foreign_link, 65534, 65534)
+        cases.append(
+            (
+                "cache_dir_another_users_symlink",
+                dict(good_args, cache="persistent", cache_dir=str(foreign_link)),
+                {},
+                "cache_dir %s is a symbolic link owned by uid 65534, neither you (uid 0) nor root: its owner could re-point it; refusing to keep "
+                "tokens there; choose another cache_dir" % foreign_link,
+            )
+        )
     if os.geteuid() != 0:
         # root reads a 0000 file anyway, so this case exists only for other users.
         cases.append(
@@ -503,7 +557,7 @@ def build_catalogue(good, encrypted, emulator, directory):
         module_only = len(case) > 5 and case[5]
         lookup_only = len(case) > 6 and case[6]
         normalised.append((name, args, secret_args, message, lookup_message, module_only, lookup_only))
-    extra_secrets = [wrong_passphrase, broken_inline, encrypted.integration["passphrase"], a_token]
+    extra_secrets = [wrong_passphrase, broken_inline, encrypted.integration["passphrase"], a_token, socks_password]
     for pem in (openssh_pem.decode("ascii"), ec_pem.decode("ascii")):
         extra_secrets.append(pem)
     return normalised, extra_secrets

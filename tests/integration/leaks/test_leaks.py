@@ -26,6 +26,7 @@ import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -87,6 +88,9 @@ def world(make_credentials, emulator, connect_proxy, tmp_path):
     wrong_secret = "p8e-" + random.token_urlsafe(24)
     wrong_passphrase = "wrong-" + random.token_urlsafe(12)
     wrong_proxy_password = "pxwrong-" + random.token_urlsafe(12)
+    socks_password = "S0cks@" + random.token_urlsafe(12)
+    # A client secret whose URL-encoded and JSON-escaped forms differ from it, for the echoing server.
+    odd_secret = 'p8e-"Quoted\\Slash+Plus/Amp&Eq= Space' + random.token_urlsafe(8)
     inline = aem.integration["formats"]["aem_service_credentials"]
     inline_bad_type = json.loads(json.dumps(inline))
     inline_bad_type["integration"]["technicalAccount"]["clientId"] = 12345
@@ -121,8 +125,12 @@ def world(make_credentials, emulator, connect_proxy, tmp_path):
         "proxy_url": "http://%s:%s@127.0.0.1:%d" % (user, password, proxy.port),
         "wrong_proxy_url": "http://%s:%s@127.0.0.1:%d" % (user, wrong_proxy_password, proxy.port),
         "proxy_without_scheme": "%s:%s@127.0.0.1:%d" % (user, password, proxy.port),
+        "socks_proxy_url": "socks5h://socksuser:%s@127.0.0.1:1080" % quote(socks_password, safe=""),
+        "odd_secret": odd_secret,
     }
-    result.secrets = [wrong_secret, wrong_passphrase, password, wrong_proxy_password, result.secret_vars["inline_broken"]]
+    result.secrets = [wrong_secret, wrong_passphrase, password, wrong_proxy_password, result.secret_vars["inline_broken"], socks_password]
+    result.secrets += [odd_secret, quote(odd_secret, safe=""), quote_plus(odd_secret, safe=""), json.dumps(odd_secret)[1:-1]]
+    result.secrets += [quote(socks_password, safe="")]
     for integration in made.values():
         result.secrets.extend(integration.secrets)
     return result
@@ -375,16 +383,21 @@ FAILURES = [
     # (name, module options, lookup keywords, faults queued right before the module and again before the lookup)
     (
         "wrong_passphrase",
-        {"service_credentials_file": "encrypted_doc_file", "private_key_file": "encrypted_key", "private_key_passphrase": "wrong_passphrase"},
-        "service_credentials_file=encrypted_doc_file, private_key_file=encrypted_key, private_key_passphrase=wrong_passphrase",
+        {
+            "service_credentials_file": "encrypted_doc_file",
+            "private_key_file": "encrypted_key",
+            "private_key_passphrase": "wrong_passphrase",
+            "ims_endpoint": "ims_endpoint",
+        },
+        "service_credentials_file=encrypted_doc_file, private_key_file=encrypted_key, private_key_passphrase=wrong_passphrase, ims_endpoint=ims_endpoint",
         None,
     ),
     ("damaged_pem_file", {"service_credentials_file": "damaged_file"}, "service_credentials_file=damaged_file", None),
     ("truncated_pem_file", {"service_credentials_file": "truncated_file"}, "service_credentials_file=truncated_file", None),
     (
         "damaged_pem_inline",
-        {"service_credentials_file": "aem_file", "private_key": "damaged_pem"},
-        "service_credentials_file=aem_file, private_key=damaged_pem",
+        {"service_credentials_file": "aem_file", "private_key": "damaged_pem", "ims_endpoint": "ims_endpoint"},
+        "service_credentials_file=aem_file, private_key=damaged_pem, ims_endpoint=ims_endpoint",
         None,
     ),
     ("broken_inline_json", {"service_credentials": "inline_broken"}, "service_credentials=inline_broken", None),
@@ -403,6 +416,13 @@ FAILURES = [
     ),
     (
         "ims_wrong_client_secret_jwt",
+        {"service_credentials_file": "aem_file", "client_secret": "wrong_secret", "ims_endpoint": "ims_endpoint"},
+        "service_credentials_file=aem_file, client_secret=wrong_secret, ims_endpoint=ims_endpoint",
+        None,
+    ),
+    # A credentials file's endpoint does not get a secret from elsewhere (issue 11): refused before any request.
+    (
+        "endpoint_not_trusted_with_an_outside_secret",
         {"service_credentials_file": "aem_file", "client_secret": "wrong_secret"},
         "service_credentials_file=aem_file, client_secret=wrong_secret",
         None,
@@ -449,6 +469,30 @@ FAILURES = [
         [{"hang": True}],
     ),
     ("fault_echoes_secrets", {"service_credentials_file": "aem_file", "retries": "0"}, "service_credentials_file=aem_file, retries=0", "echo"),
+    (
+        "socks_proxy",
+        {"service_credentials_file": "aem_file", "proxy_url": "socks_proxy_url"},
+        "service_credentials_file=aem_file, proxy_url=socks_proxy_url",
+        None,
+    ),
+    (
+        "fault_drip",
+        {"service_credentials_file": "aem_file", "retries": "0", "timeout": "2"},
+        "service_credentials_file=aem_file, retries=0, timeout=2",
+        [{"drip": 0.5}],
+    ),
+    (
+        "fault_echoes_the_form",
+        {"service_credentials_file": "aem_file", "ims_endpoint": "ims_endpoint", "client_secret": "odd_secret", "retries": "0"},
+        "service_credentials_file=aem_file, ims_endpoint=ims_endpoint, client_secret=odd_secret, retries=0",
+        [{"echo": "form"}],
+    ),
+    (
+        "fault_echoes_the_fields_as_json",
+        {"service_credentials_file": "aem_file", "ims_endpoint": "ims_endpoint", "client_secret": "odd_secret", "retries": "0"},
+        "service_credentials_file=aem_file, ims_endpoint=ims_endpoint, client_secret=odd_secret, retries=0",
+        [{"echo": "json"}],
+    ),
     (
         "proxy_wrong_password",
         {"service_credentials_file": "aem_file", "proxy_url": "wrong_proxy_url"},
@@ -509,6 +553,15 @@ def failure_playbook():
     return playbook
 
 
+def _logged_status(fault):
+    """What the emulator's request log says for a request that consumed this fault."""
+    if "status" in fault:
+        return fault["status"]
+    if fault.get("echo"):
+        return 400
+    return "dropped" if fault.get("drop") else "dripped" if fault.get("drip") else "hung"
+
+
 @pytest.mark.parametrize("output", list(OUTPUTS))
 def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledger):
     aem = world.integrations["aem"]
@@ -529,7 +582,7 @@ def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledg
     problems = []
     # Each fault was consumed by the task it was queued for.
     log = [entry["status"] for entry in emulator.requests_log()]
-    planned = [fault.get("status", "dropped" if fault.get("drop") else "hung") for fault in queued_faults(echo_faults)]
+    planned = [_logged_status(fault) for fault in queued_faults(echo_faults)]
     if log[: len(planned)] != planned:
         problems.append("the faults were not consumed as planned: %s, expected %s first" % (log, planned))
     for name, *_rest in FAILURES:

@@ -246,7 +246,8 @@ def test_error_answers_4xx_not_retried_html_and_500(
         + _module("html_twice", dict(CREDS, retries=1), failing=True)
         + _module("internal_error", retries_0, failing=True)
         + _module("forbidden", retries_3, failing=True)
-        + _module("jwt_wrong_secret", dict(retries_3, client_secret='"{{ wrong_secret }}"'), failing=True)
+        # A secret from an option goes only to an explicit ims_endpoint (the file names the emulator's).
+        + _module("jwt_wrong_secret", dict(retries_3, client_secret='"{{ wrong_secret }}"', ims_endpoint='"{{ ims_endpoint }}"'), failing=True)
         + _module("jwt_wrong_metascope", dict(retries_3, metascopes="[ent_not_in_the_binding]"), failing=True)
         + _module(
             "s2s_wrong_secret",

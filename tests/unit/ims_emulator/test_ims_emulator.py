@@ -1174,6 +1174,7 @@ def test_requests_log_has_names_not_values(emu, jwt_integ):
             "content_type": "application/x-www-form-urlencoded",
             "fields": ["client_id", "client_secret", "jwt_token"],
             "query_fields": [],
+            "authorization": None,
             "status": 400,
             "error": "invalid_token",
         }
@@ -1290,3 +1291,62 @@ def test_log_has_no_secrets(emulator, emu, s2s_integ):
     for secret in SEEN_SECRETS:
         assert secret not in text
     assert "eyJ" not in text and "p8e-" not in text and "PRIVATE KEY" not in text and "client_secret" not in text
+
+
+# --- misbehaving servers and tokens that say something else --------------------------------------
+
+
+def test_fault_drip_sends_a_header_then_a_byte_at_a_time(emu, jwt_integ):
+    emu.inject_faults([{"drip": 0.2}])
+    started = time.monotonic()
+    response = requests.post(emu.url("/ims/exchange/jwt"), data=jwt_fields(jwt_integ, build_jwt(emu, jwt_integ)), verify=emu.ca_path, timeout=5, stream=True)
+    assert response.status_code == 200
+    chunks = []
+    for chunk in response.iter_content(1):
+        chunks.append(chunk)
+        if len(chunks) == 3:
+            break
+    response.close()
+    assert b"".join(chunks) == b'{"a'
+    assert time.monotonic() - started >= 0.4
+    assert emu.stats()["errors"] == {"dripped": 1}
+
+
+@pytest.mark.parametrize("mode", ["form", "json"])
+def test_fault_echo_quotes_what_it_received(emu, jwt_integ, mode):
+    emu.inject_faults([{"echo": mode}])
+    fields = jwt_fields(jwt_integ, "eyJ.signed.jwt", secret='s+e/c"r\\et')
+    response = post(emu, "/ims/exchange/jwt", fields)
+    assert response.status_code == 400
+    if mode == "form":
+        assert "client_secret=s%2Be%2Fc%22r%5Cet" in response.json()["error_description"]
+    else:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        assert response.text.startswith('bad: {"client_secret": "s+e/c\\"r\\\\et"')
+
+
+def test_fault_token_claims_and_expires_in_change_a_normal_answer(emu, jwt_integ):
+    emu.inject_faults([{"token_claims": {"expires_in": "315360000000"}, "expires_in": 864000000}])
+    response = exchange(emu, jwt_integ)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["expires_in"] == 864000000
+    payload = answer["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["expires_in"] == "315360000000"
+
+
+@pytest.mark.parametrize(
+    "fault", [{"drip": 0}, {"drip": 11}, {"echo": "xml"}, {"token_claims": {"expires_in": 5}}, {"expires_in": "long"}, {"token_claims": {}, "status": 500}]
+)
+def test_bad_new_faults_are_refused(emu, fault):
+    with pytest.raises(emu_client.EmulatorError) as info:
+        emu.inject_faults([fault])
+    assert info.value.status == 400
+
+
+def test_requests_log_names_the_authorization_scheme_only(emu, jwt_integ):
+    exchange(emu, jwt_integ, headers={"Authorization": "Basic dXNlcjpwYXNzd29yZA=="})
+    (entry,) = emu.requests_log()
+    assert entry["authorization"] == "Basic"
+    assert "dXNlcjpwYXNzd29yZA" not in json.dumps(entry)

@@ -261,11 +261,15 @@ def test_lookup_fails_with_the_same_message_as_the_module(
         "missing file": ('service_credentials_file: "{{ missing }}"', "missing"),
         "no client secret": ('service_credentials_file: "{{ no_secret }}"', "no_secret"),
         "damaged key": ('service_credentials_file: "{{ damaged }}"', "damaged"),
-        "wrong client secret": ('service_credentials_file: "{{ good }}"\n        client_secret: "{{ wrong_secret }}"', "good"),
+        "wrong client secret": (
+            'service_credentials_file: "{{ good }}"\n        client_secret: "{{ wrong_secret }}"\n        ims_endpoint: "{{ endpoint }}"',
+            "good",
+        ),
     }
     playbook = PLAY
     for index, (case, (module_args, file_var)) in enumerate(cases.items()):
-        keyword = ", client_secret=wrong_secret" if case == "wrong client secret" else ""
+        # A secret from elsewhere goes only to an explicit ims_endpoint.
+        keyword = ", client_secret=wrong_secret, ims_endpoint=endpoint" if case == "wrong client secret" else ""
         playbook += """
     - name: module - {case}
       aemops.ims.aem_ims_token:
@@ -290,6 +294,7 @@ def test_lookup_fails_with_the_same_message_as_the_module(
             "damaged": str(credentials.write(name="damaged.json", transform=damage_key)),
             "good": str(credentials.write()),
             "ca_path": emulator.ca_path,
+            "endpoint": emulator.endpoint,
         },
         secret_vars={"wrong_secret": wrong_secret},
     )

@@ -344,7 +344,7 @@ def test_encrypted_pkcs1_and_pkcs8_keys_and_a_plain_pkcs8_key(ansible, make_cred
     def drop_key(document):
         del document["integration"]["privateKey"]
 
-    extra_vars = {"ca_path": emulator.ca_path, "plain8_file": str(plain8.write())}
+    extra_vars = {"ca_path": emulator.ca_path, "plain8_file": str(plain8.write()), "endpoint": emulator.endpoint}
     for name, created in (("pkcs1", pkcs1), ("pkcs8", pkcs8)):
         extra_vars[name + "_file"] = str(created.write(name="without-key.json", transform=drop_key))
         extra_vars[name + "_key"] = str(created.write_private_key())
@@ -354,6 +354,7 @@ def test_encrypted_pkcs1_and_pkcs8_keys_and_a_plain_pkcs8_key(ansible, make_cred
         service_credentials_file: "{{{{ {name}_file }}}}"
         private_key_file: "{{{{ {name}_key }}}}"
         private_key_passphrase: "{{{{ {name}_passphrase }}}}"
+        ims_endpoint: "{{{{ endpoint }}}}"
         ca_path: "{{{{ ca_path }}}}"
       register: {name}
       ignore_errors: true
@@ -544,7 +545,7 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
     files["not_json"].write_text("this is not json\n", encoding="utf-8")
     files["not_utf8"].write_bytes(b"\xff\xfe\x00{\x00}")
     extra_vars = {name: str(path) for name, path in files.items()}
-    extra_vars.update(main_file=main_file, ca_path=emulator.ca_path)
+    extra_vars.update(main_file=main_file, ca_path=emulator.ca_path, endpoint=emulator.endpoint)
 
     def failing(name, args, keywords=""):
         lines = "".join("\n        %s: %s" % (key, value) for key, value in args.items())
@@ -556,6 +557,8 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
 """.format(name=name, lines=lines, keywords=keywords)
 
     ca = {"ca_path": '"{{ ca_path }}"'}
+    # A key or secret from an option goes only to an explicit ims_endpoint (the file names the emulator's).
+    net = {"ims_endpoint": '"{{ endpoint }}"'}
     playbook = PLAY + "".join(
         (
             failing("no_secret", dict(service_credentials_file='"{{ no_secret }}"', **ca)),
@@ -571,11 +574,12 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
                     private_key_file='"{{ encrypted_key }}"',
                     private_key_passphrase='"{{ wrong_passphrase }}"',
                     **ca,
+                    **net,
                 ),
             ),
-            failing("no_passphrase", dict(service_credentials_file='"{{ encrypted }}"', private_key_file='"{{ encrypted_key }}"', **ca)),
+            failing("no_passphrase", dict(service_credentials_file='"{{ encrypted }}"', private_key_file='"{{ encrypted_key }}"', **ca, **net)),
             failing("unreachable", dict(service_credentials_file='"{{ main_file }}"', ims_endpoint="127.0.0.1:1", cache='"off"', retries=1, **ca)),
-            failing("wrong_secret", dict(service_credentials_file='"{{ main_file }}"', client_secret='"{{ wrong_secret }}"', **ca)),
+            failing("wrong_secret", dict(service_credentials_file='"{{ main_file }}"', client_secret='"{{ wrong_secret }}"', **ca, **net)),
             failing("wrong_metascopes", dict(service_credentials_file='"{{ main_file }}"', metascopes="[ent_not_in_this_binding]", **ca)),
             failing("foreign_key", dict(service_credentials_file='"{{ foreign_key }}"', **ca)),
             failing("mismatch", dict(service_credentials_file='"{{ mismatch }}"', **ca)),

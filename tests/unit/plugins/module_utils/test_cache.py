@@ -11,7 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -127,7 +126,7 @@ def test_readers_never_see_a_partial_file(cache):
 def test_failed_replace_keeps_the_old_entry_and_no_temporary(cache, monkeypatch):
     cache.write(KEY, entry(access_token="old"))
 
-    def failing_replace(source, target):
+    def failing_replace(source, target, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", failing_replace)
@@ -141,11 +140,14 @@ def test_failed_replace_keeps_the_old_entry_and_no_temporary(cache, monkeypatch)
 
 def test_unwritable_directory(cache, monkeypatch):
     if os.geteuid() == 0:
+        real_open = os.open
 
-        def denied(*args, **kwargs):
-            raise PermissionError(13, "Permission denied")
+        def denied(path, *args, **kwargs):
+            if str(path).endswith(".tmp"):
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, *args, **kwargs)
 
-        monkeypatch.setattr(tempfile, "mkstemp", denied)
+        monkeypatch.setattr(os, "open", denied)
     else:
         os.chmod(cache.directory, 0o500)
     try:
@@ -578,6 +580,9 @@ def stored_alias(run_dir, fingerprint=FINGERPRINT, files=None, margin=600, direc
     """An entry (in directory, the run cache by default) and the run's alias to it."""
     run_cache = TokenCache.open(os.path.join(run_dir, RUN_CACHE_SUBDIR))
     cache = TokenCache.open(directory) if directory else run_cache
+    if "expires_at" in fields:
+        # A token issued a day before it expires: a longer lifetime makes the entry corrupt.
+        fields.setdefault("issued_at", fields["expires_at"] - 86400)
     cache.write(TARGET, entry(**fields))
     run_cache.write_alias(fingerprint, cache.directory, TARGET, margin, files or {})
     return cache
@@ -631,7 +636,7 @@ def test_an_alias_that_is_not_an_object_is_ignored(cache, content):
 def test_cache_hit(tmp_path):
     stored_alias(str(tmp_path), expires_at=time.time() + 3600)
     hit = entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time())
-    assert hit == dict(entry(expires_at=hit["expires_at"]), format=ENTRY_FORMAT, key=TARGET)
+    assert hit == dict(entry(expires_at=hit["expires_at"], issued_at=hit["issued_at"]), format=ENTRY_FORMAT, key=TARGET)
 
 
 def test_no_hit_without_alias_run_directory_or_margin(tmp_path):
@@ -700,7 +705,7 @@ def test_a_hit_from_a_persistent_cache_dir(tmp_path):
 
 def test_a_hit_follows_the_alias_to_a_refreshed_entry(tmp_path):
     cache = stored_alias(str(tmp_path), expires_at=time.time() + 3600)
-    cache.write(TARGET, entry(expires_at=time.time() + 7200, access_token="eyJ.refreshed.sig"))
+    cache.write(TARGET, entry(issued_at=time.time(), expires_at=time.time() + 7200, access_token="eyJ.refreshed.sig"))
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time())["access_token"] == "eyJ.refreshed.sig"
 
 
@@ -817,3 +822,120 @@ def test_a_confirmed_token_still_has_to_be_usable(tmp_path):
     confirm_in_run(str(tmp_path))
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), now, confirmed=True) is not None
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), now + 1, confirmed=True) is None
+
+
+# --- the directory: symbolic links, modes, files opened relative to it --------------------------
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a symbolic link to another user needs root")
+
+
+@needs_root
+def test_a_symbolic_link_owned_by_another_user_is_refused(tmp_path):
+    target = tmp_path / "mine"
+    target.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    os.lchown(link, 65534, 65534)
+    with pytest.raises(CacheError) as info:
+        TokenCache.open(str(link))
+    assert info.value.msg == (
+        "cache_dir %s is a symbolic link owned by uid 65534, neither you (uid 0) nor root: its owner could re-point it; refusing to keep "
+        "tokens there; choose another cache_dir" % link
+    )
+    assert TokenCache(str(link)).read(KEY) is None
+
+
+def test_a_symbolic_link_of_ours_to_a_private_directory_is_used(tmp_path):
+    target = tmp_path / "mine"
+    target.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    cache = TokenCache.open(str(link))
+    cache.write(KEY, entry())
+    assert os.path.isfile(target / (KEY + ".json"))
+    assert cache.read(KEY)["access_token"] == "eyJ.token.sig"
+
+
+def test_a_directory_others_may_read_is_made_private(tmp_path):
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    directory.chmod(0o755)
+    TokenCache.open(str(directory))
+    assert mode_of(directory) == 0o700
+
+
+def test_a_directory_others_may_write_is_refused(tmp_path):
+    directory = tmp_path / "open"
+    directory.mkdir()
+    directory.chmod(0o1777)
+    with pytest.raises(CacheError) as info:
+        check_directory(str(directory), "cache_dir")
+    assert info.value.msg == (
+        "cache_dir %s is writable by other users (mode 1777): refusing to keep tokens there; run chmod 700 on it or choose another cache_dir" % directory
+    )
+
+
+@pytest.mark.parametrize("plant", ["fifo", "directory", "symlink"])
+def test_a_planted_lock_file_is_refused_or_not_followed(cache, tmp_path, plant):
+    path = os.path.join(cache.directory, KEY + ".lock")
+    if plant == "fifo":
+        os.mkfifo(path, 0o600)
+    elif plant == "directory":
+        os.mkdir(path)
+    else:
+        os.symlink(str(tmp_path / "elsewhere"), path)
+    started = time.monotonic()
+    with pytest.raises(CacheError) as info, cache.lock(KEY, 1):
+        pass
+    assert time.monotonic() - started < 1
+    assert info.value.msg.startswith("cache_dir %s " % cache.directory)
+    assert not os.path.exists(tmp_path / "elsewhere")
+
+
+def test_a_lock_file_removed_while_waiting_is_opened_again(cache):
+    path = os.path.join(cache.directory, KEY + ".lock")
+    waiter = {}
+
+    def wait_for_the_lock():
+        with cache.lock(KEY, 5) as held:
+            waiter["held"] = held
+            waiter["inode"] = os.stat(path).st_ino if os.path.exists(path) else None
+
+    with cache.lock(KEY, 1) as held:
+        assert held
+        thread = threading.Thread(target=wait_for_the_lock)
+        thread.start()
+        time.sleep(0.2)
+        # A pruner removes the lock file while the waiter has the old one open.
+        os.unlink(path)
+    thread.join(10)
+    # The waiter got the old file's lock, saw it was no longer the lock file, and locked the new one.
+    assert waiter["held"] is True
+    assert waiter["inode"] is not None
+
+
+def test_an_entry_with_a_lifetime_beyond_48_hours_is_corrupt(cache):
+    cache.write(KEY, entry(issued_at=NOW, expires_at=NOW + 48 * 3600))
+    assert cache.read(KEY) is not None
+    cache.write(KEY, entry(issued_at=NOW, expires_at=NOW + 315_359_999))
+    assert cache.read(KEY) is None
+
+
+def test_entries_are_read_and_written_relative_to_the_checked_directory(tmp_path, monkeypatch):
+    cache = TokenCache.open(str(tmp_path / "tokens"))
+    opened = []
+    real_open = os.open
+
+    def recording_open(path, flags, mode=0o777, *, dir_fd=None):
+        opened.append((os.path.basename(str(path)), dir_fd is not None))
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    cache.write(KEY, entry())
+    cache.read(KEY)
+    with cache.lock(KEY, 1):
+        pass
+    monkeypatch.undo()
+    files = [(name, relative) for name, relative in opened if name != "tokens"]
+    assert files and all(relative for _name, relative in files), files

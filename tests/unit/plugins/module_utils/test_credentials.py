@@ -948,3 +948,64 @@ def test_property_normalize_private_key(text):
     assert pem.endswith("\n") and "\r" not in pem and "\\n" not in pem
     assert pem.startswith("-----BEGIN ") or "-----BEGIN " in pem
     assert "PRIVATE KEY-----" in pem
+
+
+# --- endpoint trust: a document's endpoint gets only that document's secrets -------------------
+
+LISTENER = "127.0.0.1:8443"
+
+
+@pytest.mark.parametrize(
+    "options, outside",
+    [
+        ({"client_secret": "vaulted-secret-123"}, "the client_secret comes from the client_secret option"),
+        ({"private_key": "KEY"}, "the private key comes from the private_key option"),
+        ({"private_key_file": "KEY_FILE"}, "the private key comes from the private_key_file option"),
+        (
+            {"client_secret": "vaulted-secret-123", "private_key_file": "KEY_FILE"},
+            "the client_secret comes from the client_secret option and the private key comes from the private_key_file option",
+        ),
+    ],
+)
+def test_a_document_endpoint_does_not_get_secrets_from_elsewhere(creds, keys, tmp_path, options, outside):
+    path = write_file(tmp_path, "shared.json", creds.aem(imsEndpoint=LISTENER))
+    key_file = write_file(tmp_path, "private.key", keys.pkcs1)
+    options = {name: {"KEY": keys.pkcs1, "KEY_FILE": key_file}.get(value, value) for name, value in options.items()}
+    origins = {name: "the %s option" % name for name in options}
+    error = request_error(service_credentials_file=path, error_class=CredentialsError, origins=origins, **options)
+    assert error.msg == (
+        "integration.imsEndpoint in the service credentials file %s names the IMS endpoint https://127.0.0.1:8443, which is not an Adobe IMS "
+        "host (*.adobelogin.com), and %s, not from that document: refusing to use %s there. Set ims_endpoint explicitly to use that endpoint"
+        % (path, outside, "them" if " and " in outside else "it")
+    )
+    assert error.field == "ims_endpoint"
+    # An explicit ims_endpoint is always trusted, from any source.
+    assert build_token_request(build_settings(service_credentials_file=path, ims_endpoint=LISTENER, **options)).origin == "https://127.0.0.1:8443"
+
+
+def test_a_document_endpoint_gets_the_document_own_secrets(creds, tmp_path):
+    path = write_file(tmp_path, "own.json", creds.aem(imsEndpoint=LISTENER))
+    assert build_token_request(build_settings(service_credentials_file=path)).origin == "https://127.0.0.1:8443"
+    # Options that are no secrets change nothing.
+    assert build_token_request(build_settings(service_credentials_file=path, client_id="other", metascopes=["x"])).origin == "https://127.0.0.1:8443"
+
+
+@pytest.mark.parametrize("endpoint", [PROD[len("https://") :], "ims-na1-stg1.adobelogin.com", "https://ims-na1.adobelogin.com:443"])
+def test_adobe_ims_hosts_in_a_document_get_any_secret(creds, tmp_path, endpoint):
+    path = write_file(tmp_path, "adobe.json", creds.aem(imsEndpoint=endpoint))
+    request = build_token_request(build_settings(service_credentials_file=path, client_secret="vaulted-secret-123"))
+    assert request.origin.endswith(".adobelogin.com")
+
+
+@pytest.mark.parametrize("endpoint", ["adobelogin.com.example.net", "evil-adobelogin.com", "ims.adobelogin.com.evil.example"])
+def test_look_alike_hosts_are_not_adobe(creds, tmp_path, endpoint):
+    path = write_file(tmp_path, "alike.json", creds.aem(imsEndpoint=endpoint))
+    error = request_error(service_credentials_file=path, client_secret="vaulted-secret-123", error_class=CredentialsError)
+    assert error.field == "ims_endpoint"
+
+
+def test_an_oauth_credential_with_a_key_option_is_judged_by_its_secret(creds, tmp_path, keys):
+    document = dict(creds.flat_s2s(), imsEndpoint=LISTENER)
+    path = write_file(tmp_path, "flat.json", document)
+    # The flat JSON holds no endpoint of its own: the default, Adobe's, is used.
+    assert build_token_request(build_settings(service_credentials_file=path, client_secret="other-secret-123")).origin == PROD

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
@@ -162,3 +164,16 @@ def test_ims_response_error_keeps_the_answer_details():
     )
     plain = ImsResponseError("x")
     assert (plain.status, plain.code, plain.retryable, plain.retry_after) == (None, None, False, None)
+
+
+def test_redact_scrubs_url_encoded_and_json_escaped_forms():
+    secret = 'se+cr/et=1&"x"\\y'
+    from urllib.parse import quote, quote_plus  # pylint: disable=import-outside-toplevel
+
+    for form in (secret, quote(secret, safe=""), quote_plus(secret, safe=""), json.dumps(secret)[1:-1]):
+        assert redact("echoed: %s." % form, [secret]) == "echoed: ********."
+
+
+def test_redact_scrubs_the_escaped_lines_of_a_pem():
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+    assert "MIIEvQ" not in redact("body: %s" % json.dumps(pem), [pem])

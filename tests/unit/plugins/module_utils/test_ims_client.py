@@ -18,7 +18,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from ansible_collections.aemops.ims.plugins.module_utils import _ims_client
-from ansible_collections.aemops.ims.plugins.module_utils._errors import ImsResponseError, MissingDependencyError, TransportError
+from ansible_collections.aemops.ims.plugins.module_utils._errors import ImsResponseError, MissingDependencyError, OptionError, TransportError
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     ANSWER_EMPTY,
     ANSWER_TOKEN,
@@ -37,6 +37,27 @@ from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_SECRET, CLIENT_SECRET_2
 
 ORIGIN = "https://ims-na1.adobelogin.com"
+ENVIRONMENT = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch):
+    """No proxy or CA bundle from the machine's environment, unless a test sets one."""
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
 JWT = "JWT exchange"
 S2S = "OAuth Server-to-Server token request"
 VALIDATION = "token validation"
@@ -511,16 +532,19 @@ def test_property_an_invalidation_succeeds_on_any_2xx_only(status, headers, body
 
 
 class _Raw:
+    """urllib3's response body: read1() hands out what the socket has, b"" at the end."""
+
     def __init__(self, body=b"", error=None):
         self.body = body
         self.error = error
         self.reads = []
 
-    def read(self, amount, decode_content=False):
+    def read1(self, amount, decode_content=False):
         self.reads.append((amount, decode_content))
         if self.error is not None:
             raise self.error
-        return self.body
+        chunk, self.body = self.body[:amount], self.body[amount:]
+        return chunk
 
 
 class _Response:
@@ -578,7 +602,8 @@ def test_post_sends_a_form_without_following_redirects():
     (post,) = client.session.posts
     assert post["url"] == ORIGIN + "/ims/exchange/jwt"
     assert post["data"] == {"client_id": "c", "client_secret": CLIENT_SECRET, "jwt_token": "jwt-1"}
-    assert post["headers"] == {"Accept": "application/json", "Cache-Control": "no-cache", "User-Agent": USER_AGENT}
+    assert post["headers"] == {"Accept": "application/json", "Accept-Encoding": "identity", "Cache-Control": "no-cache", "User-Agent": USER_AGENT}
+    assert post["proxies"] == {}
     assert (post["timeout"], post["verify"], post["allow_redirects"], post["stream"]) == (12.0, True, False, True)
     assert CLIENT_CREDENTIALS_PATH == "/ims/token/v3"
 
@@ -622,8 +647,74 @@ def test_the_body_is_read_bounded_and_the_response_closed():
     response = ok_response()
     client, _waits = client_with(response)
     client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
-    assert response.raw.reads == [(_ims_client.MAX_BODY_BYTES, True)]
+    assert response.raw.reads == [(_ims_client.READ_CHUNK_BYTES, True)] * 2
     assert response.closed is True
+
+
+def test_a_huge_body_is_read_no_further_than_the_limit():
+    response = _Response(200, {"Content-Type": "application/json"}, b"x" * (3 * _ims_client.MAX_BODY_BYTES))
+    client, _waits = client_with(response)
+    with pytest.raises(ImsResponseError):
+        client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
+    assert sum(amount for amount, _decode in response.raw.reads) == _ims_client.MAX_BODY_BYTES + 1
+    assert all(decode for _amount, decode in response.raw.reads)
+
+
+class _DrippingRaw(_Raw):
+    """A server that sends one byte of its answer every half second, on a fake clock; each read gets its socket timeout."""
+
+    def __init__(self, clock):
+        super().__init__(b"{" * 10_000)
+        self.clock = clock
+        self.connection = self
+        self.sock = self
+        self.timeouts = []
+
+    def settimeout(self, seconds):
+        self.timeouts.append(seconds)
+
+    def read1(self, amount, decode_content=False):
+        self.clock.now += 0.5
+        return super().read1(1, decode_content)
+
+
+def test_a_dripping_answer_is_cut_at_the_deadline(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(_ims_client, "time", clock)
+    response = _Response(200, {"Content-Type": "application/json"})
+    response.raw = _DrippingRaw(clock)
+    client, _waits = client_with(response, timeout=2, retries=0)
+    with pytest.raises(TransportError) as info:
+        client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
+    assert info.value.msg == "IMS at %s did not answer within 2 s (timeout)" % ORIGIN
+    # deadline(2, 0) = 2 s of half-second drips; every socket read was given only the time left.
+    assert len(response.raw.reads) == 4
+    assert response.raw.timeouts == [2.0, 1.5, 1.0, 0.5]
+    assert response.closed is True
+
+
+def test_an_attempt_that_outlives_the_deadline_is_abandoned(monkeypatch):
+    def stuck(self, url, fields, attempt_timeout):
+        time.sleep(5)
+
+    monkeypatch.setattr(ImsHttpClient, "_post_once", stuck)
+    client = ImsHttpClient(ORIGIN, timeout=1, retries=0)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
+    assert time.monotonic() - started < 1 + _ims_client.DEADLINE_GRACE + 1
+    assert info.value.msg == "IMS at %s did not complete its answer within 1 s, the deadline of this call (timeout x (retries + 1) + backoff)" % ORIGIN
+    assert info.value.retryable is False
+
+
+def test_the_signed_jwt_and_the_client_secret_are_scrubbed_from_an_echoing_answer():
+    fields = _Fields()
+    echo = json.dumps({"error": "invalid_request", "error_description": "got jwt-1 and %s" % CLIENT_SECRET}).encode()
+    client, _waits = client_with(_Response(400, {"Content-Type": "application/json"}, echo), secrets=[])
+    with pytest.raises(ImsResponseError) as info:
+        client.post(JWT_EXCHANGE_PATH, fields, JWT)
+    assert "jwt-1" not in info.value.msg and CLIENT_SECRET not in info.value.msg
+    assert "got ******** and ********" in info.value.msg
 
 
 def test_ca_path_and_validate_certs_reach_requests():
@@ -635,11 +726,52 @@ def test_ca_path_and_validate_certs_reach_requests():
     assert client.session.posts[0]["verify"] is False
 
 
-def test_proxy_url_is_set_on_the_session():
-    client = ImsHttpClient(ORIGIN, proxy_url="http://u:p@proxy.example.com:3128")
-    assert client.session.proxies == {"http": "http://u:p@proxy.example.com:3128", "https": "http://u:p@proxy.example.com:3128"}
-    assert client.session.trust_env is True
-    assert ImsHttpClient(ORIGIN).session.proxies == {}
+def test_proxy_url_serves_every_request_whatever_the_environment_says(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://environment-proxy.example.com:8080")
+    monkeypatch.setenv("NO_PROXY", "ims-na1.adobelogin.com")
+    # requests reads no environment of its own: its proxies would win over proxy_url, and ~/.netrc would be sent to IMS.
+    assert ImsHttpClient(ORIGIN).session.trust_env is False
+    client, _waits = client_with(ok_response(), proxy_url="http://u:p@proxy.example.com:3128")
+    client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
+    assert client.session.posts[0]["proxies"] == {"http": "http://u:p@proxy.example.com:3128", "https": "http://u:p@proxy.example.com:3128"}
+
+
+def test_without_proxy_url_the_environment_proxies_apply(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://environment-proxy.example.com:8080")
+    client, _waits = client_with(ok_response())
+    client.post(JWT_EXCHANGE_PATH, _Fields(), JWT)
+    assert client.session.posts[0]["proxies"]["https"] == "http://environment-proxy.example.com:8080"
+    monkeypatch.setenv("NO_PROXY", ".adobelogin.com")
+    assert ImsHttpClient(ORIGIN).proxies == {}
+
+
+def test_requests_ca_bundle_is_honoured_as_requests_would(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/pki/bundle.pem")
+    assert ImsHttpClient(ORIGIN).verify == "/etc/pki/bundle.pem"
+    assert ImsHttpClient(ORIGIN, ca_path="/etc/pki/mine.pem").verify == "/etc/pki/mine.pem"
+    assert ImsHttpClient(ORIGIN, validate_certs=False).verify is False
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_a_socks_proxy_without_pysocks_is_refused_before_any_request(monkeypatch, scheme):
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+    with pytest.raises(OptionError) as info:
+        ImsHttpClient(ORIGIN, proxy_url="%s://user:S0cksPassw0rd@127.0.0.1:1080" % scheme)
+    assert info.value.msg == (
+        "proxy_url is a %s:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
+        "or use an http:// proxy" % scheme
+    )
+    assert info.value.field == "proxy_url"
+
+
+def test_a_socks_proxy_with_pysocks_is_used(monkeypatch):
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: object())
+    client = ImsHttpClient(ORIGIN, proxy_url="socks5h://user:pw@127.0.0.1:1080")
+    assert client.proxies == {"http": "socks5h://user:pw@127.0.0.1:1080", "https": "socks5h://user:pw@127.0.0.1:1080"}
 
 
 def test_retries_503_twice_then_succeeds_with_fresh_fields():
@@ -922,3 +1054,19 @@ def test_missing_requests_is_named(monkeypatch):
     with pytest.raises(MissingDependencyError) as info:
         ImsHttpClient(ORIGIN)
     assert info.value.msg == "talking to IMS needs the Python package requests on the Ansible controller: pip install requests (missing: requests)"
+
+
+def test_a_long_secret_is_scrubbed_before_an_answer_is_cut_short():
+    jwt_token = "eyJhbGciOiJSUzI1NiJ9." + "A" * 400 + ".c2lnbmF0dXJl"
+    echoed = json.dumps({"error": "invalid_request", "error_description": "x" * 250 + jwt_token}).encode()
+    error = rejected(400, echoed, secrets=[jwt_token], Content_Type="application/json", x_debug_id=jwt_token)
+    assert "eyJ" not in error.msg and "AAAA" not in error.msg
+    html = ("<html><body>%s</body></html>" % ("y" * 40 + jwt_token)).encode()
+    error = rejected(502, html, secrets=[jwt_token], Content_Type="text/html")
+    assert "eyJ" not in error.msg and "AAAA" not in error.msg
+
+
+def test_the_client_repr_shows_no_secret():
+    client = ImsHttpClient(ORIGIN, proxy_url="http://user:Pr0xyPassw0rd@proxy:3128", secrets=[CLIENT_SECRET])
+    for shown in (repr(client), str(client), repr(client.session)):
+        assert CLIENT_SECRET not in shown and "Pr0xyPassw0rd" not in shown

@@ -558,10 +558,20 @@ def test_secret_values_include_proxy_credentials():
         "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----",
         "pass-phrase",
         "http://proxyuser:Pr0xyPassw0rd@proxy.example.com:3128",
+        "proxyuser:Pr0xyPassw0rd",
         "proxyuser",
         "Pr0xyPassw0rd",
         '{"integration": {}}',
     ]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https", "socks5", "socks5h"])
+def test_secret_values_split_proxy_credentials_of_every_scheme(scheme):
+    # A password with an encoded @ and a raw : is found whole, as written and as requests decodes it.
+    result = settings(proxy_url="%s://proxy%%2Duser:p%%40ss:w0rd@proxy.example.com:1080" % scheme)
+    values = result.secret_values()
+    for expected in ("proxy%2Duser", "proxy-user", "p%40ss:w0rd", "p@ss:w0rd"):
+        assert expected in values
 
 
 def test_secret_values_of_a_proxy_without_credentials_and_of_empty_settings():

@@ -16,12 +16,19 @@ import jwt
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, entry_for_fingerprint, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache import (
+    STALE_FILE_SECONDS,
+    RUN_CACHE_SUBDIR,
+    TokenCache,
+    entry_for_fingerprint,
+    input_fingerprint,
+)
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CacheError, CredentialsError, ImsResponseError, KeyMaterialError
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import deadline
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import (
     LOCK_GRACE_SECONDS,
+    MAX_LIFETIME_SECONDS,
     check_certificate_expiry,
     expiry_from_answer,
     iso_utc,
@@ -104,12 +111,44 @@ def test_oauth_expiry_is_in_seconds():
     assert expiry_from_answer({"access_token": "opaque", "expires_in": 86399}, 1.0, NOW) == NOW + 86399
 
 
-def test_token_claims_win_when_the_unit_was_misread():
+def test_token_claims_shorten_a_lifetime_whose_unit_was_misread():
     token = fake_access_token(created_at_ms=int(NOW * 1000), expires_in_ms=86_400_000)
     # Milliseconds read as seconds would make the token look valid for about 1000 days.
     assert expiry_from_answer({"access_token": token, "expires_in": 86399999}, 1.0, NOW) == NOW + 86400
-    # Seconds read as milliseconds would make it expire after 86 s.
-    assert expiry_from_answer({"access_token": token, "expires_in": 86399}, 0.001, NOW) == NOW + 86400
+    # Seconds read as milliseconds make it expire after 86 s: short, but claims never lengthen a lifetime.
+    assert expiry_from_answer({"access_token": token, "expires_in": 86399}, 0.001, NOW) == pytest.approx(NOW + 86.399)
+
+
+def test_token_claims_never_lengthen_a_lifetime():
+    # IMS answered 24 hours; the token claims ten years.
+    token = fake_access_token(created_at_ms=int(NOW * 1000), expires_in_ms=315_360_000_000)
+    assert expiry_from_answer({"access_token": token, "expires_in": 86399999}, 0.001, NOW) == pytest.approx(NOW + 86399.999)
+
+
+def test_no_lifetime_exceeds_48_hours():
+    assert MAX_LIFETIME_SECONDS == 48 * 3600
+    assert expiry_from_answer({"access_token": "opaque", "expires_in": 10 * 86400}, 1.0, NOW) == NOW + MAX_LIFETIME_SECONDS
+    token = fake_access_token(created_at_ms=int(NOW * 1000), expires_in_ms=30 * 86_400_000)
+    assert expiry_from_answer({"access_token": token, "expires_in": 9_000_000_000}, 0.001, NOW) == NOW + MAX_LIFETIME_SECONDS
+
+
+@pytest.mark.parametrize(
+    "created_at, expires_in",
+    [
+        ("253402300800000", "86400000"),  # year 10000
+        (str(int(NOW * 1000)), "inf"),
+        (str(int(NOW * 1000)), "nan"),
+        ("-inf", "inf"),
+        (str(int(NOW * 1000)), "1e400"),
+        ("1" * 400, "1"),
+        (str(int(NOW * 1000)), "-86400000"),
+    ],
+)
+def test_absurd_claims_are_ignored(created_at, expires_in):
+    token = fake_access_token(created_at_ms=created_at, expires_in_ms=expires_in)
+    expires_at = expiry_from_answer({"access_token": token, "expires_in": 86399999}, 0.001, NOW)
+    assert expires_at == pytest.approx(NOW + 86399.999)
+    assert iso_utc(expires_at)
 
 
 def test_answer_wins_when_it_agrees_with_the_claims():
@@ -715,3 +754,93 @@ def test_a_cache_hit_imports_no_heavy_package(creds, tmp_path):
     assert outcomes["hit"]["heavy"] == []
     assert outcomes["hit"]["signing"] is False
     assert {"jwt", "cryptography"} <= {name.split(".")[0] for name in outcomes["control"]["heavy"]}
+
+
+# --- validate_certs: false is said out loud -------------------------------------------------------
+
+
+def test_validate_certs_false_warns_once_per_task_naming_the_endpoint(creds, fake_ims, tmp_path):
+    fake_ims.token(expires_in=86399).token(expires_in=86399)
+    warnings = []
+    settings = build_settings(service_credentials=creds.flat_s2s(), validate_certs=False)
+    for _task in range(2):
+        obtain_token(settings, run_cache_dir=str(tmp_path), warn=warnings.append, now=clock())
+    # The second task is a cache hit, and warns too: the setting is still there.
+    assert (
+        warnings
+        == [
+            "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
+            "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % PROD
+        ]
+        * 2
+    )
+
+
+def test_validate_certs_false_warns_once_per_run_for_the_lookup(creds, fake_ims, tmp_path):
+    fake_ims.token(expires_in=86399)
+    warnings = []
+    settings = build_settings(service_credentials=creds.flat_s2s(), validate_certs=False, cache="off")
+    fake_ims.token(expires_in=86399).token(expires_in=86399)
+    for _call in range(3):
+        obtain_token(settings, run_cache_dir=str(tmp_path), warn=warnings.append, now=clock(), warn_on_cache_hit=False)
+    assert len(warnings) == 1 and PROD in warnings[0]
+
+
+def test_no_warning_when_certificates_are_checked(creds, fake_ims, tmp_path):
+    fake_ims.token(expires_in=86399)
+    warnings = []
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), warn=warnings.append, now=clock())
+    fake_ims.token(expires_in=86399)
+    # ca_path wins over validate_certs: the certificate is checked against it.
+    obtain_token(
+        build_settings(service_credentials=creds.flat_s2s(), cache="off", validate_certs=False, ca_path=str(ca_file)), warn=warnings.append, now=clock()
+    )
+    assert warnings == []
+
+
+# --- pruning --------------------------------------------------------------------------------------
+
+
+def _old(path, seconds=2 * STALE_FILE_SECONDS):
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_expired_entries_and_stale_locks_are_pruned_after_an_exchange(creds, fake_ims, tmp_path):
+    directory = tmp_path / "persistent"
+    cache = TokenCache.open(str(directory))
+    now = time.time()
+    expired, fresh, orphan, corrupt = "e" * 64, "f" * 64, "0" * 64, "c" * 64
+    cache.write(expired, {"access_token": "old", "issued_at": now - 90000, "expires_at": now - 3600})
+    cache.write(fresh, {"access_token": "fresh", "issued_at": now, "expires_at": now + 80000})
+    for key in (expired, fresh):
+        with cache.lock(key, 1):
+            pass
+    (directory / (orphan + ".lock")).write_text("")
+    _old(directory / (orphan + ".lock"))
+    (directory / ("1" * 64 + ".lock")).write_text("")  # young: a process may be about to use it
+    (directory / (corrupt + ".json")).write_text("{not json")
+    (directory / ".abcdefabcdef.0123456789ab.tmp").write_text("half")
+    _old(directory / ".abcdefabcdef.0123456789ab.tmp")
+    (directory / "README").write_text("not ours to remove")
+    fake_ims.token(expires_in=86399)
+    obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(directory)), now=time.time)
+    names = set(os.listdir(directory))
+    assert expired + ".json" not in names and expired + ".lock" not in names
+    assert orphan + ".lock" not in names and ".abcdefabcdef.0123456789ab.tmp" not in names
+    assert {fresh + ".json", fresh + ".lock", "1" * 64 + ".lock", corrupt + ".json", "README"} <= names
+    assert len([name for name in names if name.endswith(".json")]) == 3
+
+
+def test_an_entry_in_use_is_not_pruned(tmp_path):
+    cache = TokenCache.open(str(tmp_path / "tokens"))
+    now = time.time()
+    key = "e" * 64
+    cache.write(key, {"access_token": "old", "issued_at": now - 90000, "expires_at": now - 3600})
+    with cache.lock(key, 1):
+        cache.prune(now)
+    assert cache.read(key) is not None
+    cache.prune(now)
+    assert cache.read(key) is None

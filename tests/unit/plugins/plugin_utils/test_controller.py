@@ -74,3 +74,10 @@ def test_public_message_of_an_exception_that_was_never_raised():
     assert public_message(RuntimeError(SECRET)) == (
         "unexpected internal error in aemops.ims.aem_ims_token (RuntimeError); please report it at https://github.com/aemops/ims/issues"
     )
+
+
+@pytest.mark.parametrize("scheme", ["http", "https", "socks5", "socks5h"])
+def test_public_message_scrubs_the_user_and_password_of_a_proxy_url(scheme):
+    proxy_url = "%s://proxy-user:S0cks%%2FPassw0rd@127.0.0.1:1080" % scheme
+    message = public_message(CredentialsError("proxy proxy-user with S0cks/Passw0rd and S0cks%2FPassw0rd failed"), [proxy_url])
+    assert message == "proxy ******** with ******** and ******** failed"
