@@ -318,7 +318,7 @@ def build_catalogue(good, encrypted, emulator, directory):
             "passphrase_wrong",
             {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key), **net},
             {"private_key_passphrase": wrong_passphrase},
-            "private_key_passphrase is wrong: the private key from private_key_file %s could not be decrypted" % encrypted_key,
+            "private_key_passphrase is wrong or the PEM is damaged: the private key from private_key_file %s could not be decrypted" % encrypted_key,
         ),
         (
             "passphrase_missing",
