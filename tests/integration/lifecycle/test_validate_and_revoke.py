@@ -111,16 +111,17 @@ def test_50_hosts_x_3_lookups_validate_once_per_run(ansible, credentials, fresh_
         for index in (1, 2, 3)
     )
     play = PLAY + lookups + save("groups['all'] | map('extract', hostvars, 'token_3') | unique | list")
-    warm = ansible.run(play, hosts=50, forks=10, extra_vars=variables)
+    # One host warms the persistent cache; that a cold run exchanges once whatever the number
+    # of hosts is the run cache's test. What is measured here is the warm run at scale.
+    warm = ansible.run(play, hosts=1, extra_vars=variables)
     warm.assert_ok()
     assert counts.since() == {"requests": 1, "validations": 0, "invalidations": 0}
     (token,) = warm.result_file()
-    for _run in range(2):
-        run = ansible.run(play, hosts=50, forks=10, extra_vars=variables)
-        run.assert_ok()
-        run.assert_no_secrets(*credentials.secrets)
-        assert counts.since() == {"requests": 0, "validations": 1, "invalidations": 0}
-        assert run.result_file() == [token]
+    run = ansible.run(play, hosts=50, forks=10, extra_vars=variables)
+    run.assert_ok()
+    run.assert_no_secrets(token, *credentials.secrets)
+    assert counts.since() == {"requests": 0, "validations": 1, "invalidations": 0}
+    assert run.result_file() == [token]
     assert token_owner(token) == credentials.client_id
 
 

@@ -627,7 +627,9 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
         "not_utf8": "service credentials file %s is not UTF-8 text" % files["not_utf8"],
         "damaged_key": "the private key from integration.privateKey in the service credentials file %s could not be loaded: "
         "the PEM body is damaged or not a supported key" % files["damaged_key"],
-        "wrong_passphrase": "private_key_passphrase is wrong or the PEM is damaged: the private key from private_key_file %s could not be decrypted" % files["encrypted_key"],
+        "wrong_passphrase": (
+            "private_key_passphrase is wrong or the PEM is damaged: the private key from private_key_file %s could not be decrypted" % files["encrypted_key"]
+        ),
         "no_passphrase": "the private key from private_key_file %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)"
         % files["encrypted_key"],
         "unreachable": "could not connect to IMS at https://127.0.0.1:1: connection refused (gave up after 2 attempts)",
