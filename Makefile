@@ -107,7 +107,8 @@ deps = $(if $(NODEPS),,$(1))
 
 .PHONY: help venv venv-newest venv-oldest venv-tools collection units units-newest units-oldest \
 	sanity sanity-newest sanity-oldest integration integration-newest integration-oldest package galaxy-importer ansible-lint changelog \
-	changelog-release docs-lint ruff mypy ee test test-matrix test-repeat demo bench clean distclean \
+	changelog-release docs-lint ruff mypy ee actionlint ci-matrix sanity-py3.10 test test-matrix test-repeat demo bench \
+	clean distclean \
 	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line))
 
 help:
@@ -132,7 +133,13 @@ help:
 	@echo "  make galaxy-importer galaxy-importer on the tarball (tests/galaxy-importer.cfg); any WARNING/ERROR fails"
 	@echo "  make ansible-lint    ansible-lint --profile production on playbooks/ and the module/lookup EXAMPLES"
 	@echo "  make changelog       antsibull-changelog lint; CHANGELOG.md matches changelogs/changelog.yaml"
-	@echo "  make docs-lint       antsibull-docs lint-collection-docs on the installed tarball"
+	@echo "  make docs-lint       antsibull-docs lint-collection-docs on the installed tarball: plugin docs and the"
+	@echo "                       docsite guides (docs/docsite/extra-docs.yml, docs/docsite/rst/, links.yml)"
+	@echo "  make sanity-py3.10   ansible-test sanity --test compile --test import on Python 3.10 ($(PYTHON_3.10)),"
+	@echo "                       ansible-core $(CORE_$(PY310_LINE))"
+	@echo "  make actionlint      actionlint on .github/workflows/ (the hosted CI, which cannot run here)"
+	@echo "  make ci-matrix       the hosted CI's matrix matches the README's Tested with Ansible table"
+	@echo "                       (tests/utils/check_ci_matrix.py and its tests)"
 	@echo "  make ruff            ruff check + ruff format --check"
 	@echo "  make mypy            mypy on plugins/ (mypy.ini), inside the layout"
 	@echo "  make ee              ansible-builder introspect --sanitize on the installed tarball"
@@ -140,7 +147,8 @@ help:
 	@echo "  make test            every gate, $(JOBS) at a time (JOBS=...), each with its own HOME, caches and tmp"
 	@echo "                       (build/state/<gate>), one timed line each; what CI runs: integration on"
 	@echo "                       $(TEST_INTEGRATION_LINES), sanity on $(TEST_SANITY_LINES), units on $(TEST_UNITS_LINES), package,"
-	@echo "                       galaxy-importer, ansible-lint, changelog, docs-lint, ruff, mypy, ee"
+	@echo "                       galaxy-importer, ansible-lint, changelog, docs-lint, ruff, mypy, ee, sanity-py3.10,"
+	@echo "                       actionlint, ci-matrix"
 	@echo "  make test-matrix     integration + sanity + units on every line: $(foreach line,$(LINES),$(CORE_$(line))/py$(PY_$(line)))"
 	@echo "  make test-repeat N=3 the gates of make test N times, each round from an emptied build/ (venvs kept);"
 	@echo "                       lists every gate that did not pass in every round"
@@ -217,10 +225,16 @@ changelog: $(call deps,venv-tools)
 changelog-release: venv-tools
 	@$(TOOLS_ENV) $(UTILS)/check_changelog.sh --release
 
+# The guides reach the docsite only from the installed tarball's docs/docsite/: lint them there,
+# references to plugins and options included (--check-extra-docs-refs).
 docs-lint: $(call deps,venv-tools package)
+	@test -f "$(INSTALLED_ROOT)/$(COLL_SUBDIR)/docs/docsite/extra-docs.yml" || \
+		{ echo "docs-lint: the installed collection has no docs/docsite/extra-docs.yml" >&2; exit 1; }
 	@cd "$(INSTALLED_ROOT)/$(COLL_SUBDIR)" && $(TOOLS_ENV) ANSIBLE_COLLECTIONS_PATH="$(INSTALLED_ROOT)" \
-		antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all --disallow-unknown-collection-refs .
-	@echo "docs-lint: antsibull-docs lint-collection-docs found nothing"
+		antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
+		--validate-collection-refs all --disallow-unknown-collection-refs .
+	@echo "docs-lint: antsibull-docs lint-collection-docs found nothing in the plugin docs and" \
+		"$$(ls "$(INSTALLED_ROOT)/$(COLL_SUBDIR)/docs/docsite/rst" | wc -l) docsite guides"
 
 # ruff format covers every Python file; ruff check covers RUFF_CHECK_PATHS: the shipped
 # plugins and every test, the emulator and the release tooling included.
@@ -237,6 +251,28 @@ mypy: $(call deps,venv-tools)
 
 ee: $(call deps,venv-tools package)
 	@$(TOOLS_ENV) $(UTILS)/check_ee.sh "$(INSTALLED_ROOT)" requests PyJWT cryptography urllib3
+
+# Python 3.10 is a controller Python of 2.16 and 2.17 that no venv here runs on: the 2.16
+# venv's ansible-test (Python 3.11) runs compile and import on pyenv's 3.10 (SANITY_PYTHON),
+# the two tests that depend on the Python version (the others run in sanity-2.16 already).
+PY310_LINE ?= $(OLDEST)
+PYTHON_3.10 ?= $(call python_of,3.10)
+sanity-py3.10: $(call deps,venv-$(PY310_LINE))
+	@$(call mirror,sanity-py3.10)
+	@SANITY_PYTHON="$(PYTHON_3.10)" $(UTILS)/run_sanity.sh "$(VENV_$(PY310_LINE))" 3.10 "$(call LAYOUT,sanity-py3.10)" \
+		--test compile --test import $(SANITY_ARGS)
+
+# The hosted CI (.github/workflows/) cannot run here: lint it (actionlint, with shellcheck
+# on its run: scripts), and check that its matrix says what the README's table says.
+actionlint: $(call deps,venv-tools)
+	@cd "$(ROOT)" && PATH="$(VENV_TOOLS)/bin:$$PATH" && echo "actionlint $$(actionlint -version | head -1)," \
+		"$$(shellcheck --version | sed -n 's/^version: /shellcheck /p')" && \
+		actionlint -no-color .github/workflows/*.yml && echo "actionlint: .github/workflows/ clean"
+
+ci-matrix: $(call deps,venv-tools)
+	@"$(VENV_TOOLS)/bin/python" $(UTILS)/check_ci_matrix.py --root "$(ROOT)"
+	@cd "$(ROOT)" && PYTHONDONTWRITEBYTECODE=1 "$(VENV_TOOLS)/bin/python" -m pytest -q -p no:cacheprovider \
+		tests/utils/test_check_ci_matrix.py
 
 # --- suites -------------------------------------------------------------------------
 
@@ -256,12 +292,13 @@ venv_gate = "venv-$(1)=venv ($(call versions,$(1)))"
 integration_gate = "integration-$(1):venv-$(1)=integration ($(call versions,$(1)))"
 sanity_gate = "sanity-$(1):venv-$(1)=sanity ($(call versions,$(1)))"
 units_gate = "units-$(1):venv-$(1)=units + coverage ($(call versions,$(1)))"
-TEST_LINES = $(sort 2.19 $(TEST_INTEGRATION_LINES) $(TEST_SANITY_LINES) $(TEST_UNITS_LINES))
+TEST_LINES = $(sort 2.19 $(PY310_LINE) $(TEST_INTEGRATION_LINES) $(TEST_SANITY_LINES) $(TEST_UNITS_LINES))
 TEST_GATES = \
 	$(foreach line,$(TEST_LINES),$(call venv_gate,$(line))) \
 	"venv-tools=venv (release tools, py$(PY_NEWEST))" \
 	$(foreach line,$(TEST_INTEGRATION_LINES),$(call integration_gate,$(line))) \
 	$(foreach line,$(TEST_SANITY_LINES),$(call sanity_gate,$(line))) \
+	"sanity-py3.10:venv-$(PY310_LINE)=sanity compile + import (ansible-core $(CORE_$(PY310_LINE))/py3.10)" \
 	$(foreach line,$(TEST_UNITS_LINES),$(call units_gate,$(line))) \
 	"package:venv-2.19=package: build, list, install, run playbooks" \
 	"galaxy-importer:venv-tools,package=galaxy-importer" \
@@ -270,7 +307,9 @@ TEST_GATES = \
 	"docs-lint:venv-tools,package=antsibull-docs lint-collection-docs" \
 	"ruff:venv-tools=ruff" \
 	"mypy:venv-tools=mypy" \
-	"ee:venv-tools,package=ansible-builder introspect"
+	"ee:venv-tools,package=ansible-builder introspect" \
+	"actionlint:venv-tools=actionlint (.github/workflows)" \
+	"ci-matrix:venv-tools=hosted CI matrix = README table"
 MATRIX_GATES = \
 	$(foreach line,$(LINES),$(call venv_gate,$(line))) \
 	$(foreach line,$(LINES),$(call integration_gate,$(line))) \
@@ -306,6 +345,7 @@ clean:
 	rm -rf "$(COLL_DIR)" "$(BUILD_ROOT)/logs" "$(ROOT)/tests/output" "$(ROOT)/.pytest_cache" "$(ROOT)/.hypothesis" \
 		"$(ROOT)/.mypy_cache" "$(ROOT)/.ruff_cache" "$(ROOT)/.coverage" "$(ROOT)/htmlcov" \
 		"$(BUILD_ROOT)/dist" "$(BUILD_ROOT)/installed" "$(BUILD_ROOT)/lint" "$(BUILD_ROOT)/state" "$(call LAYOUT_ROOT,mypy)" \
+		"$(call LAYOUT_ROOT,sanity-py3.10)" \
 		$(foreach line,$(LINES),$(foreach gate,units sanity integration,"$(call LAYOUT_ROOT,$(gate)-$(line))"))
 	@if [ "$(BUILD_ROOT)" = "$(ROOT)/build" ]; then rm -rf "$(ROOT)/build"; fi
 	find "$(ROOT)" \( -path "$(ROOT)/.venv*" -o -path "$(ROOT)/.git" \) -prune \

@@ -34,6 +34,14 @@ class ActionModule(ActionBase):
         del tmp
 
         values, origins = module_option_values(self._task.args)
+        if values.get("fact_name"):
+            # Shown, not returned: before 2.19 ansible-core drops the deprecations of a censored result.
+            self._display.deprecated(
+                "The fact_name option of aemops.ims.aem_ims_token puts the token into fact caches;"
+                " use register (and ansible.builtin.set_fact where a later play needs it)",
+                version="1.0.0",
+                collection_name="aemops.ims",
+            )
         secrets = [values.get(name) for name in SECRET_OPTIONS]
         try:
             settings = settings_from_options(values, origins)

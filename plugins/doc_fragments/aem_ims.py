@@ -13,12 +13,9 @@ class ModuleDocFragment:
 options:
   service_credentials_file:
     description:
-      - Path to the credentials JSON file, as downloaded.
-      - Usually the AEM as a Cloud Service B(service credentials) from the AEM Developer Console
-        (Integrations > Technical Accounts), the JSON with an C(integration) object.
-      - Also read as they come, and reported in RV(aemops.ims.aem_ims_token#module:credentials_format) by the module, are an Adobe Developer
-        Console project JSON (see O(credential_name)), the flat OAuth Server-to-Server JSON (C(CLIENT_ID),
-        C(CLIENT_SECRETS), C(SCOPES), ...) and an aio-lib-ims context (C(client_id), C(meta_scopes), C(private_key), ...).
+      - Path to a credentials JSON as downloaded. The B(service credentials) of an AEM technical account (the JSON
+        with an C(integration) object), an Adobe Developer Console project JSON (see O(credential_name)), the flat
+        OAuth Server-to-Server JSON (C(CLIENT_ID), C(CLIENT_SECRETS), C(SCOPES), ...) or an aio-lib-ims context.
       - Mutually exclusive with O(service_credentials).
       - If not set, the environment variable E(AEM_IMS_SERVICE_CREDENTIALS_FILE) is used.
     type: path
@@ -116,11 +113,9 @@ options:
         (V(ims-na1-stg1.adobelogin.com) for stage).
       - Plain C(http://) is refused except for a loopback test server.
       - Defaults to C(imsEndpoint) of the credentials, else V(ims-na1.adobelogin.com).
-      - An endpoint read from a credentials document is used only with that document's own client secret (and, for
-        JWT, its own private key), unless its host is an Adobe IMS host (C(*.adobelogin.com)). When the secret or the
-        key comes from an option, a variable or the environment and the document names another host, the task fails
-        before any request, so that a shared or tampered credentials file cannot collect a secret that came from elsewhere.
-        Set O(ims_endpoint) explicitly to use such an endpoint; an explicit value is always trusted.
+      - An endpoint read from a credentials document gets only that document's own secret and key, unless it is an
+        Adobe IMS host (C(*.adobelogin.com)); with a secret or key from elsewhere the task fails before any request.
+        An explicit O(ims_endpoint) is always trusted.
       - If not set, the environment variable E(AEM_IMS_ENDPOINT) is used.
     type: str
   jwt_lifetime:
@@ -150,9 +145,8 @@ options:
       - An HTTP(S) proxy to reach IMS through, such as V(http://proxy.example.com:3128), optionally with
         C(user:password@). Its user and password are never printed.
       - When set, it is the proxy of every IMS request, whatever E(HTTPS_PROXY) and E(NO_PROXY) say.
-      - C(socks5://) and C(socks5h://) proxies work when the Python package C(PySocks) is installed on the controller
-        (C(pip install 'requests[socks]')); the collection does not require it, and without it such a proxy is refused
-        before any request.
+      - C(socks5://) and C(socks5h://) proxies need the Python package C(PySocks) (C(pip install 'requests[socks]')),
+        which the collection does not require.
       - If not set, the environment variable E(AEM_IMS_PROXY_URL) is used, else the standard E(HTTPS_PROXY) and
         E(NO_PROXY) variables are honoured.
       - Credentials in C(~/.netrc) are never sent to IMS.
@@ -181,10 +175,9 @@ options:
       - V(persistent) keeps them in O(cache_dir), so that later runs (a CI job every few minutes) reuse a
         still-valid token.
       - V(off) always asks IMS.
-      - Cache files hold the access token (never the client secret or the key), are mode C(0600) in a
-        C(0700) directory, and are named by a hash. A token is kept for the lifetime IMS's answer gives (which the
-        token's own claims may shorten, never lengthen), and never more than 48 hours.
-      - Expired entries, and lock files left behind, are removed after each exchange.
+      - Cache files hold the access token only (never the client secret or the key), mode C(0600) in a C(0700)
+        directory, named by a hash. A token is kept for its lifetime, never more than 48 hours; expired entries are
+        removed after each exchange.
       - If not set, the environment variable E(AEM_IMS_CACHE) is used.
     type: str
     choices: [run, persistent, "off"]
@@ -193,8 +186,7 @@ options:
     description:
       - The directory for O(cache=persistent). Refused if another user owns it or others can write to it; made
         private (C(0700)) if others can only read it.
-      - It may be a symbolic link only if the link belongs to you (or root) and points at such a directory; another
-        user's link (in C(/tmp), say) could be re-pointed between runs, and is refused.
+      - A symbolic link is accepted only if it belongs to you (or root).
       - If not set, the environment variable E(AEM_IMS_CACHE_DIR) is used, else C($XDG_CACHE_HOME/aemops.ims/tokens)
         (C(~/.cache/aemops.ims/tokens)).
     type: path
@@ -215,10 +207,8 @@ options:
       - Before a token from the cache is used, ask IMS whether it still honours it (C(/ims/validate_token/v1)).
         A token revoked in the Admin Console, or by O(aemops.ims.aem_ims_token#module:state=absent) in another
         run, is then replaced in the same call instead of failing the API calls that use it.
-      - At most one validation per token per run, whatever the number of hosts, tasks and forks; a token just
-        obtained from IMS is not validated again.
-      - If IMS cannot be asked (no answer, HTTP 5xx after the retries), the task fails rather than use a token
-        that was not confirmed.
+      - At most one validation per token per run; a token just obtained from IMS is not validated again. If IMS
+        cannot be asked, the task fails rather than use a token that was not confirmed.
       - Most useful with O(cache=persistent), where a cached token may be up to a day old.
       - If not set, the environment variable E(AEM_IMS_VALIDATE) is used.
     type: bool

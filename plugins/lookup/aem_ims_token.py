@@ -12,6 +12,14 @@ version_added: 0.1.0
 description:
   - Returns an Adobe IMS access token, for use inline in templates, for example in the C(Authorization) header
     of an M(ansible.builtin.uri) task (see the examples).
+  - B(Which credentials do I have?) An B(AEM technical account), from the AEM Developer Console (Integrations >
+    Technical Accounts), is a JSON with an C(integration) object that holds everything, key and metascopes included;
+    give its path as the term or O(service_credentials_file) (JWT exchange). An B(OAuth Server-to-Server) credential,
+    from the Adobe Developer Console, needs a client ID, a client secret and B(scopes); its project JSON carries them
+    all, or give O(client_id), O(client_secret) and O(scopes). O(auth_method) is picked from what the credentials hold.
+  - Adobe has retired JWT (Service Account) credentials on the B(Adobe) Developer Console in favour of OAuth
+    Server-to-Server; the service credentials of the B(AEM) Developer Console are not deprecated and keep using JWT.
+    The M(aemops.ims.aem_ims_token) module's documentation has the details and Adobe's links.
   - Does the same job as the M(aemops.ims.aem_ims_token) module, with the same options, environment variables and
     error messages. Options may also come from variables (C(aem_ims_<option>)) and from the C([aem_ims]) section of
     C(ansible.cfg). Precedence, highest first - keyword argument, variable, environment variable, C(ansible.cfg), default.
@@ -20,6 +28,11 @@ description:
     credential per run, whatever C(forks) is.
 author:
   - aemops.ims contributors (@aemops)
+requirements:
+  - requests
+  - PyJWT >= 2.4
+  - cryptography
+  - urllib3 >= 2.6
 extends_documentation_fragment:
   - aemops.ims.aem_ims
   - aemops.ims.aem_ims.plugins
@@ -34,8 +47,8 @@ options:
 notes:
   - A lookup cannot hide its value. Set C(no_log) on every task that uses the token, or its value can appear in
     the output, in C(log_path) and in callbacks.
-  - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
-    environment). A cache hit imports none of them.
+  - The Python packages under requirements are needed on the controller (or in the execution environment). A cache
+    hit imports none of them.
   - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
 seealso:
   - module: aemops.ims.aem_ims_token
@@ -44,18 +57,19 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Call an AEM API with a token from the service credentials
+- name: An AEM technical account (JWT) - the service credentials JSON as downloaded is all it needs
   ansible.builtin.uri:
     url: "https://author-p12345-e67890.adobeaemcloud.com/libs/granite/security/currentuser.json"
     headers:
-      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/aem/service-credentials.json') }}"
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', '/etc/aem/service-credentials.json') }}"
   no_log: true
 
-- name: The credentials file as a term
+- name: An OAuth Server-to-Server credential - the Adobe Developer Console project JSON carries its scopes
   ansible.builtin.uri:
-    url: "{{ aem_author_url }}/libs/granite/security/currentuser.json"
+    url: https://example.adobe.io/api/resource
     headers:
-      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', '/etc/aem/service-credentials.json') }}"
+      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/adobe/project-workspace.json') }}"
+      x-api-key: 0123456789abcdef0123456789abcdef
   no_log: true
 
 - name: One token per credentials file
@@ -63,22 +77,14 @@ EXAMPLES = r"""
     aem_tokens: "{{ query('aemops.ims.aem_ims_token', '/etc/aem/dev.json', '/etc/aem/stage.json') }}"
   no_log: true
 
-- name: Options from variables, for example set once in group_vars (aem_ims_service_credentials holds vaulted JSON)
+- name: Options from variables, for example set once in group_vars (vault_aem_service_credentials from an ansible-vault encrypted vars file)
   ansible.builtin.uri:
     url: "{{ aem_author_url }}/libs/granite/security/currentuser.json"
     headers:
       Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token') }}"
   vars:
+    aem_author_url: https://author-p12345-e67890.adobeaemcloud.com
     aem_ims_service_credentials: "{{ vault_aem_service_credentials }}"
-  no_log: true
-
-- name: OAuth Server-to-Server
-  ansible.builtin.uri:
-    url: https://example.adobe.io/api/resource
-    headers:
-      Authorization: "Bearer {{ lookup('aemops.ims.aem_ims_token', service_credentials_file='/etc/adobe/oauth.json',
-        auth_method='oauth_server_to_server') }}"
-      x-api-key: "{{ adobe_client_id }}"
   no_log: true
 """
 

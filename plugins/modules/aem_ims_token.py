@@ -11,12 +11,20 @@ module: aem_ims_token
 short_description: Get an Adobe IMS access token for AEM as a Cloud Service APIs
 version_added: 0.1.0
 description:
-  - Trades AEM as a Cloud Service B(service credentials) (the JSON from the AEM Developer Console) for an Adobe IMS
-    access token. It signs an RS256 JWT with the integration's private key and exchanges it at C(/ims/exchange/jwt).
-  - Also obtains tokens with the OAuth Server-to-Server (C(client_credentials)) grant at C(/ims/token/v3), and reads
-    Adobe Developer Console project JSON, the flat OAuth Server-to-Server JSON and aio-lib-ims contexts.
-  - Runs on the Ansible controller whatever the play's hosts are (it is an action plugin), so managed hosts need
-    no Python packages.
+  - Trades Adobe credentials for an Adobe IMS access token, on the Ansible controller whatever the play's hosts are
+    (it is an action plugin), so managed hosts need nothing installed.
+  - B(Which credentials do I have?) An B(AEM technical account), from the AEM Developer Console (Integrations >
+    Technical Accounts), is a JSON with an C(integration) object. It holds everything (client ID and secret,
+    organization, technical account, private key, metascopes), so O(service_credentials_file) (or O(service_credentials)
+    inline) is all it needs. The token comes from a JWT signed with its key and exchanged at C(/ims/exchange/jwt).
+  - An B(OAuth Server-to-Server) credential, from the Adobe Developer Console, needs a client ID, a client secret
+    and B(scopes). Its project JSON (or the flat OAuth Server-to-Server JSON) carries them all, so
+    O(service_credentials_file) is all it needs; as single values, give O(client_id), O(client_secret) and O(scopes).
+    The token comes from the C(client_credentials) grant at C(/ims/token/v3). O(auth_method) is picked from what the
+    credentials hold; RV(credentials_format) says which shape was read. See the first examples.
+  - Adobe has retired JWT (Service Account) credentials on the B(Adobe) Developer Console in favour of OAuth
+    Server-to-Server. The service credentials of the B(AEM) Developer Console are not deprecated and keep using JWT
+    (see the links below).
   - B(The result is hidden from output at every verbosity), C(log_path) included, while C(register) keeps the real
     values. A failure shows a one-line message that names the option, the credentials field or the IMS error code,
     and never a secret.
@@ -24,14 +32,18 @@ description:
   - With O(state=absent) it revokes the token of the credentials at IMS instead, and removes it from every cache.
 author:
   - aemops.ims contributors (@aemops)
+requirements:
+  - requests
+  - PyJWT >= 2.4
+  - cryptography
+  - urllib3 >= 2.6
 extends_documentation_fragment:
   - aemops.ims.aem_ims
 options:
   fact_name:
     description:
-      - Also return the token result as the fact C(ansible_facts[fact_name]).
-      - Off by default because fact caches (C(fact_caching)) store facts in clear text, token included, and
-        keep them beyond the run. Prefer C(register).
+      - B(Deprecated), removed in 1.0.0; use C(register), and M(ansible.builtin.set_fact) where a later play needs
+        a variable. Returns the result as the fact C(ansible_facts[fact_name]), which fact caches keep in clear text.
     type: str
   state:
     description:
@@ -70,45 +82,66 @@ attributes:
     description: Runs on the controller, for any target.
 notes:
   - With O(state=present), the default, the module returns C(changed=false), as getting a token changes nothing.
-  - Requires the Python packages C(requests), C(PyJWT) and C(cryptography) on the controller (or in the execution
-    environment), not on managed hosts.
-  - A token obtained once is reused by later tasks, hosts and forks of the same run (O(cache=run), the default).
-    With C(run_once) and C(register), every host of the play gets the registered token from a single task.
-  - C(debug) of the registered variable prints the token; pass it on to C(ansible.builtin.uri) instead, with
-    C(no_log) on that task.
+  - With C(run_once) and C(register), every host of the play gets the registered token from a single task.
+  - M(ansible.builtin.debug) of the registered variable prints the token; pass it on to M(ansible.builtin.uri)
+    instead, with C(no_log) on that task.
   - C(ANSIBLE_DEBUG=1) prints internal data of every plugin; never use it with real credentials.
   - Warns when the certificate of the credentials expires within 30 days, and fails when it has expired.
 seealso:
   - plugin: aemops.ims.aem_ims_token
     plugin_type: lookup
   - name: Generating access tokens for server-side APIs (AEM as a Cloud Service)
-    description: Where the service credentials come from.
+    description: Where the service credentials of an AEM technical account come from.
     link: >-
       https://experienceleague.adobe.com/en/docs/experience-manager-cloud-service/content/implementing/developing/generating-access-tokens-for-server-side-apis
+  - name: JWT credentials deprecation in Adobe Developer Console (AEM as a Cloud Service)
+    description: Why the service credentials of the AEM Developer Console are not affected.
+    link: >-
+      https://experienceleague.adobe.com/en/docs/experience-manager-cloud-service/content/security/jwt-credentials-deprecation-in-adobe-developer-console
+  - name: Migrating from JWT to OAuth Server-to-Server credentials
+    description: Adobe Developer Console's timeline for retiring JWT (Service Account) credentials.
+    link: https://developer.adobe.com/developer-console/docs/guides/authentication/ServerToServerAuthentication/migration/
   - name: OAuth Server-to-Server credential implementation guide
     description: Adobe's documentation of the client_credentials grant.
     link: https://developer.adobe.com/developer-console/docs/guides/authentication/ServerToServerAuthentication/implementation/
 """
 
 EXAMPLES = r"""
-- name: Get a token from the service credentials downloaded from the AEM Developer Console
+- name: An AEM technical account (JWT) - the service credentials JSON as downloaded is all it needs
   aemops.ims.aem_ims_token:
     service_credentials_file: /etc/aem/service-credentials.json
   register: aem_token
   run_once: true
 
-- name: Call an AEM API with it
+- name: An OAuth Server-to-Server credential - the Adobe Developer Console project JSON carries its scopes
+  aemops.ims.aem_ims_token:
+    service_credentials_file: /etc/adobe/project-workspace.json
+  register: adobe_token
+
+- name: An OAuth Server-to-Server credential from single values (client_secret from an ansible-vault encrypted vars file)
+  aemops.ims.aem_ims_token:
+    client_id: 0123456789abcdef0123456789abcdef
+    client_secret: "{{ vault_adobe_client_secret }}"
+    scopes: [openid, AdobeID, read_organizations]
+  register: adobe_token
+
+- name: Call an AEM API with the token
   ansible.builtin.uri:
     url: "https://author-p12345-e67890.adobeaemcloud.com/libs/granite/security/currentuser.json"
     headers: "{{ aem_token.headers }}"
   no_log: true
 
-- name: Credentials from an ansible-vault encrypted variable
+- name: Keep the headers as a variable for later plays (set_fact never reaches a fact cache unless cacheable)
+  ansible.builtin.set_fact:
+    aem_headers: "{{ aem_token.headers }}"
+  no_log: true
+
+- name: Credentials from an ansible-vault encrypted variable (defined in a vars file encrypted with ansible-vault)
   aemops.ims.aem_ims_token:
     service_credentials: "{{ vault_aem_service_credentials }}"
   register: aem_token
 
-- name: Single fields, for example from a secrets manager, with an encrypted private key
+- name: Single fields of a technical account, with an encrypted private key (secrets from an ansible-vault encrypted vars file)
   aemops.ims.aem_ims_token:
     client_id: cm-p12345-e67890-integration
     client_secret: "{{ vault_aem_client_secret }}"
@@ -124,32 +157,14 @@ EXAMPLES = r"""
   aemops.ims.aem_ims_token:
   register: aem_token
 
-- name: OAuth Server-to-Server credentials from the Adobe Developer Console
-  aemops.ims.aem_ims_token:
-    service_credentials_file: /etc/adobe/oauth-server-to-server.json
-    auth_method: oauth_server_to_server
-    scopes: [openid, AdobeID, read_organizations]
-  register: adobe_token
-
-- name: An aio-lib-ims context (client_id, client_secret, meta_scopes, ims_org_id, private_key, ...)
-  aemops.ims.aem_ims_token:
-    service_credentials: "{{ lookup('ansible.builtin.file', '/etc/adobe/aio-context.json') }}"
-  register: adobe_token
-
-- name: An Adobe Developer Console project JSON with several credentials
+- name: An Adobe Developer Console project JSON with several credentials, one of them JWT (its key ships separately)
   aemops.ims.aem_ims_token:
     service_credentials_file: /etc/adobe/project-workspace.json
     credential_name: aem-automation
     private_key_file: /etc/adobe/private.key
   register: adobe_token
 
-- name: Reuse a valid token across runs (for CI jobs that run every few minutes)
-  aemops.ims.aem_ims_token:
-    service_credentials_file: /etc/aem/service-credentials.json
-    cache: persistent
-  register: aem_token
-
-- name: Confirm a token kept across runs with IMS before using it
+- name: Reuse a valid token across runs (for CI jobs that run every few minutes), confirmed with IMS first
   aemops.ims.aem_ims_token:
     service_credentials_file: /etc/aem/service-credentials.json
     cache: persistent
@@ -252,7 +267,7 @@ scopes:
   sample: [openid, AdobeID, read_organizations]
 headers:
   description:
-    - HTTP headers ready for C(ansible.builtin.uri), C(Authorization) with the bearer token and C(x-api-key)
+    - HTTP headers ready for M(ansible.builtin.uri), C(Authorization) with the bearer token and C(x-api-key)
       with the client ID, which many Adobe APIs require.
   returned: success, with O(state=present)
   type: dict
@@ -286,7 +301,7 @@ revoked:
   sample: 1
   version_added: 0.2.0
 ansible_facts:
-  description: The same result under the name O(fact_name), when set.
+  description: The same result under the name O(fact_name), when set. Deprecated with O(fact_name).
   returned: when O(fact_name) is set
   type: dict
   sample: {"aem_token": {"access_token": "eyJhbGciOi...", "expires_at": "2026-11-27T10:15:00Z"}}

@@ -8,6 +8,10 @@
 # per-test venvs under ~/.ansible/test/venv and bootstraps pip into them with
 # a get-pip script; seed_get_pip.py puts an offline stand-in into
 # ~/.ansible/test/cache first so nothing is fetched from ci-files.
+#
+# SANITY_PYTHON (optional): the interpreter of PYTHON_VERSION when it is not the
+# venv's own Python (make sanity-py3.10: the 2.16 venv runs on 3.11 and tests 3.10).
+# Its directory goes on PATH after the venv's, for ansible-test to find pythonX.Y.
 set -euo pipefail
 
 if [ "$#" -lt 3 ]; then
@@ -21,15 +25,27 @@ coll_dir=$3
 shift 3
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-actual=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-if [ "$actual" != "$pyver" ]; then
-    echo "ERROR: $venv uses Python $actual, not $pyver" >&2
-    exit 1
+target_dir=
+version_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+if [ -n "${SANITY_PYTHON:-}" ]; then
+    target=$(command -v "$SANITY_PYTHON" || true)
+    actual=$( [ -n "$target" ] && version_of "$target" || echo "none")
+    if [ "$actual" != "$pyver" ]; then
+        echo "ERROR: SANITY_PYTHON=$SANITY_PYTHON is Python $actual, not $pyver" >&2
+        exit 1
+    fi
+    target_dir=$(dirname "$target")
+else
+    actual=$(version_of "$venv/bin/python")
+    if [ "$actual" != "$pyver" ]; then
+        echo "ERROR: $venv uses Python $actual, not $pyver" >&2
+        exit 1
+    fi
 fi
 
-# ansible-test looks up "python$pyver" on PATH: make it resolve to this venv
-# (pyenv shims for non-global versions exist on PATH but fail).
-export PATH="$venv/bin:$PATH"
+# ansible-test looks up "python$pyver" on PATH: make it resolve to this venv, or to
+# SANITY_PYTHON's directory (pyenv shims for non-global versions exist on PATH but fail).
+export PATH="$venv/bin${target_dir:+:$target_dir}:$PATH"
 unset PYTHONPATH
 
 "$venv/bin/python" "$here/seed_get_pip.py"

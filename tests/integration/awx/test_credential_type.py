@@ -48,17 +48,23 @@ class _TowerNamespace:  # pylint: disable=too-few-public-methods
 
 
 def render_injectors(definition, inputs, private_dir):
-    """What AWX does in CredentialType.inject_credential: file injectors first, then env, in a sandbox."""
+    """What AWX does in CredentialType.inject_credential: every field in the namespace (unset ones
+    empty), file injectors first, each written even when empty, then env, in a sandbox."""
     sandbox = ImmutableSandboxedEnvironment()
     tower = _TowerNamespace()
-    namespace = dict(inputs, tower=tower)
+    namespace = dict({field["id"]: "" for field in definition["inputs"]["fields"]}, **inputs, tower=tower)
+    labels = list(definition["injectors"].get("file", {}))
+    assert labels == ["template"] or all(label.startswith("template.") for label in labels), "AWX: one unnamed or several named file injectors"
     for label, template in definition["injectors"].get("file", {}).items():
-        assert "." not in label, "this credential type uses the single unnamed file injector"
-        path = os.path.join(private_dir, "credential-file")
+        path = os.path.join(private_dir, "credential-file-" + label)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(sandbox.from_string(template).render(**namespace))
         os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-        tower.filename = path
+        if label == "template":
+            tower.filename = path
+        else:
+            tower.filename = tower.filename or _TowerNamespace()
+            setattr(tower.filename, label.split(".", 1)[1], path)
     return {name: sandbox.from_string(template).render(**namespace) for name, template in definition["injectors"]["env"].items()}
 
 
@@ -68,19 +74,25 @@ def test_credential_type_follows_aap_rules():
     for name in definition["injectors"]["env"]:
         assert not name.startswith("ANSIBLE_"), "AAP refuses ANSIBLE_* names in custom credential types"
         assert name.startswith("AEM_IMS_")
-    for secret in ("service_credentials", "client_secret", "private_key", "private_key_passphrase"):
+    for secret in ("service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url"):
         assert fields[secret]["secret"] is True
-    assert fields["service_credentials"]["multiline"] is True
-    assert fields["private_key"]["multiline"] is True
-    assert "tower.filename" in definition["injectors"]["env"]["AEM_IMS_SERVICE_CREDENTIALS_FILE"]
+    for multiline in ("service_credentials", "private_key", "ca_path"):
+        assert fields[multiline]["multiline"] is True
+    assert "tower.filename.service_credentials" in definition["injectors"]["env"]["AEM_IMS_SERVICE_CREDENTIALS_FILE"]
+    assert "tower.filename.ca_path" in definition["injectors"]["env"]["AEM_IMS_CA_PATH"]
 
 
 @pytest.mark.parametrize("style", ["service_credentials_json", "single_fields"])
-def test_injected_credential_gives_a_token_to_module_and_lookup(style, ansible, make_credentials, emulator, issued_for, tmp_path):
+def test_injected_credential_gives_a_token_to_module_and_lookup(style, ansible, make_credentials, emulator, issued_for, connect_proxy, tmp_path):
     created = make_credentials()
     integration = created.integration
+    proxy, proxy_user, proxy_password = connect_proxy
+    # The emulator's CA as the CA bundle field (a private IMS or a TLS-inspecting proxy); real IMS needs none.
+    with open(emulator.ca_path, encoding="utf-8") as handle:
+        ca_bundle = handle.read()
     if style == "service_credentials_json":
-        inputs = {"service_credentials": json.dumps(integration["formats"]["aem_service_credentials"], indent=2)}
+        inputs = {"service_credentials": json.dumps(integration["formats"]["aem_service_credentials"], indent=2), "ca_path": ca_bundle}
+        inputs["proxy_url"] = "http://%s:%s@127.0.0.1:%d" % (proxy_user, proxy_password, proxy.port)
     else:
         inputs = {
             "client_id": integration["client_id"],
@@ -94,8 +106,10 @@ def test_injected_credential_gives_a_token_to_module_and_lookup(style, ansible, 
     private_dir = tmp_path / "awx-private-data"
     private_dir.mkdir(mode=0o700)
     environment = render_injectors(credential_type(), inputs, str(private_dir))
-    # What the execution environment would trust for a private IMS; real IMS needs nothing.
-    environment["AEM_IMS_CA_PATH"] = emulator.ca_path
+    if style == "single_fields":
+        # Fields left empty inject nothing: the CA comes from the environment of the EE instead.
+        assert (environment["AEM_IMS_CA_PATH"], environment["AEM_IMS_PROXY_URL"]) == ("", "")
+        environment["AEM_IMS_CA_PATH"] = emulator.ca_path
 
     run = ansible.run(PLAYBOOK, env=environment)
     run.assert_ok()
@@ -104,4 +118,5 @@ def test_injected_credential_gives_a_token_to_module_and_lookup(style, ansible, 
     assert result["module"]["credentials_format"] == ("aem_service_credentials" if style == "service_credentials_json" else "options")
     assert result["lookup"] == result["module"]["access_token"], "module and lookup share the run's cached token"
     assert issued_for(integration["client_id"]) == 1
-    run.assert_no_secrets(result["module"]["access_token"], *created.secrets)
+    assert proxy.tunnels == (1 if style == "service_credentials_json" else 0), "the injected proxy_url carried the request"
+    run.assert_no_secrets(result["module"]["access_token"], *created.secrets, proxy_password)
