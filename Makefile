@@ -226,11 +226,14 @@ changelog-release: venv-tools
 	@$(TOOLS_ENV) $(UTILS)/check_changelog.sh --release
 
 # The guides reach the docsite only from the installed tarball's docs/docsite/: lint them there,
-# references to plugins and options included (--check-extra-docs-refs).
+# references to plugins and options included (--check-extra-docs-refs). The installed copy
+# lies inside this git work tree, where antsibull-docs would copy only git-tracked files
+# (none under build/) and then find no plugin of this collection: the ceiling stops that.
 docs-lint: $(call deps,venv-tools package)
 	@test -f "$(INSTALLED_ROOT)/$(COLL_SUBDIR)/docs/docsite/extra-docs.yml" || \
 		{ echo "docs-lint: the installed collection has no docs/docsite/extra-docs.yml" >&2; exit 1; }
 	@cd "$(INSTALLED_ROOT)/$(COLL_SUBDIR)" && $(TOOLS_ENV) ANSIBLE_COLLECTIONS_PATH="$(INSTALLED_ROOT)" \
+		GIT_CEILING_DIRECTORIES="$(INSTALLED_ROOT)" \
 		antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
 		--validate-collection-refs all --disallow-unknown-collection-refs .
 	@echo "docs-lint: antsibull-docs lint-collection-docs found nothing in the plugin docs and" \
