@@ -1078,4 +1078,4 @@ def test_the_user_agent_names_the_version_in_galaxy_yml():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_ims_client.__file__))))
     with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as handle:
         version = re.search(r"^version: *(\S+)", handle.read(), re.MULTILINE).group(1)
-    assert USER_AGENT == "aemops.ims/%s (+https://github.com/aemops/ims)" % version
+    assert "aemops.ims/%s (+https://github.com/aemops/ims)" % version == USER_AGENT
