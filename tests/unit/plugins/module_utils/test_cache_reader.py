@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import subprocess
 import sys
 import threading
@@ -32,28 +31,12 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import build_settings, write_file
-
-KEY = "ab" * 32
-NOW = 1_767_225_600.0
-
-
-def entry(**fields):
-    value = {"access_token": "eyJ.token.sig", "token_type": "bearer", "issued_at": NOW, "expires_at": NOW + 86400, "certificate_not_after": None}
-    value.update(fields)
-    return value
+from ansible_collections.aemops.ims.tests.unit.plugins.cache_entries import KEY, NOW, entry, entry_path, mode_of
 
 
 @pytest.fixture
 def cache(tmp_path):
     return TokenCache.open(str(tmp_path / "tokens"))
-
-
-def entry_path(cache, key=KEY):
-    return os.path.join(cache.directory, key + ".json")
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 # --- what read() ignores ----------------------------------------------------------------------

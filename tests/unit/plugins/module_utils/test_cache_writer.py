@@ -8,7 +8,6 @@ import errno
 import fcntl
 import json
 import os
-import stat
 import subprocess
 import sys
 import threading
@@ -20,28 +19,12 @@ from ansible_collections.aemops.ims.plugins.module_utils import _cache_writer
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import ENTRY_FORMAT
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache, check_directory
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError
-
-KEY = "ab" * 32
-NOW = 1_767_225_600.0
-
-
-def entry(**fields):
-    value = {"access_token": "eyJ.token.sig", "token_type": "bearer", "issued_at": NOW, "expires_at": NOW + 86400, "certificate_not_after": None}
-    value.update(fields)
-    return value
+from ansible_collections.aemops.ims.tests.unit.plugins.cache_entries import KEY, NOW, entry, entry_path, mode_of
 
 
 @pytest.fixture
 def cache(tmp_path):
     return TokenCache.open(str(tmp_path / "tokens"))
-
-
-def entry_path(cache, key=KEY):
-    return os.path.join(cache.directory, key + ".json")
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 # --- round trip and files ---------------------------------------------------------------------
