@@ -261,7 +261,10 @@ class TokenService:
     def run_notes(self) -> TokenCache | None:
         """The run's token directory, created if need be, for aliases, notes and markers; None outside a run."""
         directory = run_directory(self.run_dir)
-        return None if directory is None else TokenCache.open(directory, RUN_CACHE_LABEL)
+        if directory is None or self.settings.cache == "run":
+            # With cache=run the tokens are kept there too: one directory, opened once.
+            return self.cache if directory is not None else None
+        return TokenCache.open(directory, RUN_CACHE_LABEL)
 
     @functools.cached_property
     def every_cache(self) -> list[TokenCache]:

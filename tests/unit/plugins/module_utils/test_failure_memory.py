@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of _token_service.FailureMemory: one failure per credential per run, as one exchange."""
+"""Tests of _failure_memory.FailureMemory: one failure per credential per run, as one exchange."""
 
 from __future__ import annotations
 

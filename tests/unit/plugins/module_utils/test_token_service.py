@@ -26,6 +26,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._token_service import (
     MAX_LIFETIME_SECONDS,
     check_certificate_expiry,
     expiry_from_answer,
+    TokenService,
     iso_utc,
 )
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
@@ -843,3 +844,24 @@ def test_an_entry_in_use_is_not_pruned(tmp_path):
     assert cache.read(key) is not None
     cache.prune(now)
     assert cache.read(key) is None
+
+
+# --- one service per call ----------------------------------------------------------------------
+
+
+def test_a_service_opens_its_cache_once_and_only_when_a_step_needs_it(creds, exchanges, tmp_path, monkeypatch):
+    opened = []
+    real_open = TokenCache.open.__func__
+
+    def recording_open(cls, directory, label="cache_dir"):
+        opened.append(directory)
+        return real_open(cls, directory, label)
+
+    monkeypatch.setattr(TokenCache, "open", classmethod(recording_open))
+    service = TokenService(build_settings(service_credentials=creds.aem()), str(tmp_path / "run"), now=clock())
+    # A miss (read, lock, exchange, write, prune, the alias) and then a hit: the run's directory is opened once.
+    assert [service.obtain(inputs=FINGERPRINT)["cached"] for _unused in range(2)] == [False, True]
+    assert (opened, exchanges.calls) == ([os.path.join(str(tmp_path / "run"), RUN_CACHE_SUBDIR)], 1)
+    # With cache=off nothing is opened and no directory is created.
+    TokenService(build_settings(service_credentials=creds.aem(), cache="off"), str(tmp_path / "off"), now=clock()).obtain(inputs=FINGERPRINT)
+    assert len(opened) == 1 and not os.path.exists(tmp_path / "off" / RUN_CACHE_SUBDIR)
