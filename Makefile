@@ -155,7 +155,7 @@ help:
 	@echo "Other"
 	@echo "  make changelog-release  after adding fragments for a new galaxy.yml version: release it, regenerate CHANGELOG.md"
 	@echo "  make demo            run the demo playbook against the emulator"
-	@echo "  make bench           run tests/utils/bench.py if present"
+	@echo "  make bench           tests/utils/bench.py: lookup, module and cache against their floors (BENCH_ARGS=...)"
 	@echo "  make clean           remove the collection layouts, build output and caches (distclean: the venvs too)"
 
 # --- venvs ------------------------------------------------------------------------
@@ -337,12 +337,10 @@ test-repeat:
 demo: venv collection
 	@$(RUN_ENV) $(UTILS)/demo.sh
 
+# BENCH_ARGS: e.g. --rounds 11, --only controller, --markdown build/bench.md, --smoke (a quick check that it runs).
+BENCH_ARGS ?=
 bench: venv collection
-	@if [ -f "$(UTILS)/bench.py" ]; then \
-		$(RUN_ENV) "$(VENV)/bin/python" "$(UTILS)/bench.py"; \
-	else \
-		echo "bench: tests/utils/bench.py does not exist yet"; \
-	fi
+	@$(RUN_ENV) "$(VENV)/bin/python" "$(UTILS)/bench.py" $(BENCH_ARGS)
 
 clean:
 	rm -rf "$(COLL_DIR)" "$(BUILD_ROOT)/logs" "$(ROOT)/tests/output" "$(ROOT)/.pytest_cache" "$(ROOT)/.hypothesis" \

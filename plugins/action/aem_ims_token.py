@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
 from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS, module_option_values, settings_from_options
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token, revoke_token
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message, run_cache_dir, warn
 
 
@@ -48,11 +48,11 @@ class ActionModule(ActionBase):
             secrets += settings.secret_values()
             if settings.state == "absent":
                 # Revoking changes IMS and the caches: check mode only says what it would do.
-                result.update(revoke_token(settings, run_cache_dir=run_cache_dir(), check_mode=bool(self._task.check_mode)))
+                result.update(TokenService(settings, run_cache_dir()).revoke(check_mode=bool(self._task.check_mode)))
                 result["_ansible_no_log"] = True
                 return result
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
-            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn, inputs=input_fingerprint(values, origins, None))
+            token = TokenService(settings, run_cache_dir(), warn).obtain(inputs=input_fingerprint(values, origins, None))
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not isinstance(error, AemImsError):
                 self._display.vvv("aemops.ims.aem_ims_token: unexpected %s" % type(error).__name__)

@@ -95,10 +95,11 @@ _raw:
   elements: str
 """
 
-# A cache hit loads only this file, _options and _cache: Ansible loads the lookup anew in
-# every forked worker, one per host and task, and ansible-core compiles collection code from
-# source each time. What a miss needs (validation's helpers, the credentials, the exchange,
-# requests, PyJWT, cryptography) and the error path are imported where they are used.
+# A cache hit loads only this file, _options (and _errors, which it imports) and _cache_reader:
+# Ansible loads the lookup anew in every forked worker, one per host and task, and ansible-core
+# compiles collection code from source each time. What a miss needs (validation's helpers, the
+# credentials, the cache's writer, the exchange, requests, PyJWT, cryptography) and the error
+# path are imported where they are used.
 
 import configparser
 import os
@@ -110,7 +111,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.quoting import unquote
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import entry_for_fingerprint, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import entry_for_fingerprint, input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, SECRET_OPTIONS, plugin_option_definitions, settings_from_options
 
 
@@ -153,13 +154,13 @@ class LookupModule(LookupBase):
             settings = settings_from_options(values, origins, lookup=True)
             secrets += settings.secret_values()
             # pylint: disable-next=import-outside-toplevel
-            from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+            from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
             from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn  # pylint: disable=import-outside-toplevel
 
+            service = TokenService(settings, run_cache_dir(), warn)
             tokens = []
             for path, fingerprint in zip(paths, fingerprints, strict=True):
-                result = obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint)
-                tokens.append(result["access_token"])
+                tokens.append(service.obtain(path, inputs=fingerprint, warn_on_cache_hit=False)["access_token"])
             return tokens
         except Exception as error:  # pylint: disable=broad-exception-caught
             from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message  # pylint: disable=import-outside-toplevel

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError, describe_type
 
 PLUGIN_NAME = "aemops.ims.aem_ims_token"
+COLLECTION_VERSION = "0.2.0"
 DEFAULT_IMS_HOST = "ims-na1.adobelogin.com"
 DEFAULT_METASCOPE = "ent_aem_cloud_api"
 AUTH_METHODS = ("auto", "jwt", "oauth_server_to_server")

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib
+import types
 import json
 import os
 import re
@@ -46,7 +47,7 @@ UNEXPECTED = (
 
 
 class Obtained:
-    """obtain_token stand-in: records its calls, returns TOKEN or raises what it is told."""
+    """TokenService.obtain stand-in: records its calls, returns TOKEN or raises what it is told."""
 
     def __init__(self):
         self.calls = []
@@ -59,11 +60,25 @@ class Obtained:
         return dict(TOKEN)
 
 
+class Service:
+    """What the action plugin builds in place of TokenService(settings, run_dir, warn): each step goes to its stand-in."""
+
+    def __init__(self, obtained, revoked=None):
+        self.obtained, self.revoked = obtained, revoked
+
+    def __call__(self, settings, run_dir=None, warn=None, now=None):
+        built = {"run_cache_dir": run_dir} if warn is None else {"run_cache_dir": run_dir, "warn": warn}
+        return types.SimpleNamespace(
+            obtain=lambda **kwargs: self.obtained(settings, **built, **kwargs), revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs)
+        )
+
+
 @pytest.fixture
 def obtained(monkeypatch, tmp_path):
     fake = Obtained()
     plugin_module = importlib.import_module(PLUGIN_MODULE)
-    monkeypatch.setattr(plugin_module, "obtain_token", fake)
+    fake.service = Service(fake)
+    monkeypatch.setattr(plugin_module, "TokenService", fake.service)
     monkeypatch.setattr(plugin_module, "run_cache_dir", lambda: str(tmp_path))
     return fake
 
@@ -305,7 +320,7 @@ GIVEN_TOKEN = "eyJ.Token-To-Revoke-From-The-Task-2718.sig"
 
 
 class Revoked:
-    """revoke_token stand-in: records its calls, returns what it is given or raises what it is told."""
+    """TokenService.revoke stand-in: records its calls, returns what it is given or raises what it is told."""
 
     def __init__(self):
         self.calls = []
@@ -322,7 +337,7 @@ class Revoked:
 @pytest.fixture
 def revoked(monkeypatch, obtained):
     fake = Revoked()
-    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "revoke_token", fake)
+    obtained.service.revoked = fake
     return fake
 
 

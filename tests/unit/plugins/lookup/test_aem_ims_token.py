@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+import types
 from unittest.mock import MagicMock
 
 import pytest
@@ -24,7 +25,8 @@ from ansible.plugins.loader import action_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.aemops.ims.plugins.module_utils import _credentials, _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, TokenCache, token_digest
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, token_digest
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, OptionError
 from ansible_collections.aemops.ims.plugins.module_utils._options import (
@@ -46,7 +48,7 @@ DEFINITION_KEYS = ("type", "default", "choices", "elements", "env", "vars", "ini
 
 
 class Obtained:
-    """obtain_token stand-in: one token per credentials file, every call recorded."""
+    """TokenService.obtain stand-in: one token per credentials file, every call recorded with what the service was built with."""
 
     def __init__(self):
         self.calls = []
@@ -58,6 +60,10 @@ class Obtained:
             raise self.failure
         token = "token-for-%s" % (credentials_file.rsplit("/", 1)[-1] if credentials_file else "options")
         return {"access_token": token, "cached": False}
+
+    def service(self, settings, run_dir=None, warn=None, now=None):
+        """What the lookup builds in place of TokenService(settings, run_dir, warn)."""
+        return types.SimpleNamespace(obtain=lambda credentials_file=None, **kwargs: self(settings, credentials_file, run_dir, warn=warn, **kwargs))
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +83,7 @@ def run_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def obtained(monkeypatch, run_dir):
     fake = Obtained()
-    monkeypatch.setattr(_token_service, "obtain_token", fake)
+    monkeypatch.setattr(_token_service, "TokenService", fake.service)
     return fake
 
 
