@@ -247,7 +247,7 @@ def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulat
             "token_type": "bearer",
             "cached": False,
             "changed": False,
-            "headers": {"Authorization": "Bearer %s" % token, "x-api-key": integration.client_id},
+            "headers": {"Authorization": "Bearer %s" % token, "x-api-key": integration.client_id, "x-gw-ims-org-id": integration.integration["org_id"]},
             ("metascopes" if method == "jwt" else "scopes"): scopes,
         }
         got = {key: module.get(key) for key in expected}
