@@ -285,6 +285,17 @@ class TokenRequest:
             values.append(self.private_key_passphrase)
         return values
 
+    def api_headers(self, access_token: str) -> dict[str, str]:
+        """The headers Adobe's APIs authenticate with: the bearer token, the API key and, when known, the IMS org.
+
+        AEM needs only Authorization; Adobe I/O gateway APIs also x-api-key (the client ID); the
+        Cloud Manager API also x-gw-ims-org-id. AEM ignores the headers it does not use.
+        """
+        headers = {"Authorization": "Bearer " + access_token, "x-api-key": self.client_id}
+        if self.org_id:
+            headers["x-gw-ims-org-id"] = self.org_id
+        return headers
+
     def public_summary(self) -> dict[str, object]:
         """The non-secret facts about the request, returned to the user."""
         summary: dict[str, object] = {

@@ -201,7 +201,7 @@ def _result(request: TokenRequest, entry: dict, cached: bool, now: float) -> dic
         expires_in=max(0, int(entry["expires_at"] - now)),
         expires_at=iso_utc(entry["expires_at"]),
         cached=cached,
-        headers={"Authorization": "Bearer " + entry["access_token"], "x-api-key": request.client_id},
+        headers=request.api_headers(entry["access_token"]),
     )
     if entry.get("certificate_not_after"):
         result["certificate_expires_at"] = entry["certificate_not_after"]

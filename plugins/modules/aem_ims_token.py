@@ -267,11 +267,18 @@ scopes:
   sample: [openid, AdobeID, read_organizations]
 headers:
   description:
-    - HTTP headers ready for M(ansible.builtin.uri), C(Authorization) with the bearer token and C(x-api-key)
-      with the client ID, which many Adobe APIs require.
+    - HTTP headers ready for M(ansible.builtin.uri), C(Authorization) with the bearer token, C(x-api-key) with the
+      client ID and, whenever the organization is known, C(x-gw-ims-org-id) with the IMS organization ID (the
+      C(org) of AEM service credentials, the org ID of an Adobe Developer Console or OAuth Server-to-Server JSON,
+      or O(org_id)).
+    - AEM's own endpoints on author and publish need only C(Authorization) and ignore the other two.
+    - The AEM Forms Communications APIs need C(Authorization); with OAuth Server-to-Server credentials also
+      C(x-api-key).
+    - The Cloud Manager API needs all three; it refuses a call without C(x-gw-ims-org-id), so with credentials
+      that do not name the organization set O(org_id).
   returned: success, with O(state=present)
   type: dict
-  sample: {"Authorization": "Bearer eyJhbGciOi...", "x-api-key": "cm-p12345-e67890-integration"}
+  sample: {"Authorization": "Bearer eyJhbGciOi...", "x-api-key": "cm-p12345-e67890-integration", "x-gw-ims-org-id": "0123456789ABCDEF01234567@AdobeOrg"}
 certificate_expires_at:
   description: When the certificate of the JWT credentials expires, ISO-8601 in UTC.
   returned: with O(state=present), when the credentials carry a certificate or its expiration date

@@ -41,6 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import adobe_api_stubs  # next to this script: the Cloud Manager and Forms stubs
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -1240,6 +1241,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str, query: str) -> None:
         method = self.command
+        if adobe_api_stubs.answer(self.state, method, path, self.headers, self._body, self._send):
+            return
         if path in JWT_PATHS or path in S2S_PATHS:
             if method != "POST":
                 self._send_json(405, {"error": "method_not_allowed", "error_description": "Use POST"})

@@ -231,6 +231,7 @@ def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulat
     result = run.result_file()
 
     tokens, problems = [], []
+    org_of = {name: (multi_jwt if case[1].get("service_credentials_file") == "multi_file" else case[0]).integration["org_id"] for name, case in cases.items()}
     for name, (integration, _args, fmt, method, scopes) in cases.items():
         module, looked_up = result["m_" + name], result["l_" + name]
         if module.get("failed") or looked_up is None:
@@ -247,7 +248,8 @@ def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulat
             "token_type": "bearer",
             "cached": False,
             "changed": False,
-            "headers": {"Authorization": "Bearer %s" % token, "x-api-key": integration.client_id},
+            # The org header is the document's: the several-credentials project is multi_jwt's, whatever credential is picked.
+            "headers": {"Authorization": "Bearer %s" % token, "x-api-key": integration.client_id, "x-gw-ims-org-id": org_of[name]},
             ("metascopes" if method == "jwt" else "scopes"): scopes,
         }
         got = {key: module.get(key) for key in expected}

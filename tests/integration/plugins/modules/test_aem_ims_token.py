@@ -134,7 +134,7 @@ def test_result_keys_fact_name_and_cache_behaviour(ansible, credentials, emulato
     assert plain["credentials_format"] == "aem_service_credentials"
     assert plain["email"] == credentials.integration["email"]
     assert plain["metascopes"] == ["ent_aem_cloud_api"]
-    assert plain["headers"] == {"Authorization": "Bearer " + token, "x-api-key": credentials.client_id}
+    assert plain["headers"] == {"Authorization": "Bearer " + token, "x-api-key": credentials.client_id, "x-gw-ims-org-id": credentials.integration["org_id"]}
     assert plain["certificate_expires_at"] == _certificate_date(credentials)
     assert ISO_Z.match(plain["certificate_expires_at"])
     assert plain["cached"] is False and plain["changed"] is False

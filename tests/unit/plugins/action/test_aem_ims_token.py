@@ -22,7 +22,7 @@ from ansible.plugins.loader import action_loader
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, ImsResponseError
 from ansible_collections.aemops.ims.plugins.module_utils._options import OPTIONS
 from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
-from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_2
+from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_2, ORG_ID
 
 ACTION = "aemops.ims.aem_ims_token"
 ENVIRONMENT_VARIABLES = [option.env for option in OPTIONS.values() if option.env]
@@ -282,7 +282,7 @@ def test_a_whole_exchange_through_the_action(creds, fake_ims, run_dir):
     first = run({"service_credentials": creds.aem(), "fact_name": "aem"})
     second = run({"service_credentials": creds.aem()})
     assert (first["access_token"], first["cached"], second["cached"]) == ("real-flow-token", False, True)
-    assert first["ansible_facts"]["aem"]["headers"] == {"Authorization": "Bearer real-flow-token", "x-api-key": CLIENT_ID}
+    assert first["ansible_facts"]["aem"]["headers"] == {"Authorization": "Bearer real-flow-token", "x-api-key": CLIENT_ID, "x-gw-ims-org-id": ORG_ID}
     assert first["_ansible_no_log"] is True and second["_ansible_no_log"] is True
     assert len(fake_ims.calls) == 1
 

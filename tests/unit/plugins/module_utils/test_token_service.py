@@ -345,7 +345,7 @@ def test_result_of_a_jwt_token(creds, keys, exchanges, tmp_path):
         "expires_in": 86400,
         "expires_at": "2026-01-02T00:00:00Z",
         "cached": False,
-        "headers": {"Authorization": "Bearer token-1", "x-api-key": CLIENT_ID},
+        "headers": {"Authorization": "Bearer token-1", "x-api-key": CLIENT_ID, "x-gw-ims-org-id": ORG_ID},
         "certificate_expires_at": "2027-01-01T00:00:00Z",
     }
 
@@ -356,7 +356,7 @@ def test_result_of_an_oauth_token(creds, exchanges):
     assert result["auth_method"] == "oauth_server_to_server"
     assert result["scopes"] == ["openid", "AdobeID", "read_organizations"]
     assert "metascopes" not in result and "certificate_expires_at" not in result and "email" not in result
-    assert result["headers"] == {"Authorization": "Bearer token-1", "x-api-key": S2S_CLIENT_ID}
+    assert result["headers"] == {"Authorization": "Bearer token-1", "x-api-key": S2S_CLIENT_ID, "x-gw-ims-org-id": ORG_ID}
 
 
 def test_expires_in_never_goes_negative(creds, exchanges, tmp_path):
