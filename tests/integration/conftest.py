@@ -34,9 +34,24 @@ from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 HERE = Path(__file__).resolve().parent
 COLLECTION_ROOT = HERE.parent.parent
 EMULATOR_DIR = COLLECTION_ROOT / "tests" / "ims_emulator"
-# Anything that looks like a JWT or an IMS token (both are base64url JSON: '{"' -> 'eyJ').
-JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 PLAYBOOK_TIMEOUT = 600
+# Variables of the caller's machine that would change how a playbook reaches IMS (a proxy, a CA
+# bundle, netrc credentials): never inherited, as the unit conftest strips them. Matched without
+# regard to case (requests reads https_proxy and HTTPS_PROXY alike). A test that needs one passes
+# it in env= explicitly.
+MACHINE_VARIABLES = frozenset(
+    (
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+        "no_proxy",
+        "requests_ca_bundle",
+        "curl_ca_bundle",
+        "ssl_cert_file",
+        "ssl_cert_dir",
+        "netrc",
+    )
+)
 
 
 # The emulator's random x-debug-id, in IMS error messages.
@@ -118,6 +133,9 @@ def _load_by_path(name, path):
 
 
 emulator_client = _load_by_path("aemops_ims_emulator_client", EMULATOR_DIR / "client.py")
+# The one leak check of every suite (tests/support/leak_check.py).
+leak_check = _load_by_path("aemops_ims_leak_check", COLLECTION_ROOT / "tests" / "support" / "leak_check.py")
+JWT_PATTERN = leak_check.JWT_PATTERN
 
 
 def collections_path():
@@ -141,7 +159,7 @@ def emulator(tmp_path_factory):
 
 
 def pem_body_lines(pem):
-    """The base64 lines of a PEM block: any one of them in output is a leak."""
+    """The base64 lines of a PEM block (kept for suites that list them; the leak check derives its own)."""
     lines = []
     for line in (pem or "").replace("\r\n", "\n").split("\n"):
         line = line.strip()
@@ -164,11 +182,16 @@ class Credentials:
 
     @property
     def secrets(self):
-        """Every secret of this integration: client secrets, passphrase, each private key line."""
+        """Every secret of this integration: client secrets, passphrase, the private key (PEM).
+
+        The leak check derives every form of the key from the PEM (decrypted with the passphrase
+        when it is encrypted): each line, PKCS#1 and PKCS#8, PEM and DER base64.
+        """
         values = list(self.integration["client_secrets"])
         if self.integration.get("passphrase"):
             values.append(self.integration["passphrase"])
-        values.extend(pem_body_lines(self.integration["private_key_pem"]))
+        if self.integration.get("private_key_pem"):
+            values.append(self.integration["private_key_pem"])
         return values
 
     def write(self, fmt="aem_service_credentials", name=None, transform=None):
@@ -240,24 +263,24 @@ class PlaybookRun:
         return "\n".join(self.stdout.splitlines()[-lines:] + ["--- stderr ---"] + self.stderr.splitlines()[-20:])
 
     def assert_no_secrets(self, *secrets, allow_jwt_shaped=False):
-        """No secret (nor any line of a multi-line one) in stdout, stderr or the log.
+        """No form of any secret in stdout, stderr or the log (tests/support/leak_check.py).
 
+        Searched with all whitespace removed, raw, URL-encoded and JSON-escaped; a private key
+        also decrypted, as PKCS#1 and PKCS#8, PEM and DER base64; any PEM private-key block at all.
         Unless allow_jwt_shaped, also nothing shaped like a JWT or IMS token at all: the
         signed JWT is never returned anywhere, so this is how its absence is checked.
         """
-        output = self.output
-        for secret in secrets:
-            if not secret:
-                continue
-            for fragment in [secret] + pem_body_lines(secret):
-                assert fragment not in output, "a secret (%d chars, starting %r) leaked into the output" % (len(fragment), fragment[:4])
-        if not allow_jwt_shaped:
-            match = JWT_PATTERN.search(output)
-            assert match is None, "a JWT-shaped value leaked into the output: %s..." % match.group(0)[:12]
+        leak_check.assert_no_leaks(self.output, *secrets, allow_jwt_shaped=allow_jwt_shaped)
 
     def failure_messages(self):
         """The `msg` of each failed task, from the -vvvv JSON output."""
         return re.findall(r'"msg": "((?:[^"\\]|\\.)*)"', self.stdout)
+
+
+def inherited_environment():
+    """What a playbook run takes from the caller's environment: neither AEM_IMS_* nor ANSIBLE_*
+    variables, nor any of MACHINE_VARIABLES."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_")) and name.lower() not in MACHINE_VARIABLES}
 
 
 class Ansible:
@@ -302,7 +325,7 @@ class Ansible:
             secrets_path.chmod(0o600)
             command.extend(["-e", "@%s" % secrets_path])
         command.extend(args)
-        environment = {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_"))}
+        environment = inherited_environment()
         environment.update(
             ANSIBLE_COLLECTIONS_PATH=collections_path(),
             ANSIBLE_LOG_PATH=str(log_path),
