@@ -125,6 +125,11 @@ class EmulatorClient:
     def requests_log(self) -> list:
         return self._call("GET", "/_emulator/requests")
 
+    def jwts(self, client_id: str | None = None) -> list:
+        """The header and claims of each JWT the exchange received (oldest first), for one client or all."""
+        received = self._call("GET", "/_emulator/jwts")
+        return [entry for entry in received if client_id is None or entry["client_id"] == client_id]
+
 
 def _reader(stream, lines: queue.Queue) -> None:
     try:

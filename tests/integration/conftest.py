@@ -484,7 +484,13 @@ def token_owner(emulator):
     context = ssl.create_default_context(cafile=emulator.ca_path)
 
     def owner(token):
-        data = urllib.parse.urlencode({"type": "access_token", "token": token}).encode("ascii")
+        # IMS validation takes the caller's client_id: the one the token names (unverified here;
+        # the emulator checks the signature, that it issued the token and that it is still valid).
+        try:
+            named = token_claims(token).get("client_id", "")
+        except (IndexError, ValueError):
+            return None
+        data = urllib.parse.urlencode({"type": "access_token", "client_id": named, "token": token}).encode("ascii")
         request = urllib.request.Request(emulator.url("/ims/validate_token/v1"), data=data, method="POST")
         with urllib.request.urlopen(request, timeout=30, context=context) as response:
             answer = json.loads(response.read())
@@ -493,6 +499,53 @@ def token_owner(emulator):
         return answer["token"].get("client_id")
 
     return owner
+
+
+JWT_LIFETIME_DEFAULT = 300
+
+
+def received_jwts(emulator, credentials, lifetime=JWT_LIFETIME_DEFAULT, count=None):
+    """Assert the claims of every JWT the emulator received from one integration, end to end.
+
+    What the real plugin path sent: integer iat and exp with exp - iat == jwt_lifetime in seconds
+    (a client that sent milliseconds, or a float, fails here although IMS, and so the emulator,
+    accept it), aud/iss/sub of the integration, exactly its metascopes (each true), nothing else.
+    Returns the list of claims; `count`, when given, is how many JWTs there must be.
+    """
+    integration = credentials.integration
+    received = [entry["claims"] for entry in emulator.jwts(integration["client_id"])]
+    assert received, "the emulator received no JWT from %s" % integration["client_id"]
+    if count is not None:
+        assert len(received) == count, "%d JWTs received, expected %d" % (len(received), count)
+    origin = emulator.origin
+    metascopes = {"%s/s/%s" % (origin, name): True for name in integration["metascopes"]}
+    for claims in received:
+        problems = []
+        for name in ("iat", "exp"):
+            if not (isinstance(claims.get(name), int) and not isinstance(claims.get(name), bool)):
+                problems.append("%s is not an integer: %r" % (name, claims.get(name)))
+        if not problems and claims["exp"] - claims["iat"] != lifetime:
+            problems.append("exp - iat is %r, not the jwt_lifetime of %d seconds" % (claims["exp"] - claims["iat"], lifetime))
+        expected = {"aud": "%s/c/%s" % (origin, integration["client_id"]), "iss": integration["org_id"], "sub": integration["technical_account_id"]}
+        problems.extend("%s is %r, expected %r" % (name, claims.get(name), value) for name, value in expected.items() if claims.get(name) != value)
+        sent_scopes = {name: value for name, value in claims.items() if "/s/" in name}
+        if sent_scopes != metascopes:
+            problems.append("metascope claims %r, expected %r" % (sent_scopes, metascopes))
+        extra = set(claims) - {"iat", "exp", "aud", "iss", "sub", "jti"} - set(sent_scopes)
+        if extra:
+            problems.append("unexpected claims: %s" % sorted(extra))
+        assert not problems, "a JWT sent for %s: %s" % (integration["client_id"], "; ".join(problems))
+    return received
+
+
+@pytest.fixture
+def check_jwts(emulator):
+    """check_jwts(credentials, lifetime=300, count=None): assert every JWT sent for it (see received_jwts)."""
+
+    def check(credentials, lifetime=JWT_LIFETIME_DEFAULT, count=None):
+        return received_jwts(emulator, credentials, lifetime=lifetime, count=count)
+
+    return check
 
 
 @pytest.fixture
