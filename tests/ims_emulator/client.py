@@ -125,6 +125,10 @@ class EmulatorClient:
     def requests_log(self) -> list:
         return self._call("GET", "/_emulator/requests")
 
+    def token_owner(self, token: str) -> str | None:
+        """The client id the emulator issued this still-valid token to, else None (counted nowhere)."""
+        return self._call("POST", "/_emulator/owner", {"token": token})["client_id"]
+
     def jwts(self, client_id: str | None = None) -> list:
         """The header and claims of each JWT the exchange received (oldest first), for one client or all."""
         received = self._call("GET", "/_emulator/jwts")

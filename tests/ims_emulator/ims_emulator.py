@@ -1350,6 +1350,13 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 entries = list(state.requests)
             self._send_json(200, entries)
+        elif method == "POST" and parts == ["owner"]:
+            # Whose still-valid token this is, for tests: not counted as a validation by a client.
+            token = self._json_body().get("token")
+            if not isinstance(token, str):
+                raise AdminError(400, "token must be a string")
+            claims, valid = state.check_token(token)
+            self._send_json(200, {"client_id": claims.get("client_id") if valid and claims else None})
         elif method == "GET" and parts == ["jwts"]:
             with state.lock:
                 received = list(state.jwts)

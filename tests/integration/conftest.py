@@ -19,12 +19,9 @@ import json
 import os
 import re
 import secrets
-import ssl
 import subprocess
 import sys
 import tempfile
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -432,6 +429,18 @@ def uuid_free(message):
 
 
 @pytest.fixture
+def no_leaks():
+    """no_leaks(text, *secrets, where=..., allow_jwt_shaped=False): the leak check on any text (a cache
+    file, the fact cache, the journal), as assert_no_secrets applies it to a run's output."""
+
+    def check(text, *secrets, where="the text", allow_jwt_shaped=False):
+        problems = leak_check.find_leaks(text, secrets, allow_jwt_shaped=allow_jwt_shaped)
+        assert not problems, "in %s: %s" % (where, "\n".join(problems))
+
+    return check
+
+
+@pytest.fixture
 def save():
     return save_task
 
@@ -479,26 +488,11 @@ def without_debug_id():
 def token_owner(emulator):
     """token_owner(token) -> the client id the emulator issued this still-valid token to, else None.
 
-    A token that merely looks right is not enough: the emulator says whether it issued it.
+    A token that merely looks right is not enough: the emulator says whether it issued it (through
+    its admin interface, so that the question is not counted as a client's validation; IMS
+    validation itself wants the caller's client_id).
     """
-    context = ssl.create_default_context(cafile=emulator.ca_path)
-
-    def owner(token):
-        # IMS validation takes the caller's client_id: the one the token names (unverified here;
-        # the emulator checks the signature, that it issued the token and that it is still valid).
-        try:
-            named = token_claims(token).get("client_id", "")
-        except (IndexError, ValueError):
-            return None
-        data = urllib.parse.urlencode({"type": "access_token", "client_id": named, "token": token}).encode("ascii")
-        request = urllib.request.Request(emulator.url("/ims/validate_token/v1"), data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            answer = json.loads(response.read())
-        if not answer.get("valid"):
-            return None
-        return answer["token"].get("client_id")
-
-    return owner
+    return emulator.token_owner
 
 
 JWT_LIFETIME_DEFAULT = 300

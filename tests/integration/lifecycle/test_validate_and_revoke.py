@@ -10,11 +10,7 @@ invalidations per client, and says whether a token it issued is still honoured.
 
 from __future__ import annotations
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY
 
 
 def _module(state="present", extra="", check_mode=False):

@@ -855,6 +855,15 @@ def test_validate_token_requires_client_id(emu, jwt_integ):
     assert resp.status_code == 400
 
 
+def test_token_owner_for_tests_is_not_counted_as_a_validation(emu, jwt_integ):
+    token = assert_token_ok(exchange(emu, jwt_integ), 86399999)
+    assert emu.token_owner(token) == jwt_integ["client_id"]
+    assert emu.token_owner(token[:-4] + "AAAA") is None and emu.token_owner("not.a.token") is None
+    assert "validations" not in emu.stats()["by_client"][jwt_integ["client_id"]]
+    emu.invalidate_token(jwt_integ["client_id"], jwt_integ["client_secrets"][0], token)
+    assert emu.token_owner(token) is None
+
+
 def test_validate_token(emu, jwt_integ):
     token = assert_token_ok(exchange(emu, jwt_integ), 86399999)
     url = emu.url("/ims/validate_token/v1")
