@@ -35,14 +35,13 @@ def _log(emulator):
 CREDS = {"service_credentials_file": '"{{ creds_file }}"', "ca_path": '"{{ ca_path }}"', "cache": '"off"'}
 
 
-def test_503_503_then_ok_succeeds_after_two_retries(ansible, credentials, fresh_emulator, save, requests_for, issued_for, token_owner):
-    emulator = fresh_emulator
-    # Module: 503, 503, OK. Lookup: 503, 503, OK.
+def _module_then_lookup(ansible, credentials, emulator, save, token_owner, faults):
+    """The module, then the lookup, each after `faults` were queued for it: both get a token of the emulator's."""
     run = ansible.run(
         PLAY
-        + _inject([{"status": 503}, {"status": 503}])
+        + _inject(faults)
         + _module("module", CREDS)
-        + _inject([{"status": 503}, {"status": 503}])
+        + _inject(faults)
         + _lookup("lookup", "creds_file, ca_path=ca_path, cache='off'", "looked_up")
         + save("{'module': module, 'lookup': looked_up | default(looked_up_result.msg)}"),
         extra_vars={"creds_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path, "emulator_origin": emulator.origin},
@@ -51,6 +50,13 @@ def test_503_503_then_ok_succeeds_after_two_retries(ansible, credentials, fresh_
     result = run.result_file()
     assert token_owner(result["module"]["access_token"]) == credentials.client_id
     assert token_owner(result["lookup"]) == credentials.client_id, result["lookup"]
+    return run, result
+
+
+def test_503_503_then_ok_succeeds_after_two_retries(ansible, credentials, fresh_emulator, save, requests_for, issued_for, token_owner):
+    emulator = fresh_emulator
+    # Module: 503, 503, OK. Lookup: 503, 503, OK.
+    run, result = _module_then_lookup(ansible, credentials, emulator, save, token_owner, [{"status": 503}, {"status": 503}])
     assert requests_for(credentials.client_id) == 6
     assert issued_for(credentials.client_id) == 2
     assert _log(emulator) == [(503, "service_unavailable")] * 2 + [(200, None)] + [(503, "service_unavailable")] * 2 + [(200, None)]
@@ -129,19 +135,7 @@ def test_retry_after_seconds_and_http_date_are_honoured(ansible, credentials, fr
 
 def test_a_dropped_connection_is_retried(ansible, credentials, fresh_emulator, save, requests_for, issued_for, token_owner):
     emulator = fresh_emulator
-    run = ansible.run(
-        PLAY
-        + _inject([{"drop": True}])
-        + _module("module", CREDS)
-        + _inject([{"drop": True}])
-        + _lookup("lookup", "creds_file, ca_path=ca_path, cache='off'", "looked_up")
-        + save("{'module': module, 'lookup': looked_up | default(looked_up_result.msg)}"),
-        extra_vars={"creds_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path, "emulator_origin": emulator.origin},
-    )
-    run.assert_ok()
-    result = run.result_file()
-    assert token_owner(result["module"]["access_token"]) == credentials.client_id
-    assert token_owner(result["lookup"]) == credentials.client_id, result["lookup"]
+    run, result = _module_then_lookup(ansible, credentials, emulator, save, token_owner, [{"drop": True}])
     assert requests_for(credentials.client_id) == 4
     assert issued_for(credentials.client_id) == 2
     assert _log(emulator) == [("dropped", "dropped"), (200, None), ("dropped", "dropped"), (200, None)]

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.aemops.ims.tests.support.plays import PLAY
+from ansible_collections.aemops.ims.tests.support.plays import PLAY, lookup_task, module_task
 
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -70,22 +70,11 @@ def test_the_jwt_sent_has_the_configured_lifetime_in_seconds(ansible, make_crede
     lifetime where another was configured.
     """
     module_creds, lookup_creds = make_credentials(), make_credentials()
+    module_options = {"service_credentials_file": '"{{ module_file }}"', "ca_path": '"{{ ca_path }}"', "jwt_lifetime": 600, "cache": '"off"'}
     run = ansible.run(
         PLAY
-        + """
-    - name: Module with jwt_lifetime 600
-      aemops.ims.aem_ims_token:
-        service_credentials_file: "{{ module_file }}"
-        ca_path: "{{ ca_path }}"
-        jwt_lifetime: 600
-        cache: "off"
-      register: module_token
-
-    - name: Lookup with the largest jwt_lifetime
-      ansible.builtin.set_fact:
-        looked_up: "{{ lookup('aemops.ims.aem_ims_token', lookup_file, ca_path=ca_path, jwt_lifetime=86400, cache='off') }}"
-      no_log: true
-"""
+        + module_task("Module with jwt_lifetime 600", module_options, register="module_token")
+        + lookup_task("Lookup with the largest jwt_lifetime", "lookup_file, ca_path=ca_path, jwt_lifetime=86400, cache='off'", "looked_up", failing=False)
         + save("{'module': module_token.access_token, 'lookup': looked_up}"),
         extra_vars={"module_file": str(module_creds.write()), "lookup_file": str(lookup_creds.write()), "ca_path": emulator.ca_path},
     )
