@@ -42,6 +42,17 @@ def _load_client():
 
 emu_client = _load_client()
 
+
+def _load_leak_check():
+    # The one leak check of every suite (tests/support/leak_check.py), loaded by path like the client.
+    spec = importlib.util.spec_from_file_location("aemops_ims_leak_check", EMULATOR_DIR.parent / "support" / "leak_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+leak_check = _load_leak_check()
+
 # Everything secret the tests send or receive; the log test checks none reached stderr.
 SEEN_SECRETS: list[str] = []
 
@@ -90,7 +101,8 @@ def _clean(emu):
 def remember(integration: dict) -> dict:
     SEEN_SECRETS.extend(integration.get("client_secrets", []))
     if integration.get("private_key_pem"):
-        SEEN_SECRETS.append(integration["private_key_pem"].splitlines()[2])
+        # The whole key: the leak check searches every form of it (decrypted with the passphrase).
+        SEEN_SECRETS.append(integration["private_key_pem"])
     if integration.get("passphrase"):
         SEEN_SECRETS.append(integration["passphrase"])
     dev = integration.get("formats", {}).get("local_development_token")
@@ -584,7 +596,7 @@ def test_expired_certificate_then_rotation(emu):
     assert_ims_error(exchange(emu, integ), 400, "invalid_token", MSG_NO_BINDING)
 
     new = emu.add_certificate(integ["client_id"], cert_days_valid=365)
-    SEEN_SECRETS.append(new["private_key_pem"].splitlines()[2])
+    SEEN_SECRETS.append(new["private_key_pem"])
     rotated = dict(integ, private_key_pem=new["private_key_pem"])
     assert_token_ok(exchange(emu, rotated), 86399999)
     assert_ims_error(exchange(emu, integ), 400, "invalid_token", MSG_NO_BINDING)
@@ -602,7 +614,7 @@ def test_not_yet_valid_certificate(emu):
 def test_rotation_and_revocation(emu, jwt_integ):
     integ = create(emu, client_secrets=2)
     second = emu.add_certificate(integ["client_id"])
-    SEEN_SECRETS.append(second["private_key_pem"].splitlines()[2])
+    SEEN_SECRETS.append(second["private_key_pem"])
     rotated = dict(integ, private_key_pem=second["private_key_pem"])
     # Both keys and both secrets work during rotation.
     assert_token_ok(exchange(emu, integ), 86399999)
@@ -1398,8 +1410,7 @@ def test_log_has_no_secrets(emulator, emu, s2s_integ):
     for line in text.splitlines():
         assert request_line.match(line) or re.match(r"^\S+ ims-emulator: (listening on|stopping|parent process)", line), line
     assert " POST /ims/token/v3 400 " in text and " POST /ims/exchange/jwt dropped " in text and " POST /ims/invalidate_token/v2 " in text
-    for secret in SEEN_SECRETS:
-        assert secret not in text
+    leak_check.assert_no_leaks(text, *SEEN_SECRETS)
     assert "eyJ" not in text and "p8e-" not in text and "PRIVATE KEY" not in text and "client_secret" not in text
 
 
