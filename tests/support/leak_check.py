@@ -108,6 +108,11 @@ def _decrypted_forms(block, passphrase):
     for label, fmt in (("pkcs1", serialization.PrivateFormat.TraditionalOpenSSL), ("pkcs8", serialization.PrivateFormat.PKCS8)):
         der = key.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())
         forms[label] = base64.b64encode(der).decode("ascii")
+    # The public half (modulus, exponent, EC point) is in the private key too, and in the
+    # certificate, which is no secret: in base64 at each of the three byte alignments.
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for shift in range(3):
+        forms["public %d" % shift] = base64.b64encode(b"\0" * shift + public).decode("ascii")
     return tuple(sorted(forms.items()))
 
 
@@ -118,13 +123,9 @@ def key_forms(block, passphrases=()):
     URL-safe alphabet is another spelling (URL-encoding is undone on the output instead).
     """
     forms = {"as given": _pem_body(block)}
-    decrypted = _decrypted_forms(block, None)
-    for passphrase in passphrases:
-        if decrypted is not None:
-            break
-        decrypted = _decrypted_forms(block, passphrase)
-    for label, value in decrypted or ():
-        forms[label] = value
+    for label, value in _decrypted(block, passphrases) or ():
+        if not label.startswith("public"):
+            forms[label] = value
     for label, value in list(forms.items()):
         forms[label + ", base64url"] = value.replace("+", "-").replace("/", "_").rstrip("=")
     return forms
@@ -145,16 +146,43 @@ def needles(secrets):
     for index, secret in enumerate(secrets):
         for label, form in text_forms(secret).items():
             texts.append(("secret #%d, %s (%d chars)" % (index + 1, label, len(form)), form))
-        for line in secret.replace("\\r\\n", "\n").replace("\\n", "\n").splitlines():
+        blocks = pem_blocks(secret)
+        # A multi-line secret's lines on their own; a key's are covered by its windows below (its
+        # lines also hold the public modulus, which the certificate shows).
+        for line in [] if blocks else secret.replace("\\r\\n", "\n").replace("\\n", "\n").splitlines():
             line = line.strip()
             if len(line) >= 16 and not line.startswith("-----") and ":" not in line and line != secret.strip():
                 texts.append(("secret #%d, one line (%d chars)" % (index + 1, len(line)), compact(line)))
-        for kind, block in pem_blocks(secret):
+        for kind, block in blocks:
+            public = _public_windows(block, passphrases)
             for label, form in key_forms(block, passphrases).items():
                 description = "secret #%d, %s, %s (%d chars)" % (index + 1, kind.lower(), label, len(form))
                 for start in range(max(1, len(form) - PIECE + 1)):
-                    windows.setdefault(form[start : start + PIECE], description)
+                    window = form[start : start + PIECE]
+                    if window not in public:
+                        windows.setdefault(window, description)
     return texts, windows
+
+
+def _decrypted(block, passphrases):
+    """The key's forms (_decrypted_forms), with the first passphrase that opens it; None if none does."""
+    decrypted = _decrypted_forms(block, None)
+    for passphrase in passphrases:
+        if decrypted is not None:
+            break
+        decrypted = _decrypted_forms(block, passphrase)
+    return decrypted
+
+
+def _public_windows(block, passphrases):
+    """Every PIECE-character run of the key's public half in base64 (both alphabets): printing the
+    certificate or the public key is no leak, although the private key holds the same numbers."""
+    found = set()
+    for label, value in _decrypted(block, passphrases) or ():
+        if label.startswith("public"):
+            for spelling in (value, value.replace("+", "-").replace("/", "_")):
+                found.update(spelling[start : start + PIECE] for start in range(len(spelling) - PIECE + 1))
+    return found
 
 
 _KEY_RUN = re.compile(r"[A-Za-z0-9+/=_-]{%d,}" % PIECE)

@@ -83,10 +83,11 @@ def test_a_wrapped_jwt_is_found_and_can_be_allowed():
 @pytest.mark.parametrize(
     "printed",
     [
-        lambda k: _pem(k, serialization.PrivateFormat.TraditionalOpenSSL).split("\n")[5],
+        # Lines and parts of the private numbers (the start of a key is its public modulus).
+        lambda k: _pem(k, serialization.PrivateFormat.TraditionalOpenSSL).split("\n")[-4],
         lambda k: _der_b64(k, serialization.PrivateFormat.TraditionalOpenSSL),
         lambda k: _der_b64(k, serialization.PrivateFormat.PKCS8),
-        lambda k: _der_b64(k, serialization.PrivateFormat.PKCS8)[200:270],
+        lambda k: _der_b64(k, serialization.PrivateFormat.PKCS8)[-300:-230],
         lambda k: "\n".join(textwrap.wrap(_der_b64(k, serialization.PrivateFormat.PKCS8), 76)),
         lambda k: _der_b64(k, serialization.PrivateFormat.PKCS8).replace("+", "-").replace("/", "_"),
         lambda k: quote(_der_b64(k, serialization.PrivateFormat.PKCS8), safe=""),
@@ -152,3 +153,19 @@ def test_assert_no_leaks_reports_every_leak_without_quoting_them(key):
     text = str(caught.value)
     assert "secret #1, raw" in text and "JWT-shaped" in text and "private key material" in text
     assert CLIENT_SECRET not in text and TOKEN[:20] not in text and pem.split("\n")[3][:20] not in text
+
+
+def test_the_certificate_and_public_key_are_no_leak(key):
+    """The private key holds the public numbers too; printing the public half is no leak."""
+    pem = _pem(key, serialization.PrivateFormat.TraditionalOpenSSL)
+    public = key.public_key()
+    printed = [
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode(),
+        base64.b64encode(b"\0" + public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)).decode(),
+        base64.b64encode(b"\0\0" + public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode(),
+    ]
+    for text in printed:
+        assert leaks(NOISE + text + NOISE, pem, PASSPHRASE) == [], text[:40]
+    # ...while the private part next to it still is.
+    assert leaks(NOISE + printed[0] + _der_b64(key, serialization.PrivateFormat.PKCS8)[-120:], pem)
