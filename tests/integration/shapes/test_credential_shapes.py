@@ -68,7 +68,7 @@ def _certificate_date(credentials):
     return credentials.integration["certificate_expiration_date"].replace(".000Z", "Z")
 
 
-def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulator, origin, save, requests_for, issued_for, token_owner, claims):
+def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulator, origin, save, requests_for, issued_for, token_owner, claims, check_jwts):
     passphrase = "pp-" + random.token_urlsafe(12)
     aem = make_credentials()
     console_jwt = make_credentials(key_format="pkcs8")
@@ -267,6 +267,9 @@ def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulat
         secrets.extend(integration.secrets)
     run.assert_no_secrets(*[token for token in tokens if token], *secrets)
     assert not problems, "\n".join(problems)
+    # Every shape signs the same claims: the default lifetime, aud/iss/sub, the binding's metascopes.
+    for integration in (aem, console_jwt, multi_jwt, aio_jwt, metascoped):
+        check_jwts(integration, count=per_integration[integration.client_id][0])
 
 
 def test_secret_rotation_first_secret_wrong_then_only_secret_wrong(
