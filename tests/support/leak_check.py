@@ -42,7 +42,7 @@ PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----(.*?)-----END \1
 _WHITESPACE = re.compile(r"\s+")
 _ESCAPED_BREAKS = re.compile(r"(?:\\[rnt])+")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=]+$")
-# Pieces of a key body searched on their own: any leaked run of 2 x PIECE - 1 characters holds one.
+# Pieces of a key body searched on their own: any leaked run of 2 x PIECE - 1 characters is found.
 PIECE = 32
 # Key material after a PEM header: this many base64 characters, one of them a digit (DER in base64
 # always starts "MII..."; words of a message squeezed together have no digits).
@@ -189,12 +189,16 @@ _KEY_RUN = re.compile(r"[A-Za-z0-9+/=_-]{%d,}" % PIECE)
 
 
 def _key_material_in(view, windows):
-    """The description of the first key window found in a run of base64 characters of the view."""
+    """The description of the first key window found in a run of base64 characters of the view.
+
+    The windows start at every offset of each key form, so the run is read at every PIECE-th
+    offset only: any leaked stretch of 2 x PIECE - 1 characters holds one such window.
+    """
     if not windows:
         return None
     for match in _KEY_RUN.finditer(view):
         run = match.group(0)
-        for start in range(len(run) - PIECE + 1):
+        for start in range(0, len(run) - PIECE + 1, PIECE):
             found = windows.get(run[start : start + PIECE])
             if found:
                 return found
