@@ -344,6 +344,13 @@ class Ansible:
 
 
 @pytest.fixture
+def clean_environment():
+    """clean_environment() -> the caller's environment as every playbook run gets it (see
+    inherited_environment), for tests that start other processes against the emulator."""
+    return inherited_environment
+
+
+@pytest.fixture
 def ansible(tmp_path):
     workspace = Path(tempfile.mkdtemp(prefix="pb-", dir=tmp_path))
     return Ansible(workspace)
