@@ -92,7 +92,11 @@ def emu(emulator):
 
 
 @pytest.fixture(autouse=True)
-def _clean(emu):
+def _clean(emu, monkeypatch):
+    # The tests talk to the local emulator: no proxy or CA bundle of the caller's environment.
+    for name in list(os.environ):
+        if name.lower() in ("https_proxy", "http_proxy", "all_proxy", "no_proxy", "requests_ca_bundle", "curl_ca_bundle", "netrc"):
+            monkeypatch.delenv(name)
     emu.reset()
     emu.set_clock_offset(0)
     yield
