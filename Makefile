@@ -85,6 +85,7 @@ INSTALLED_ROOT := $(BUILD_ROOT)/installed
 # Extra arguments, e.g. make units PYTEST_ARGS='-k jwt -x'
 PYTEST_ARGS ?=
 INTEGRATION_ARGS ?=
+ANSIBLE_TEST_ARGS ?=
 SANITY_ARGS ?=
 # Coverage floor for plugins/module_utils (the shared core) in units-*.
 COV_FAIL_UNDER ?= 90
@@ -109,7 +110,7 @@ deps = $(if $(NODEPS),,$(1))
 	sanity sanity-newest sanity-oldest integration integration-newest integration-oldest package galaxy-importer ansible-lint changelog \
 	changelog-release docs-lint ruff mypy ee actionlint ci-matrix sanity-py3.10 test test-matrix test-repeat demo bench \
 	clean distclean \
-	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line))
+	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line) ansible-test-integration-$(line))
 
 help:
 	@echo "Setup"
@@ -128,6 +129,8 @@ help:
 	@echo "  make integration     pytest tests/integration: ansible-playbook against the IMS emulator, ansible-core $(ANSIBLE_CORE)"
 	@echo "                       (INTEGRATION_ARGS=...)"
 	@echo "  make integration-LINE  the same on one line (integration-oldest = $(OLDEST), integration-newest = $(NEWEST))"
+	@echo "  make ansible-test-integration-LINE  the suites as ansible-test integration --venv targets"
+	@echo "                       (tests/integration/targets/; ANSIBLE_TEST_ARGS='leaks' runs one target)"
 	@echo "  make package         build the tarball, check its file list, install it into an empty collections path,"
 	@echo "                       run aemops.ims.demo and the action-group playbook from it against the emulator"
 	@echo "  make galaxy-importer galaxy-importer on the tarball (tests/galaxy-importer.cfg); any WARNING/ERROR fails"
@@ -180,6 +183,11 @@ integration-$(1): $$(call deps,venv-$(1))
 	@"$$(VENV_$(1))/bin/python" -c 'import sys; from ansible.release import __version__ as v; print("integration: ansible-core %s, Python %d.%d" % (v, *sys.version_info[:2]))'
 	@PATH="$$(VENV_$(1))/bin:$$$$PATH" PYTHON="$$(VENV_$(1))/bin/python" AEMOPS_IMS_PYTHON="$$(VENV_$(1))/bin/python" \
 		$$(UTILS)/run_pytest.sh "$$(call LAYOUT,integration-$(1))" tests/integration $$(INTEGRATION_ARGS)
+
+# The same suites as ansible-test integration targets (tests/integration/targets/), as the hosted CI runs them.
+ansible-test-integration-$(1): $$(call deps,venv-$(1))
+	@$$(call mirror,ansible-test-integration-$(1))
+	@$$(UTILS)/run_ansible_test_integration.sh "$$(VENV_$(1))" "$$(PY_$(1))" "$$(call LAYOUT,ansible-test-integration-$(1))" $$(ANSIBLE_TEST_ARGS)
 endef
 $(foreach line,$(LINES),$(eval $(call line_rules,$(line))))
 
@@ -349,7 +357,7 @@ clean:
 		"$(ROOT)/.mypy_cache" "$(ROOT)/.ruff_cache" "$(ROOT)/.coverage" "$(ROOT)/htmlcov" \
 		"$(BUILD_ROOT)/dist" "$(BUILD_ROOT)/installed" "$(BUILD_ROOT)/lint" "$(BUILD_ROOT)/state" "$(call LAYOUT_ROOT,mypy)" \
 		"$(call LAYOUT_ROOT,sanity-py3.10)" \
-		$(foreach line,$(LINES),$(foreach gate,units sanity integration,"$(call LAYOUT_ROOT,$(gate)-$(line))"))
+		$(foreach line,$(LINES),$(foreach gate,units sanity integration ansible-test-integration,"$(call LAYOUT_ROOT,$(gate)-$(line))"))
 	@if [ "$(BUILD_ROOT)" = "$(ROOT)/build" ]; then rm -rf "$(ROOT)/build"; fi
 	find "$(ROOT)" \( -path "$(ROOT)/.venv*" -o -path "$(ROOT)/.git" \) -prune \
 		-o -type d -name __pycache__ -prune -exec rm -rf {} +
