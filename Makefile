@@ -110,6 +110,7 @@ deps = $(if $(NODEPS),,$(1))
 	sanity sanity-newest sanity-oldest integration integration-newest integration-oldest package galaxy-importer ansible-lint changelog \
 	changelog-release docs-lint ruff mypy ee actionlint ci-matrix sanity-py3.10 test test-matrix test-repeat demo bench \
 	clean distclean \
+	integration-targets \
 	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line) ansible-test-integration-$(line))
 
 help:
@@ -131,6 +132,8 @@ help:
 	@echo "  make integration-LINE  the same on one line (integration-oldest = $(OLDEST), integration-newest = $(NEWEST))"
 	@echo "  make ansible-test-integration-LINE  the suites as ansible-test integration --venv targets"
 	@echo "                       (tests/integration/targets/; ANSIBLE_TEST_ARGS='leaks' runs one target)"
+	@echo "  make integration-targets  every suite has its target and every target its suite"
+	@echo "                       (tests/utils/check_integration_targets.py and its tests)"
 	@echo "  make package         build the tarball, check its file list, install it into an empty collections path,"
 	@echo "                       run aemops.ims.demo and the action-group playbook from it against the emulator"
 	@echo "  make galaxy-importer galaxy-importer on the tarball (tests/galaxy-importer.cfg); any WARNING/ERROR fails"
@@ -151,7 +154,7 @@ help:
 	@echo "                       (build/state/<gate>), one timed line each; what CI runs: integration on"
 	@echo "                       $(TEST_INTEGRATION_LINES), sanity on $(TEST_SANITY_LINES), units on $(TEST_UNITS_LINES), package,"
 	@echo "                       galaxy-importer, ansible-lint, changelog, docs-lint, ruff, mypy, ee, sanity-py3.10,"
-	@echo "                       actionlint, ci-matrix"
+	@echo "                       actionlint, ci-matrix, integration-targets"
 	@echo "  make test-matrix     integration + sanity + units on every line: $(foreach line,$(LINES),$(CORE_$(line))/py$(PY_$(line)))"
 	@echo "  make test-repeat N=3 the gates of make test N times, each round from an emptied build/ (venvs kept);"
 	@echo "                       lists every gate that did not pass in every round"
@@ -285,6 +288,14 @@ ci-matrix: $(call deps,venv-tools)
 	@cd "$(ROOT)" && PYTHONDONTWRITEBYTECODE=1 "$(VENV_TOOLS)/bin/python" -m pytest -q -p no:cacheprovider \
 		tests/utils/test_check_ci_matrix.py
 
+# make test runs the integration suites with pytest (integration-LINE); the hosted CI runs them
+# as ansible-test targets (ansible-test-integration-LINE). This keeps the two in step: one
+# target per suite, each with the shared runme.sh and the aliases ansible-test needs.
+integration-targets: $(call deps,venv-tools)
+	@"$(VENV_TOOLS)/bin/python" $(UTILS)/check_integration_targets.py --root "$(ROOT)"
+	@cd "$(ROOT)" && PYTHONDONTWRITEBYTECODE=1 "$(VENV_TOOLS)/bin/python" -m pytest -q -p no:cacheprovider \
+		tests/utils/test_check_integration_targets.py
+
 # --- suites -------------------------------------------------------------------------
 
 # TARGET[:DEPENDENCY,...]=LABEL for tests/utils/run_gates.py: a gate starts when the
@@ -320,7 +331,8 @@ TEST_GATES = \
 	"mypy:venv-tools=mypy" \
 	"ee:venv-tools,package=ansible-builder introspect" \
 	"actionlint:venv-tools=actionlint (.github/workflows)" \
-	"ci-matrix:venv-tools=hosted CI matrix = README table"
+	"ci-matrix:venv-tools=hosted CI matrix = README table" \
+	"integration-targets:venv-tools=ansible-test integration targets = suites"
 MATRIX_GATES = \
 	$(foreach line,$(LINES),$(call venv_gate,$(line))) \
 	$(foreach line,$(LINES),$(call integration_gate,$(line))) \
