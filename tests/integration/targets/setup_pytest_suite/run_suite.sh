@@ -37,14 +37,16 @@ done
 export PYTHON=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}
 # run_pytest.sh loads ansible-test's pytest plugin, which ansible-test's PYTHONPATH (the ansible
 # package only) leaves out: put ansible_test next to it, from an install or a source tree.
+# (The ansible package on PYTHONPATH is a link to where ansible-test runs from.)
 if ! "$PYTHON" -c 'import ansible_test' 2>/dev/null; then
-    lib=${ANSIBLE_TEST_ANSIBLE_LIB_ROOT:?ansible-test did not set ANSIBLE_TEST_ANSIBLE_LIB_ROOT}
+    lib=$("$PYTHON" -c 'import os, ansible; print(os.path.dirname(os.path.realpath(ansible.__file__)))')
     for dir in "$(dirname "$lib")" "$(dirname "$(dirname "$lib")")/test/lib"; do
         if [ -d "$dir/ansible_test" ]; then
             export PYTHONPATH="$dir${PYTHONPATH:+:$PYTHONPATH}"
             break
         fi
     done
+    "$PYTHON" -c 'import ansible_test' 2>/dev/null || { echo "ERROR: no ansible_test package beside $lib" >&2; exit 1; }
 fi
 # tests/integration/conftest.py runs the ansible-playbook that sits beside sys.executable. ansible-test's
 # controller Python (its venv under tests/output/.tmp/delegation/, or the container's Python) has none
