@@ -48,16 +48,19 @@ if ! "$PYTHON" -c 'import ansible_test' 2>/dev/null; then
     done
     "$PYTHON" -c 'import ansible_test' 2>/dev/null || { echo "ERROR: no ansible_test package beside $lib" >&2; exit 1; }
 fi
-# tests/integration/conftest.py runs the ansible-playbook that sits beside sys.executable. ansible-test's
-# controller Python (its venv under tests/output/.tmp/delegation/, or the container's Python) has none
-# there: ansible-test puts its own on PATH. Until conftest falls back to PATH, the suite runs on a
-# Python of a venv made here, which sees the controller Python's packages (a .pth file) and has
-# ansible-test's ansible-playbook beside it. No package is installed and nothing of ansible-test's
-# is changed.
+# The suites expect what the venvs of make give them: ansible-core installed for sys.executable.
+# ansible-test's controller Python (its venv under tests/output/.tmp/delegation/, or the container's
+# Python) has ansible only on PYTHONPATH and ansible-playbook only on PATH, and two places of the
+# suites miss that: conftest.py runs the ansible-playbook beside sys.executable, and
+# test_cache_race.py starts sys.executable with a PYTHONPATH of the collections path alone. Until
+# they fall back to PATH and keep PYTHONPATH, the suite runs on the Python of a venv made here,
+# which sees the controller Python's packages and ansible (a .pth file) and has ansible-test's
+# ansible-playbook beside it. Nothing is installed and nothing of ansible-test's is changed.
 if [ ! -x "$(dirname "$PYTHON")/ansible-playbook" ]; then
     shim=${OUTPUT_DIR:-$(mktemp -d)}/suite-python
     "$PYTHON" -m venv --without-pip --clear "$shim"
-    "$PYTHON" -c 'import site, sys; print("\n".join(p for p in sys.path if p.endswith(("site-packages", "dist-packages"))))' \
+    "$PYTHON" -c 'import os, sys, ansible
+print("\n".join([p for p in sys.path if p.endswith(("site-packages", "dist-packages"))] + [os.path.dirname(os.path.dirname(ansible.__file__))]))' \
         >"$("$shim/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/controller-python.pth"
     ln -s "$(command -v ansible-playbook)" "$shim/bin/ansible-playbook"
     PYTHON=$shim/bin/python
