@@ -291,6 +291,9 @@ ci-matrix: $(call deps,venv-tools)
 # make test runs the integration suites with pytest (integration-LINE); the hosted CI runs them
 # as ansible-test targets (ansible-test-integration-LINE). This keeps the two in step: one
 # target per suite, each with the shared runme.sh and the aliases ansible-test needs.
+# (Through ansible-test, each target costs 3-7 s more than pytest, one emulator start each,
+# and a fresh clone first builds a controller venv from PyPI per line: about a minute more of
+# make test for the same tests; see the commit that added this gate.)
 integration-targets: $(call deps,venv-tools)
 	@"$(VENV_TOOLS)/bin/python" $(UTILS)/check_integration_targets.py --root "$(ROOT)"
 	@cd "$(ROOT)" && PYTHONDONTWRITEBYTECODE=1 "$(VENV_TOOLS)/bin/python" -m pytest -q -p no:cacheprovider \
