@@ -190,7 +190,7 @@ integration-$(1): $$(call deps,venv-$(1))
 # The same suites as ansible-test integration targets (tests/integration/targets/), as the hosted CI runs them.
 ansible-test-integration-$(1): $$(call deps,venv-$(1))
 	@$$(call mirror,ansible-test-integration-$(1))
-	@$$(UTILS)/run_ansible_test_integration.sh "$$(VENV_$(1))" "$$(PY_$(1))" "$$(call LAYOUT,ansible-test-integration-$(1))" $$(ANSIBLE_TEST_ARGS)
+	@$$(UTILS)/run_ansible_test_integration.sh "$$(VENV_$(1))" "$$(call LAYOUT,ansible-test-integration-$(1))" $$(ANSIBLE_TEST_ARGS)
 endef
 $(foreach line,$(LINES),$(eval $(call line_rules,$(line))))
 

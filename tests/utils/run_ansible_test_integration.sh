@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run the integration targets (tests/integration/targets/) with ansible-test, offline except for PyPI.
 #
-# usage: run_ansible_test_integration.sh VENV_DIR PYTHON_VERSION COLLECTION_DIR [ANSIBLE_TEST_ARGS...]
+# usage: run_ansible_test_integration.sh VENV_DIR COLLECTION_DIR [ANSIBLE_TEST_ARGS...]
 #
-# VENV_DIR holds the ansible-core whose ansible-test is used; PYTHON_VERSION (e.g. 3.12) must
-# be that venv's Python; COLLECTION_DIR is a layout .../ansible_collections/aemops/ims
+# VENV_DIR holds the ansible-core whose ansible-test is used, on the venv's Python (the controller
+# and target Python of the run); COLLECTION_DIR is a layout .../ansible_collections/aemops/ims
 # (build_collection.py). ansible-test --venv makes its controller venv under the layout's
 # tests/output/.tmp/delegation/ and installs tests/integration/requirements.txt into it;
 # seed_get_pip.py puts an offline stand-in of get-pip into ~/.ansible/test/cache first, as
@@ -14,22 +14,15 @@
 # e.g. a target name to run one: run_ansible_test_integration.sh ... leaks
 set -euo pipefail
 
-if [ "$#" -lt 3 ]; then
-    echo "usage: $0 VENV_DIR PYTHON_VERSION COLLECTION_DIR [ANSIBLE_TEST_ARGS...]" >&2
+if [ "$#" -lt 2 ]; then
+    echo "usage: $0 VENV_DIR COLLECTION_DIR [ANSIBLE_TEST_ARGS...]" >&2
     exit 2
 fi
-
 venv=$(cd "$1" && pwd)
-pyver=$2
-coll_dir=$3
-shift 3
+coll_dir=$2
+shift 2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-actual=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-if [ "$actual" != "$pyver" ]; then
-    echo "ERROR: $venv uses Python $actual, not $pyver" >&2
-    exit 1
-fi
+pyver=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # ansible-test looks up "python$pyver" on PATH: make it resolve to this venv.
 export PATH="$venv/bin:$PATH"
