@@ -35,18 +35,24 @@ for arg in "$@"; do
 done
 
 export PYTHON=${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}
+work=${OUTPUT_DIR:-$(mktemp -d)}
 # run_pytest.sh loads ansible-test's pytest plugin, which ansible-test's PYTHONPATH (the ansible
-# package only) leaves out: put ansible_test next to it, from an install or a source tree.
-# (The ansible package on PYTHONPATH is a link to where ansible-test runs from.)
+# package only) leaves out. The ansible package there links to where ansible-test runs from, with
+# ansible_test beside it (an install) or under test/lib (a source tree); a directory of its own
+# puts ansible_test alone on PYTHONPATH, not the rest of that install's packages.
 if ! "$PYTHON" -c 'import ansible_test' 2>/dev/null; then
     lib=$("$PYTHON" -c 'import os, ansible; print(os.path.dirname(os.path.realpath(ansible.__file__)))')
+    found=
     for dir in "$(dirname "$lib")" "$(dirname "$(dirname "$lib")")/test/lib"; do
         if [ -d "$dir/ansible_test" ]; then
-            export PYTHONPATH="$dir${PYTHONPATH:+:$PYTHONPATH}"
+            found=$dir/ansible_test
             break
         fi
     done
-    "$PYTHON" -c 'import ansible_test' 2>/dev/null || { echo "ERROR: no ansible_test package beside $lib" >&2; exit 1; }
+    [ -n "$found" ] || { echo "ERROR: no ansible_test package beside $lib" >&2; exit 1; }
+    mkdir -p "$work/ansible-test-lib"
+    ln -sfn "$found" "$work/ansible-test-lib/ansible_test"
+    export PYTHONPATH="$work/ansible-test-lib${PYTHONPATH:+:$PYTHONPATH}"
 fi
 # The suites expect what the venvs of make give them: ansible-core installed for sys.executable.
 # ansible-test's controller Python (its venv under tests/output/.tmp/delegation/, or the container's
@@ -57,7 +63,7 @@ fi
 # which sees the controller Python's packages and ansible (a .pth file) and has ansible-test's
 # ansible-playbook beside it. Nothing is installed and nothing of ansible-test's is changed.
 if [ ! -x "$(dirname "$PYTHON")/ansible-playbook" ]; then
-    shim=${OUTPUT_DIR:-$(mktemp -d)}/suite-python
+    shim=$work/suite-python
     "$PYTHON" -m venv --without-pip --clear "$shim"
     "$PYTHON" -c 'import os, sys, ansible
 print("\n".join([p for p in sys.path if p.endswith(("site-packages", "dist-packages"))] + [os.path.dirname(os.path.dirname(ansible.__file__))]))' \
