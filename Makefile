@@ -85,6 +85,7 @@ INSTALLED_ROOT := $(BUILD_ROOT)/installed
 # Extra arguments, e.g. make units PYTEST_ARGS='-k jwt -x'
 PYTEST_ARGS ?=
 INTEGRATION_ARGS ?=
+ANSIBLE_TEST_ARGS ?=
 SANITY_ARGS ?=
 # Coverage floor for plugins/module_utils (the shared core) in units-*.
 COV_FAIL_UNDER ?= 90
@@ -109,7 +110,8 @@ deps = $(if $(NODEPS),,$(1))
 	sanity sanity-newest sanity-oldest integration integration-newest integration-oldest package galaxy-importer ansible-lint changelog \
 	changelog-release docs-lint ruff mypy ee actionlint ci-matrix sanity-py3.10 test test-matrix test-repeat demo bench \
 	clean distclean \
-	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line))
+	integration-targets \
+	$(foreach line,$(LINES),venv-$(line) units-$(line) sanity-$(line) integration-$(line) ansible-test-integration-$(line))
 
 help:
 	@echo "Setup"
@@ -128,6 +130,10 @@ help:
 	@echo "  make integration     pytest tests/integration: ansible-playbook against the IMS emulator, ansible-core $(ANSIBLE_CORE)"
 	@echo "                       (INTEGRATION_ARGS=...)"
 	@echo "  make integration-LINE  the same on one line (integration-oldest = $(OLDEST), integration-newest = $(NEWEST))"
+	@echo "  make ansible-test-integration-LINE  the suites as ansible-test integration --venv targets"
+	@echo "                       (tests/integration/targets/; ANSIBLE_TEST_ARGS='leaks' runs one target)"
+	@echo "  make integration-targets  every suite has its target and every target its suite"
+	@echo "                       (tests/utils/check_integration_targets.py and its tests)"
 	@echo "  make package         build the tarball, check its file list, install it into an empty collections path,"
 	@echo "                       run aemops.ims.demo and the action-group playbook from it against the emulator"
 	@echo "  make galaxy-importer galaxy-importer on the tarball (tests/galaxy-importer.cfg); any WARNING/ERROR fails"
@@ -148,7 +154,7 @@ help:
 	@echo "                       (build/state/<gate>), one timed line each; what CI runs: integration on"
 	@echo "                       $(TEST_INTEGRATION_LINES), sanity on $(TEST_SANITY_LINES), units on $(TEST_UNITS_LINES), package,"
 	@echo "                       galaxy-importer, ansible-lint, changelog, docs-lint, ruff, mypy, ee, sanity-py3.10,"
-	@echo "                       actionlint, ci-matrix"
+	@echo "                       actionlint, ci-matrix, integration-targets"
 	@echo "  make test-matrix     integration + sanity + units on every line: $(foreach line,$(LINES),$(CORE_$(line))/py$(PY_$(line)))"
 	@echo "  make test-repeat N=3 the gates of make test N times, each round from an emptied build/ (venvs kept);"
 	@echo "                       lists every gate that did not pass in every round"
@@ -180,6 +186,11 @@ integration-$(1): $$(call deps,venv-$(1))
 	@"$$(VENV_$(1))/bin/python" -c 'import sys; from ansible.release import __version__ as v; print("integration: ansible-core %s, Python %d.%d" % (v, *sys.version_info[:2]))'
 	@PATH="$$(VENV_$(1))/bin:$$$$PATH" PYTHON="$$(VENV_$(1))/bin/python" AEMOPS_IMS_PYTHON="$$(VENV_$(1))/bin/python" \
 		$$(UTILS)/run_pytest.sh "$$(call LAYOUT,integration-$(1))" tests/integration $$(INTEGRATION_ARGS)
+
+# The same suites as ansible-test integration targets (tests/integration/targets/), as the hosted CI runs them.
+ansible-test-integration-$(1): $$(call deps,venv-$(1))
+	@$$(call mirror,ansible-test-integration-$(1))
+	@$$(UTILS)/run_ansible_test_integration.sh "$$(VENV_$(1))" "$$(call LAYOUT,ansible-test-integration-$(1))" $$(ANSIBLE_TEST_ARGS)
 endef
 $(foreach line,$(LINES),$(eval $(call line_rules,$(line))))
 
@@ -277,6 +288,17 @@ ci-matrix: $(call deps,venv-tools)
 	@cd "$(ROOT)" && PYTHONDONTWRITEBYTECODE=1 "$(VENV_TOOLS)/bin/python" -m pytest -q -p no:cacheprovider \
 		tests/utils/test_check_ci_matrix.py
 
+# make test runs the integration suites with pytest (integration-LINE); the hosted CI runs them
+# as ansible-test targets (ansible-test-integration-LINE). This keeps the two in step: one
+# target per suite, each with the shared runme.sh and the aliases ansible-test needs.
+# (Through ansible-test, each target costs 3-7 s more than pytest, one emulator start each,
+# and a fresh clone first builds a controller venv from PyPI per line: about a minute more of
+# make test for the same tests; see the commit that added this gate.)
+integration-targets: $(call deps,venv-tools)
+	@"$(VENV_TOOLS)/bin/python" $(UTILS)/check_integration_targets.py --root "$(ROOT)"
+	@cd "$(ROOT)" && PYTHONDONTWRITEBYTECODE=1 "$(VENV_TOOLS)/bin/python" -m pytest -q -p no:cacheprovider \
+		tests/utils/test_check_integration_targets.py
+
 # --- suites -------------------------------------------------------------------------
 
 # TARGET[:DEPENDENCY,...]=LABEL for tests/utils/run_gates.py: a gate starts when the
@@ -312,7 +334,8 @@ TEST_GATES = \
 	"mypy:venv-tools=mypy" \
 	"ee:venv-tools,package=ansible-builder introspect" \
 	"actionlint:venv-tools=actionlint (.github/workflows)" \
-	"ci-matrix:venv-tools=hosted CI matrix = README table"
+	"ci-matrix:venv-tools=hosted CI matrix = README table" \
+	"integration-targets:venv-tools=ansible-test integration targets = suites"
 MATRIX_GATES = \
 	$(foreach line,$(LINES),$(call venv_gate,$(line))) \
 	$(foreach line,$(LINES),$(call integration_gate,$(line))) \
@@ -347,7 +370,7 @@ clean:
 		"$(ROOT)/.mypy_cache" "$(ROOT)/.ruff_cache" "$(ROOT)/.coverage" "$(ROOT)/htmlcov" \
 		"$(BUILD_ROOT)/dist" "$(BUILD_ROOT)/installed" "$(BUILD_ROOT)/lint" "$(BUILD_ROOT)/state" "$(call LAYOUT_ROOT,mypy)" \
 		"$(call LAYOUT_ROOT,sanity-py3.10)" \
-		$(foreach line,$(LINES),$(foreach gate,units sanity integration,"$(call LAYOUT_ROOT,$(gate)-$(line))"))
+		$(foreach line,$(LINES),$(foreach gate,units sanity integration ansible-test-integration,"$(call LAYOUT_ROOT,$(gate)-$(line))"))
 	@if [ "$(BUILD_ROOT)" = "$(ROOT)/build" ]; then rm -rf "$(ROOT)/build"; fi
 	find "$(ROOT)" \( -path "$(ROOT)/.venv*" -o -path "$(ROOT)/.git" \) -prune \
 		-o -type d -name __pycache__ -prune -exec rm -rf {} +

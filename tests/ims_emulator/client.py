@@ -63,6 +63,11 @@ class EmulatorClient:
     def url(self, path: str) -> str:
         return self.origin + path
 
+    def _open(self, request: urllib.request.Request):
+        # Straight to the emulator: no proxy from the caller's environment (HTTPS_PROXY...).
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self._context))
+        return opener.open(request, timeout=self.timeout)
+
     def _call(self, method: str, path: str, body: dict | None = None):
         data = None
         headers = {"Accept": "application/json"}
@@ -71,7 +76,7 @@ class EmulatorClient:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self.url(path), data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+            with self._open(request) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raw = exc.read()
@@ -112,7 +117,7 @@ class EmulatorClient:
         """Invalidate a token the way a client of IMS does (POST /ims/invalidate_token/v2)."""
         form = urllib.parse.urlencode({"token_type": "access_token", "token": token, "client_id": client_id, "client_secret": client_secret})
         request = urllib.request.Request(self.url("/ims/invalidate_token/v2"), data=form.encode("ascii"), method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+        with self._open(request) as response:
             response.read()
 
     def set_outage(self, fault: dict | None) -> dict:
@@ -124,6 +129,15 @@ class EmulatorClient:
 
     def requests_log(self) -> list:
         return self._call("GET", "/_emulator/requests")
+
+    def token_owner(self, token: str) -> str | None:
+        """The client id the emulator issued this still-valid token to, else None (counted nowhere)."""
+        return self._call("POST", "/_emulator/owner", {"token": token})["client_id"]
+
+    def jwts(self, client_id: str | None = None) -> list:
+        """The header and claims of each JWT the exchange received (oldest first), for one client or all."""
+        received = self._call("GET", "/_emulator/jwts")
+        return [entry for entry in received if client_id is None or entry["client_id"] == client_id]
 
 
 def _reader(stream, lines: queue.Queue) -> None:

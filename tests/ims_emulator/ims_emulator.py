@@ -71,6 +71,7 @@ DEV_TOKEN_SCOPE = "AdobeID,openid,read_organizations,additional_info.projectedPr
 TOKEN_HEADER = {"alg": "RS256", "x5u": "ims_na1-key-at-1.cer", "kid": "ims_na1-key-at-1", "typ": "JWT"}
 
 MSG_FORMAT = "JWT token is incorrectly formatted, and can not be decoded."
+MSG_NOT_INTEGER = "The exp or jti field of the JWT is not an integer"
 MSG_OTHER_ENV = "The audience of the JWT points at a different IMS environment"
 MSG_AUD_MISMATCH = "The client_id in the JWT audience does not match the client_id parameter"
 MSG_NO_BINDING = "Could not match JWT signature to any of the bindings"
@@ -104,12 +105,18 @@ FAULT_KEYS = frozenset(
         "token_claims",
         "expires_in",
         "on",
+        "gather",
     )
 )
 # Which requests a fault is for: token requests (the default), validations or invalidations.
 FAULT_TARGETS = ("token", "validate", "invalidate")
 # A dripping answer stops by itself after this long: every test server here is bounded in time.
 DRIP_LIMIT = 90
+# A gathering request (fault "gather": N) waits at most this long for the N-th: a hang guard, far
+# above the time N honest requests of one test take to arrive, after which it answers 504.
+GATHER_LIMIT = 120
+# How many received JWTs the emulator keeps (their header and claims, never the signature).
+JWT_LOG_SIZE = 500
 INTEGRATION_OPTIONS = frozenset(
     (
         "kind",
@@ -409,6 +416,13 @@ class EmulatorState:
         # A fault applied to every token request while no queued one is left: an outage.
         self.outage: dict | None = None
         self.requests: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        # The header and claims of every JWT received at the exchange, for tests to check what a
+        # client really sent (lifetime, aud, iss, sub, metascopes).
+        self.jwts: collections.deque = collections.deque(maxlen=JWT_LOG_SIZE)
+        # Requests held by "gather" faults: (generation, how many arrived); notified on each arrival.
+        self.gathered = 0
+        self.gather_generation = 0
+        self.gathering = threading.Condition(self.lock)
         self.in_flight = 0
         self.stats: dict = {}
         self.reset_stats()
@@ -434,6 +448,38 @@ class EmulatorState:
             self.faults.clear()
             self.outage = None
             self.requests.clear()
+            self.jwts.clear()
+            # Requests still gathering are released (and answer 504): a new test starts afresh.
+            self.gathered = 0
+            self.gather_generation += 1
+            self.gathering.notify_all()
+
+    def gather(self, count: int) -> bool:
+        """Hold this request until `count` requests are held together; False after GATHER_LIMIT.
+
+        A barrier the tests use instead of timing: N requests that gathered were all in flight at
+        once, whatever the machine's load.
+        """
+        deadline = time.monotonic() + GATHER_LIMIT
+        with self.gathering:
+            generation = self.gather_generation
+            self.gathered += 1
+            if self.gathered >= count:
+                self.gathered = 0
+                self.gather_generation += 1
+                self.gathering.notify_all()
+                return True
+            while self.gather_generation == generation:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.gathered -= 1
+                    return False
+                self.gathering.wait(remaining)
+            return True
+
+    def record_jwt(self, client_id: str, header: dict, claims: dict) -> None:
+        with self.lock:
+            self.jwts.append({"client_id": client_id[:200], "header": header, "claims": claims, "received_at": self.now()})
 
     def begin_token_request(self, endpoint: str) -> None:
         with self.lock:
@@ -859,6 +905,10 @@ class EmulatorState:
             if not fields.get(name):
                 raise ImsError(400, "invalid_request", f"Missing required parameter: {name}")
         client_id = fields["client_id"]
+        # Recorded before any check, whatever the answer will be: what the client sent is the point.
+        received = peek_jwt(fields["jwt_token"])
+        if received is not None:
+            self.record_jwt(client_id, *received)
         with self.lock:
             integration = self.integrations.get(client_id)
             bindings = list(integration.bindings) if integration else []
@@ -940,8 +990,25 @@ class EmulatorState:
         return {"access_token": token, "token_type": "bearer", "expires_in": S2S_EXPIRES_IN_S}
 
 
+def peek_jwt(token: str) -> tuple[dict, dict] | None:
+    """The header and claims of a JWT as sent, unchecked (None when they are not two JSON objects)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header = json.loads(b64url_decode(parts[0].strip()))
+        claims = json.loads(b64url_decode(parts[1].strip()))
+    except ValueError:
+        return None
+    return (header, claims) if isinstance(header, dict) and isinstance(claims, dict) else None
+
+
 def parse_jwt(token: str) -> tuple[dict, dict, bytes, bytes]:
-    parts = token.strip().split(".")
+    # Not stripped: a JWT is base64url segments joined by dots, with no whitespace anywhere (RFC 7515
+    # section 7.1, compact serialization; RFC 7519 section 7.2), and IMS is not documented to trim
+    # the jwt_token field; a client that sends " eyJ..." or a trailing newline is refused as
+    # undecodable, where a lenient emulator would hide the bug.
+    parts = token.split(".")
     if len(parts) != 3:
         raise ImsError(400, "invalid_token", MSG_FORMAT)
     try:
@@ -952,10 +1019,18 @@ def parse_jwt(token: str) -> tuple[dict, dict, bytes, bytes]:
         raise ImsError(400, "invalid_token", MSG_FORMAT) from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise ImsError(400, "invalid_token", MSG_FORMAT)
-    if not is_int(claims.get("exp")):
+    # exp must be an integer of seconds and jti, when present, an integer: IMS answers invalid_token
+    # "The exp or jti field of the JWT is not an integer" (adobe-apiplatform/umapi-documentation:
+    # docs/api/ConnectAPIRef.md; AdobeDocs/adobeio-auth: JWT/JWT.md). An exp that is missing or a
+    # string was answered "JWT token is incorrectly formatted, and can not be decoded."
+    # (Adobe-Consulting-Services/acs-aem-commons#2860). A large integer exp is accepted: IMS took
+    # exp in milliseconds for years (adobe/pdfservices-python-sdk, 2021-2024).
+    if "exp" not in claims or isinstance(claims["exp"], str):
         raise ImsError(400, "invalid_token", MSG_FORMAT)
-    if "jti" in claims and not is_int(claims["jti"]):
-        raise ImsError(400, "invalid_token", MSG_FORMAT)
+    if not is_int(claims["exp"]) or ("jti" in claims and not is_int(claims["jti"])):
+        raise ImsError(400, "invalid_token", MSG_NOT_INTEGER)
+    # iat is optional and IMS names no rule for it; a number is taken (the plugin's integer iat is
+    # checked end to end by the integration suites, from the claims recorded above).
     if "iat" in claims and not is_number(claims["iat"]):
         raise ImsError(400, "invalid_token", MSG_FORMAT)
     return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
@@ -1278,6 +1353,17 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 entries = list(state.requests)
             self._send_json(200, entries)
+        elif method == "POST" and parts == ["owner"]:
+            # Whose still-valid token this is, for tests: not counted as a validation by a client.
+            token = self._json_body().get("token")
+            if not isinstance(token, str):
+                raise AdminError(400, "token must be a string")
+            claims, valid = state.check_token(token)
+            self._send_json(200, {"client_id": claims.get("client_id") if valid and claims else None})
+        elif method == "GET" and parts == ["jwts"]:
+            with state.lock:
+                received = list(state.jwts)
+            self._send_json(200, received)
         elif method == "GET" and parts == ["health"]:
             self._send_json(200, {"ok": True, "origin": state.origin})
         elif method == "GET" and parts == ["clock"]:
@@ -1356,6 +1442,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _apply_fault(self, fault: dict, booking: TokenRequestBooking, fields: dict) -> bool:
         """Act out one queued fault; return False when normal processing should follow."""
+        if fault.get("gather") and not self.state.gather(int(fault["gather"])):
+            booking.finish(504, "gather_timeout")
+            self._send_json(504, {"error": "gather_timeout", "error_description": "fewer requests gathered than the fault asked for"})
+            return True
         if fault.get("delay"):
             time.sleep(float(fault["delay"]))
         if fault.get("drip"):
@@ -1475,12 +1565,18 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": "invalid_request", "error_description": "Missing required parameter: token"})
             return
         client_id = fields.get("client_id")
-        self.state.count(client_id or "", "validations")
+        # Every documented caller sends client_id (adobe/aio-lib-ims: src/ims.js _validateToken;
+        # adobe/aio-lib-java: ims/.../api/ImsApi.java): a client that leaves it out is refused here
+        # rather than answered as if IMS took it.
+        if not client_id:
+            self._send_json(400, {"error": "invalid_request", "error_description": "Missing required parameter: client_id"})
+            return
+        self.state.count(client_id, "validations")
         fault = self.state.pop_fault("validate")
         if fault is not None and self._apply_fault(fault, _NotBooked(), fields):
             return
         claims, valid = self.state.check_token(token)
-        if valid and client_id and claims and claims.get("client_id") != client_id:
+        if valid and claims and claims.get("client_id") != client_id:
             valid = False
         self._send_json(200, {"valid": valid, "token": claims or {}})
 
@@ -1570,10 +1666,12 @@ def validate_faults(faults) -> list[dict]:
             raise AdminError(400, "echo must be form or json")
         if "token_claims" in fault and not (isinstance(fault["token_claims"], dict) and all(isinstance(v, str) for v in fault["token_claims"].values())):
             raise AdminError(400, "token_claims must map claim names to strings, as IMS writes created_at and expires_in")
+        if "gather" in fault and not (is_int(fault["gather"]) and 1 <= fault["gather"] <= 200):
+            raise AdminError(400, "gather must be how many requests to hold together, 1 to 200")
         if "expires_in" in fault and not is_number(fault["expires_in"]):
             raise AdminError(400, "expires_in must be a number")
-        if ("token_claims" in fault or "expires_in" in fault) and set(fault) - {"token_claims", "expires_in", "delay"}:
-            raise AdminError(400, "token_claims and expires_in change a normal answer: combine them with delay only")
+        if ("token_claims" in fault or "expires_in" in fault) and set(fault) - {"token_claims", "expires_in", "delay", "gather"}:
+            raise AdminError(400, "token_claims and expires_in change a normal answer: combine them with delay or gather only")
         result.append(dict(fault))
     return result
 

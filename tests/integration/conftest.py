@@ -19,12 +19,9 @@ import json
 import os
 import re
 import secrets
-import ssl
 import subprocess
 import sys
 import tempfile
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +31,24 @@ from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 HERE = Path(__file__).resolve().parent
 COLLECTION_ROOT = HERE.parent.parent
 EMULATOR_DIR = COLLECTION_ROOT / "tests" / "ims_emulator"
-# Anything that looks like a JWT or an IMS token (both are base64url JSON: '{"' -> 'eyJ').
-JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 PLAYBOOK_TIMEOUT = 600
+# Variables of the caller's machine that would change how a playbook reaches IMS (a proxy, a CA
+# bundle, netrc credentials): never inherited, as the unit conftest strips them. Matched without
+# regard to case (requests reads https_proxy and HTTPS_PROXY alike). A test that needs one passes
+# it in env= explicitly.
+MACHINE_VARIABLES = frozenset(
+    (
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+        "no_proxy",
+        "requests_ca_bundle",
+        "curl_ca_bundle",
+        "ssl_cert_file",
+        "ssl_cert_dir",
+        "netrc",
+    )
+)
 
 
 # The emulator's random x-debug-id, in IMS error messages.
@@ -118,6 +130,9 @@ def _load_by_path(name, path):
 
 
 emulator_client = _load_by_path("aemops_ims_emulator_client", EMULATOR_DIR / "client.py")
+# The one leak check of every suite (tests/support/leak_check.py).
+leak_check = _load_by_path("aemops_ims_leak_check", COLLECTION_ROOT / "tests" / "support" / "leak_check.py")
+JWT_PATTERN = leak_check.JWT_PATTERN
 
 
 def collections_path():
@@ -141,7 +156,7 @@ def emulator(tmp_path_factory):
 
 
 def pem_body_lines(pem):
-    """The base64 lines of a PEM block: any one of them in output is a leak."""
+    """The base64 lines of a PEM block (kept for suites that list them; the leak check derives its own)."""
     lines = []
     for line in (pem or "").replace("\r\n", "\n").split("\n"):
         line = line.strip()
@@ -164,11 +179,16 @@ class Credentials:
 
     @property
     def secrets(self):
-        """Every secret of this integration: client secrets, passphrase, each private key line."""
+        """Every secret of this integration: client secrets, passphrase, the private key (PEM).
+
+        The leak check derives every form of the key from the PEM (decrypted with the passphrase
+        when it is encrypted): each line, PKCS#1 and PKCS#8, PEM and DER base64.
+        """
         values = list(self.integration["client_secrets"])
         if self.integration.get("passphrase"):
             values.append(self.integration["passphrase"])
-        values.extend(pem_body_lines(self.integration["private_key_pem"]))
+        if self.integration.get("private_key_pem"):
+            values.append(self.integration["private_key_pem"])
         return values
 
     def write(self, fmt="aem_service_credentials", name=None, transform=None):
@@ -240,24 +260,24 @@ class PlaybookRun:
         return "\n".join(self.stdout.splitlines()[-lines:] + ["--- stderr ---"] + self.stderr.splitlines()[-20:])
 
     def assert_no_secrets(self, *secrets, allow_jwt_shaped=False):
-        """No secret (nor any line of a multi-line one) in stdout, stderr or the log.
+        """No form of any secret in stdout, stderr or the log (tests/support/leak_check.py).
 
+        Searched with all whitespace removed, raw, URL-encoded and JSON-escaped; a private key
+        also decrypted, as PKCS#1 and PKCS#8, PEM and DER base64; any PEM private-key block at all.
         Unless allow_jwt_shaped, also nothing shaped like a JWT or IMS token at all: the
         signed JWT is never returned anywhere, so this is how its absence is checked.
         """
-        output = self.output
-        for secret in secrets:
-            if not secret:
-                continue
-            for fragment in [secret] + pem_body_lines(secret):
-                assert fragment not in output, "a secret (%d chars, starting %r) leaked into the output" % (len(fragment), fragment[:4])
-        if not allow_jwt_shaped:
-            match = JWT_PATTERN.search(output)
-            assert match is None, "a JWT-shaped value leaked into the output: %s..." % match.group(0)[:12]
+        leak_check.assert_no_leaks(self.output, *secrets, allow_jwt_shaped=allow_jwt_shaped)
 
     def failure_messages(self):
         """The `msg` of each failed task, from the -vvvv JSON output."""
         return re.findall(r'"msg": "((?:[^"\\]|\\.)*)"', self.stdout)
+
+
+def inherited_environment():
+    """What a playbook run takes from the caller's environment: neither AEM_IMS_* nor ANSIBLE_*
+    variables, nor any of MACHINE_VARIABLES."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_")) and name.lower() not in MACHINE_VARIABLES}
 
 
 class Ansible:
@@ -302,7 +322,7 @@ class Ansible:
             secrets_path.chmod(0o600)
             command.extend(["-e", "@%s" % secrets_path])
         command.extend(args)
-        environment = {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_"))}
+        environment = inherited_environment()
         environment.update(
             ANSIBLE_COLLECTIONS_PATH=collections_path(),
             ANSIBLE_LOG_PATH=str(log_path),
@@ -321,6 +341,13 @@ class Ansible:
         completed = subprocess.run(command, cwd=self.workspace, env=environment, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False)
         log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
         return PlaybookRun(completed.returncode, completed.stdout, completed.stderr, log, self.workspace)
+
+
+@pytest.fixture
+def clean_environment():
+    """clean_environment() -> the caller's environment as every playbook run gets it (see
+    inherited_environment), for tests that start other processes against the emulator."""
+    return inherited_environment
 
 
 @pytest.fixture
@@ -409,6 +436,18 @@ def uuid_free(message):
 
 
 @pytest.fixture
+def no_leaks():
+    """no_leaks(text, *secrets, where=..., allow_jwt_shaped=False): the leak check on any text (a cache
+    file, the fact cache, the journal), as assert_no_secrets applies it to a run's output."""
+
+    def check(text, *secrets, where="the text", allow_jwt_shaped=False):
+        problems = leak_check.find_leaks(text, secrets, allow_jwt_shaped=allow_jwt_shaped)
+        assert not problems, "in %s: %s" % (where, "\n".join(problems))
+
+    return check
+
+
+@pytest.fixture
 def save():
     return save_task
 
@@ -456,20 +495,58 @@ def without_debug_id():
 def token_owner(emulator):
     """token_owner(token) -> the client id the emulator issued this still-valid token to, else None.
 
-    A token that merely looks right is not enough: the emulator says whether it issued it.
+    A token that merely looks right is not enough: the emulator says whether it issued it (through
+    its admin interface, so that the question is not counted as a client's validation; IMS
+    validation itself wants the caller's client_id).
     """
-    context = ssl.create_default_context(cafile=emulator.ca_path)
+    return emulator.token_owner
 
-    def owner(token):
-        data = urllib.parse.urlencode({"type": "access_token", "token": token}).encode("ascii")
-        request = urllib.request.Request(emulator.url("/ims/validate_token/v1"), data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            answer = json.loads(response.read())
-        if not answer.get("valid"):
-            return None
-        return answer["token"].get("client_id")
 
-    return owner
+JWT_LIFETIME_DEFAULT = 300
+
+
+def received_jwts(emulator, credentials, lifetime=JWT_LIFETIME_DEFAULT, count=None):
+    """Assert the claims of every JWT the emulator received from one integration, end to end.
+
+    What the real plugin path sent: integer iat and exp with exp - iat == jwt_lifetime in seconds
+    (a client that sent milliseconds, or a float, fails here although IMS, and so the emulator,
+    accept it), aud/iss/sub of the integration, exactly its metascopes (each true), nothing else.
+    Returns the list of claims; `count`, when given, is how many JWTs there must be.
+    """
+    integration = credentials.integration
+    received = [entry["claims"] for entry in emulator.jwts(integration["client_id"])]
+    assert received, "the emulator received no JWT from %s" % integration["client_id"]
+    if count is not None:
+        assert len(received) == count, "%d JWTs received, expected %d" % (len(received), count)
+    origin = emulator.origin
+    metascopes = {"%s/s/%s" % (origin, name): True for name in integration["metascopes"]}
+    for claims in received:
+        problems = []
+        for name in ("iat", "exp"):
+            if not (isinstance(claims.get(name), int) and not isinstance(claims.get(name), bool)):
+                problems.append("%s is not an integer: %r" % (name, claims.get(name)))
+        if not problems and claims["exp"] - claims["iat"] != lifetime:
+            problems.append("exp - iat is %r, not the jwt_lifetime of %d seconds" % (claims["exp"] - claims["iat"], lifetime))
+        expected = {"aud": "%s/c/%s" % (origin, integration["client_id"]), "iss": integration["org_id"], "sub": integration["technical_account_id"]}
+        problems.extend("%s is %r, expected %r" % (name, claims.get(name), value) for name, value in expected.items() if claims.get(name) != value)
+        sent_scopes = {name: value for name, value in claims.items() if "/s/" in name}
+        if sent_scopes != metascopes:
+            problems.append("metascope claims %r, expected %r" % (sent_scopes, metascopes))
+        extra = set(claims) - {"iat", "exp", "aud", "iss", "sub", "jti"} - set(sent_scopes)
+        if extra:
+            problems.append("unexpected claims: %s" % sorted(extra))
+        assert not problems, "a JWT sent for %s: %s" % (integration["client_id"], "; ".join(problems))
+    return received
+
+
+@pytest.fixture
+def check_jwts(emulator):
+    """check_jwts(credentials, lifetime=300, count=None): assert every JWT sent for it (see received_jwts)."""
+
+    def check(credentials, lifetime=JWT_LIFETIME_DEFAULT, count=None):
+        return received_jwts(emulator, credentials, lifetime=lifetime, count=count)
+
+    return check
 
 
 @pytest.fixture

@@ -29,12 +29,6 @@ PLAYBOOK = """
       ansible.builtin.set_fact:
         looked_up: "{{ lookup('aemops.ims.aem_ims_token') }}"
       no_log: true
-    - name: Keep both for the test (hidden)
-      ansible.builtin.copy:
-        content: "{{ {'module': token, 'lookup': looked_up} | to_json }}"
-        dest: "{{ workspace }}/result.json"
-        mode: "0600"
-      no_log: true
 """
 
 
@@ -83,7 +77,9 @@ def test_credential_type_follows_aap_rules():
 
 
 @pytest.mark.parametrize("style", ["service_credentials_json", "single_fields"])
-def test_injected_credential_gives_a_token_to_module_and_lookup(style, ansible, make_credentials, emulator, issued_for, connect_proxy, tmp_path):
+def test_injected_credential_gives_a_token_to_module_and_lookup(
+    style, ansible, make_credentials, emulator, issued_for, connect_proxy, tmp_path, save, check_jwts
+):
     created = make_credentials()
     integration = created.integration
     proxy, proxy_user, proxy_password = connect_proxy
@@ -111,12 +107,13 @@ def test_injected_credential_gives_a_token_to_module_and_lookup(style, ansible, 
         assert (environment["AEM_IMS_CA_PATH"], environment["AEM_IMS_PROXY_URL"]) == ("", "")
         environment["AEM_IMS_CA_PATH"] = emulator.ca_path
 
-    run = ansible.run(PLAYBOOK, env=environment)
+    run = ansible.run(PLAYBOOK + save("{'module': token, 'lookup': looked_up}"), env=environment)
     run.assert_ok()
     result = run.result_file()
     assert result["module"]["client_id"] == integration["client_id"]
     assert result["module"]["credentials_format"] == ("aem_service_credentials" if style == "service_credentials_json" else "options")
     assert result["lookup"] == result["module"]["access_token"], "module and lookup share the run's cached token"
     assert issued_for(integration["client_id"]) == 1
+    check_jwts(created, count=1)
     assert proxy.tunnels == (1 if style == "service_credentials_json" else 0), "the injected proxy_url carried the request"
     run.assert_no_secrets(result["module"]["access_token"], *created.secrets, proxy_password)

@@ -26,15 +26,12 @@ import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import pytest
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY, lookup_task, module_task
+
 # DISPLAY_ARGS_TO_STDOUT only adds each task's arguments to its banner in the default
 # callback: that output holds everything the plain default callback prints, so one run
 # checks both.
@@ -130,9 +127,8 @@ def world(make_credentials, emulator, connect_proxy, tmp_path):
         "socks_proxy_url": "socks5h://socksuser:%s@127.0.0.1:1080" % quote(socks_password, safe=""),
         "odd_secret": odd_secret,
     }
-    result.secrets = [wrong_secret, wrong_passphrase, password, wrong_proxy_password, result.secret_vars["inline_broken"], socks_password]
-    result.secrets += [odd_secret, quote(odd_secret, safe=""), quote_plus(odd_secret, safe=""), json.dumps(odd_secret)[1:-1]]
-    result.secrets += [quote(socks_password, safe="")]
+    # The leak check searches each in every form (URL-encoded, JSON-escaped...): tests/support/leak_check.py.
+    result.secrets = [wrong_secret, wrong_passphrase, password, wrong_proxy_password, result.secret_vars["inline_broken"], socks_password, odd_secret]
     for integration in made.values():
         result.secrets.extend(integration.secrets)
     return result
@@ -177,35 +173,27 @@ SHAPES = {
 }
 
 
-def _module(register, options, extra="", failing=False):
-    lines = "".join('\n        %s: "{{ %s }}"' % (key, value) for key, value in options.items())
-    return """
-    - name: module {register}
-      aemops.ims.aem_ims_token:{lines}
-        ca_path: "{{{{ ca_path }}}}"{extra}
-      register: {register}{ignore}
-""".format(register=register, lines=lines, extra=extra, ignore="\n      ignore_errors: true" if failing else "")
+def _module(register, options, extra=None, failing=False):
+    """The module with these options (values are Jinja expressions), ca_path, and extra options as written."""
+    written = {key: '"{{ %s }}"' % value for key, value in options.items()}
+    written["ca_path"] = '"{{ ca_path }}"'
+    written.update(extra or {})
+    return module_task("module " + register, written, register=register, failing=failing)
 
 
 def _lookup(register, keywords, failing=False):
-    return """
-    - name: lookup {register}
-      ansible.builtin.set_fact:
-        {register}: "{{{{ lookup('aemops.ims.aem_ims_token', {keywords}, ca_path=ca_path) }}}}"
-      register: {register}_result
-      no_log: true{ignore}
-""".format(register=register, keywords=keywords, ignore="\n      ignore_errors: true" if failing else "")
+    return lookup_task("lookup " + register, keywords + ", ca_path=ca_path", register, failing=failing)
 
 
 def _per_host(name):
     return "ansible_play_hosts_all | map('extract', hostvars, '%s') | list" % name
 
 
-def success_playbook():
+def success_playbook(save):
     """(playbook, names of the registered module results, names of the lookup facts, path labels)."""
     playbook, modules, lookups, paths = PLAY, [], [], []
     for shape, (options, keywords) in SHAPES.items():
-        playbook += _module("m_%s_fresh" % shape, options, extra='\n        cache: "off"')
+        playbook += _module("m_%s_fresh" % shape, options, extra={"cache": '"off"'})
         playbook += _module("m_%s_run_cache" % shape, options)
         playbook += _module("m_%s_cached" % shape, options)
         playbook += _lookup("l_%s_fresh" % shape, keywords + ", cache='off'")
@@ -298,16 +286,7 @@ def success_playbook():
         "lookup/uri_headers",
     ]
     saved = ", ".join("'%s': %s" % (name, _per_host(name)) for name in modules + lookups)
-    playbook += """
-    - name: Keep the results for the test (hidden)
-      ansible.builtin.copy:
-        content: "{{{{ {{{saved}, 'm_loop': {loop}, 'l_loop': {query}, 'aem': aem_call.json}} | to_json }}}}"
-        dest: "{{{{ workspace }}}}/result.json"
-        mode: "0600"
-      no_log: true
-      delegate_to: localhost
-      run_once: true
-""".format(saved=saved, loop=_per_host("m_loop"), query="l_loop | default(None)")
+    playbook += save("{%s, 'm_loop': %s, 'l_loop': l_loop | default(None), 'aem': aem_call.json}" % (saved, _per_host("m_loop")))
     return playbook, modules, lookups, paths
 
 
@@ -323,7 +302,7 @@ def _tokens_of(result, modules, lookups):
     return tokens
 
 
-def _assert_cache_files_hold_no_secret(directory, secrets, expect_files=True):
+def _assert_cache_files_hold_no_secret(no_leaks, directory, secrets, expect_files=True):
     """Token cache files: 0600 in a 0700 directory, and never a client secret, passphrase or key line."""
     names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
     entries = [name for name in names if name.endswith(".json")]
@@ -333,9 +312,8 @@ def _assert_cache_files_hold_no_secret(directory, secrets, expect_files=True):
         path = os.path.join(directory, name)
         with open(path, encoding="utf-8", errors="replace") as handle:
             content = handle.read()
-        for secret in secrets:
-            for fragment in [secret] + [line.strip() for line in secret.splitlines() if len(line.strip()) >= 16 and not line.startswith("-----")]:
-                assert fragment not in content, "a secret (%d chars) is in the cache file %s" % (len(fragment), name)
+        # The token is the point of a cache file; nothing else secret may be there.
+        no_leaks(content, *secrets, where="the cache file %s" % name, allow_jwt_shaped=True)
         if name.endswith(".json"):
             entry = json.loads(content)
             assert not re.search(r"secret|private|passphrase|jwt_token|assertion", " ".join(entry)), sorted(entry)
@@ -343,7 +321,7 @@ def _assert_cache_files_hold_no_secret(directory, secrets, expect_files=True):
 
 
 @pytest.mark.parametrize("output", list(OUTPUTS))
-def test_success_paths_leak_nothing(output, ansible, world, fresh_emulator, ledger, tmp_path):
+def test_success_paths_leak_nothing(output, ansible, world, fresh_emulator, ledger, tmp_path, no_leaks, save):
     aem = world.integrations["aem"]
     extra_vars = dict(
         world.extra_vars, aem_client_id=aem.client_id, aem_org_id=aem.integration["org_id"], aem_technical_account_id=aem.integration["technical_account_id"]
@@ -351,7 +329,7 @@ def test_success_paths_leak_nothing(output, ansible, world, fresh_emulator, ledg
     secret_vars = dict(
         world.secret_vars, aem_client_secret=aem.integration["client_secrets"][0], aem_inline=json.dumps(aem.integration["formats"]["aem_service_credentials"])
     )
-    playbook, modules, lookups, paths = success_playbook()
+    playbook, modules, lookups, paths = success_playbook(save)
     run = ansible.run(playbook, hosts=2, forks=2, extra_vars=extra_vars, secret_vars=secret_vars, env=OUTPUTS[output])
     run.assert_ok()
     result = run.result_file()
@@ -369,8 +347,8 @@ def test_success_paths_leak_nothing(output, ansible, world, fresh_emulator, ledg
     run.assert_no_secrets(*set(tokens), *world.secrets)
     # Token cache files: the persistent cache_dir and this run's cache.
     cache_secrets = [secret for secret in world.secrets if secret]
-    _assert_cache_files_hold_no_secret(world.extra_vars["persistent_dir"], cache_secrets)
-    _assert_cache_files_hold_no_secret(str(run.workspace / "run-cache-copy"), cache_secrets)
+    _assert_cache_files_hold_no_secret(no_leaks, world.extra_vars["persistent_dir"], cache_secrets)
+    _assert_cache_files_hold_no_secret(no_leaks, str(run.workspace / "run-cache-copy"), cache_secrets)
     mode = stat.S_IMODE(os.stat(world.extra_vars["persistent_dir"]).st_mode)
     assert mode == 0o700, oct(mode)
     for name in os.listdir(world.extra_vars["persistent_dir"]):
@@ -522,7 +500,7 @@ def queued_faults(echo_faults):
     return faults
 
 
-def failure_playbook():
+def failure_playbook(save):
     playbook = PLAY
     for name, options, keywords, _faults in _ordered_failures():
         module_options = {key: value for key, value in options.items() if key != "ca_path"}
@@ -544,14 +522,7 @@ def failure_playbook():
       ignore_errors: true
 """.format(name=name, keywords=keywords.replace(", ca_path=None", ""), lookup_ca=lookup_ca)
     saved = ", ".join("'m_%s': m_%s, 'l_%s': lr_%s" % (item[0], item[0], item[0], item[0]) for item in FAILURES)
-    playbook += """
-    - name: Keep the results for the test (hidden)
-      ansible.builtin.copy:
-        content: "{{{{ {{{saved}}} | to_json }}}}"
-        dest: "{{{{ workspace }}}}/result.json"
-        mode: "0600"
-      no_log: true
-""".format(saved=saved)
+    playbook += save("{%s}" % saved)
     return playbook
 
 
@@ -565,7 +536,7 @@ def _logged_status(fault):
 
 
 @pytest.mark.parametrize("output", list(OUTPUTS))
-def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledger):
+def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledger, save):
     aem = world.integrations["aem"]
     # A misbehaving IMS (or proxy) that echoes the request's secrets back in its error answer.
     echoed = aem.integration["client_secrets"][0]
@@ -578,7 +549,7 @@ def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledg
     ]
     emulator = fresh_emulator
     emulator.inject_faults(queued_faults(echo_faults))
-    run = ansible.run(failure_playbook(), extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
+    run = ansible.run(failure_playbook(save), extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
     run.assert_ok()
     result = run.result_file()
     problems = []
@@ -607,7 +578,7 @@ def test_failure_paths_leak_nothing(output, ansible, world, fresh_emulator, ledg
 REPEATED = "(the same error as an earlier task of this run; not retried"
 
 
-def repeated_failures_playbook():
+def repeated_failures_playbook(save):
     """The module and the lookup, three times each, for a wrong secret and for an IMS answer that echoes a secret.
 
     Module and lookup are given the same options, so the first task meets the failure and the five
@@ -639,25 +610,18 @@ def repeated_failures_playbook():
       ignore_errors: true
 """.format(name=name, index=index, lookup_options=lookup_options)
             saved.append("'m_%s_%d': m_%s_%d, 'l_%s_%d': lr_%s_%d" % ((name, index) * 4))
-    playbook += """
-    - name: Keep the results for the test (hidden)
-      ansible.builtin.copy:
-        content: "{{{{ {{{saved}}} | to_json }}}}"
-        dest: "{{{{ workspace }}}}/result.json"
-        mode: "0600"
-      no_log: true
-""".format(saved=", ".join(saved))
+    playbook += save("{%s}" % ", ".join(saved))
     return playbook
 
 
 @pytest.mark.parametrize("output", list(OUTPUTS))
-def test_repeated_failures_leak_nothing(output, ansible, world, fresh_emulator, ledger, requests_for):
+def test_repeated_failures_leak_nothing(output, ansible, world, fresh_emulator, ledger, requests_for, save):
     flat = world.integrations["flat"]
     echoed = flat.integration["client_secrets"][0]
     # The one request of the echo case gets an answer that quotes the secret; the repeats reuse its (scrubbed) message.
     answer = json.dumps({"error": "invalid_request", "error_description": "bad client_secret %s" % echoed})
     fresh_emulator.inject_faults([{"status": 400, "body": answer, "headers": {"x-debug-id": echoed}}])
-    run = ansible.run(repeated_failures_playbook(), extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
+    run = ansible.run(repeated_failures_playbook(save), extra_vars=world.extra_vars, secret_vars=world.secret_vars, env=OUTPUTS[output])
     run.assert_ok()
     result = run.result_file()
     for name in ("wrong_secret", "echoed"):
@@ -734,7 +698,7 @@ def test_lifecycle_paths_leak_nothing(output, ansible, world, fresh_emulator, le
 # --- the fact cache ---------------------------------------------------------------------------
 
 
-def test_fact_cache_holds_the_token_only_with_fact_name(ansible, world, fresh_emulator, ledger, record_property):
+def test_fact_cache_holds_the_token_only_with_fact_name(ansible, world, fresh_emulator, ledger, record_property, no_leaks, save):
     """Documents (does not fail on) the token in the fact cache with fact_name; fails on anything else there."""
     facts_dir = ansible.workspace / "fact-cache"
     run = ansible.run(
@@ -758,16 +722,8 @@ def test_fact_cache_holds_the_token_only_with_fact_name(ansible, world, fresh_em
         fact_name: aem_token
       register: with_fact
       when: inventory_hostname == 'host002'
-
-    - name: Keep the results for the test (hidden)
-      ansible.builtin.copy:
-        content: "{{ {'plain': plain.access_token, 'looked_up': looked_up} | to_json }}"
-        dest: "{{ workspace }}/result.json"
-        mode: "0600"
-      no_log: true
-      delegate_to: localhost
-      run_once: true
-""",
+"""
+        + save("{'plain': plain.access_token, 'looked_up': looked_up}"),
         hosts=2,
         forks=2,
         extra_vars=world.extra_vars,
@@ -795,9 +751,7 @@ def test_fact_cache_holds_the_token_only_with_fact_name(ansible, world, fresh_em
     assert "host002" in cached, "the jsonfile fact cache wrote no file for the host with fact_name"
     # Never a client secret, passphrase or key line in the fact cache, whatever the options.
     for name, content in cached.items():
-        for secret in world.secrets:
-            for fragment in [secret] + [line.strip() for line in secret.splitlines() if len(line.strip()) >= 16 and not line.startswith("-----")]:
-                assert fragment not in content, "a secret is in the fact cache file %s" % name
+        no_leaks(content, *world.secrets, where="the fact cache file %s" % name, allow_jwt_shaped=True)
     # Without fact_name the token is not in the fact cache.
     assert token not in cached.get("host001", ""), "the token reached the fact cache without fact_name"
     # With fact_name it is (ansible_facts are cacheable facts): documented in the module's fact_name option.
@@ -809,7 +763,7 @@ def test_fact_cache_holds_the_token_only_with_fact_name(ansible, world, fresh_em
 # --- nothing runs on the target ---------------------------------------------------------------
 
 
-def test_no_module_runs_on_the_target(ansible, world, fresh_emulator, ledger, record_property):
+def test_no_module_runs_on_the_target(ansible, world, fresh_emulator, ledger, record_property, no_leaks, save):
     """With ANSIBLE_KEEP_REMOTE_FILES=1 a module leaves its AnsiballZ file behind; aem_ims_token must leave none."""
     remote_tmp = ansible.workspace / "remote-tmp"
     started = time.time()
@@ -829,14 +783,8 @@ def test_no_module_runs_on_the_target(ansible, world, fresh_emulator, ledger, re
 
     - name: Control - a real module, which does run on the target
       ansible.builtin.ping:
-
-    - name: Keep the results for the test (hidden)
-      ansible.builtin.copy:
-        content: "{{ {'token': tok.access_token} | to_json }}"
-        dest: "{{ workspace }}/result.json"
-        mode: "0600"
-      no_log: true
-""",
+"""
+        + save("{'token': tok.access_token}"),
         extra_vars=world.extra_vars,
         env={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp)},
     )
@@ -853,15 +801,13 @@ def test_no_module_runs_on_the_target(ansible, world, fresh_emulator, ledger, re
     record_property("journal", "checked" if journal is not None else "not available")
     if journal is not None:
         assert "aem_ims_token" not in journal
-        for secret in [token] + world.secrets:
-            assert secret not in journal
+        no_leaks(journal, token, *world.secrets, where="the journal", allow_jwt_shaped=True)
     for path in ("/var/log/syslog", "/var/log/messages"):
         if os.path.isfile(path) and os.access(path, os.R_OK):
             with open(path, encoding="utf-8", errors="replace") as handle:
                 content = handle.read()
             assert "aem_ims_token" not in content or token not in content
-            for secret in [token] + world.secrets:
-                assert secret not in content
+            no_leaks(content, token, *world.secrets, where=path, allow_jwt_shaped=True)
     ledger("keep_remote_files", ["target:module", "target:lookup"])
     run.assert_no_secrets(token, *world.secrets)
 

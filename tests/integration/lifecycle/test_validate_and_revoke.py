@@ -10,11 +10,7 @@ invalidations per client, and says whether a token it issued is still honoured.
 
 from __future__ import annotations
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY
 
 
 def _module(state="present", extra="", check_mode=False):
@@ -125,7 +121,7 @@ def test_50_hosts_x_3_lookups_validate_once_per_run(ansible, credentials, fresh_
     assert token_owner(token) == credentials.client_id
 
 
-def test_state_absent_revokes_the_cached_token_once_and_check_mode_sends_nothing(ansible, credentials, fresh_emulator, tmp_path, save, token_owner):
+def test_state_absent_revokes_the_cached_token_once_and_check_mode_sends_nothing(ansible, credentials, fresh_emulator, tmp_path, save, token_owner, check_jwts):
     emulator = fresh_emulator
     counts = Counts(emulator, credentials.client_id)
     variables = _variables(credentials, emulator, tmp_path)
@@ -136,6 +132,7 @@ def test_state_absent_revokes_the_cached_token_once_and_check_mode_sends_nothing
     run.assert_ok()
     token = run.result_file()["access_token"]
     assert counts.since()["requests"] == 1
+    check_jwts(credentials, count=1)
 
     checked = ansible.run(PLAY + _module("absent", check_mode=True) + save("outcome"), extra_vars=variables)
     checked.assert_ok()

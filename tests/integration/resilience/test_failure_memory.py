@@ -74,7 +74,7 @@ def _variables(credentials, emulator, origin, **options):
 def test_an_outage_costs_one_retry_cycle_per_window_not_one_per_fork(ansible, credentials, fresh_emulator, origin, save, requests_for, lookup_message):
     emulator = fresh_emulator
     emulator.set_outage({"status": 503})
-    started = time.monotonic()
+    started = time.monotonic()  # only to allow one more retry cycle per window the run spanned
     run = ansible.run(
         _play(_lookups(3), save, ["lookup_1", "lookup_2", "lookup_3"]),
         hosts=HOSTS,
@@ -91,9 +91,11 @@ def test_an_outage_costs_one_retry_cycle_per_window_not_one_per_fork(ansible, cr
     assert all(message.startswith(first[0]) for message in messages)
     # timeout (30 s) x retries (3): one window of 90 s, within which one fork asks IMS (4 attempts) and every other one fails at once.
     window = 90
+    # Before, the forks failed one after another, each after its own retries: 4 requests per host.
+    # Counted, not timed: one first failure (above) and at most one retry cycle per window, however
+    # long a loaded machine takes (PLAYBOOK_TIMEOUT is the hang guard).
     assert requests_for(credentials.client_id) <= 4 * (1 + int(elapsed // window))
-    # Before, the forks failed one after another, each after its own retries: minutes for this play.
-    assert elapsed < window + 30, "the play took %.0f s" % elapsed
+    assert requests_for(credentials.client_id) < 4 * HOSTS
 
 
 def test_a_wrong_secret_is_sent_to_ims_once_per_run(ansible, credentials, fresh_emulator, origin, save, requests_for, lookup_message):

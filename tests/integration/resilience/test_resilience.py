@@ -12,63 +12,20 @@ suite runs serially.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets as random
-import time
 import uuid
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY
+from ansible_collections.aemops.ims.tests.support.plays import inject_task as _inject
+from ansible_collections.aemops.ims.tests.support.plays import lookup_task as _lookup
+from ansible_collections.aemops.ims.tests.support.plays import module_task as _module
+from ansible_collections.aemops.ims.tests.support.plays import stamp_task as _stamp
+
 DEBUG_ID = r"\(x-debug-id [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)"
-
-
-def _module(name, options, failing=False, register=None):
-    lines = "".join("\n        %s: %s" % (key, value) for key, value in options.items())
-    return """
-    - name: {name}
-      aemops.ims.aem_ims_token:{lines}
-      register: {register}{ignore}
-""".format(name=name, lines=lines, register=register or name.replace(" ", "_"), ignore="\n      ignore_errors: true" if failing else "")
-
-
-def _lookup(name, keywords, register):
-    return """
-    - name: {name}
-      ansible.builtin.set_fact:
-        {register}: "{{{{ lookup('aemops.ims.aem_ims_token', {keywords}) }}}}"
-      register: {register}_result
-      no_log: true
-      ignore_errors: true
-""".format(name=name, keywords=keywords, register=register)
-
-
-def _stamp(name):
-    return """
-    - name: Timestamp {name}
-      ansible.builtin.set_fact:
-        {name}: "{{{{ now(utc=true).timestamp() }}}}"
-""".format(name=name)
-
-
-def _inject(faults):
-    """A task that queues faults in the emulator right before the task that must consume them."""
-    return """
-    - name: Queue {count} fault(s) in the emulator
-      ansible.builtin.uri:
-        url: "{{{{ emulator_origin }}}}/_emulator/faults"
-        method: POST
-        body_format: json
-        body: {body}
-        ca_path: "{{{{ ca_path }}}}"
-      delegate_to: localhost
-""".format(count=len(faults), body=json.dumps({"faults": faults}))
 
 
 def _log(emulator):
@@ -78,14 +35,13 @@ def _log(emulator):
 CREDS = {"service_credentials_file": '"{{ creds_file }}"', "ca_path": '"{{ ca_path }}"', "cache": '"off"'}
 
 
-def test_503_503_then_ok_succeeds_after_two_retries(ansible, credentials, fresh_emulator, save, requests_for, issued_for, token_owner):
-    emulator = fresh_emulator
-    # Module: 503, 503, OK. Lookup: 503, 503, OK.
+def _module_then_lookup(ansible, credentials, emulator, save, token_owner, faults):
+    """The module, then the lookup, each after `faults` were queued for it: both get a token of the emulator's."""
     run = ansible.run(
         PLAY
-        + _inject([{"status": 503}, {"status": 503}])
+        + _inject(faults)
         + _module("module", CREDS)
-        + _inject([{"status": 503}, {"status": 503}])
+        + _inject(faults)
         + _lookup("lookup", "creds_file, ca_path=ca_path, cache='off'", "looked_up")
         + save("{'module': module, 'lookup': looked_up | default(looked_up_result.msg)}"),
         extra_vars={"creds_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path, "emulator_origin": emulator.origin},
@@ -94,6 +50,13 @@ def test_503_503_then_ok_succeeds_after_two_retries(ansible, credentials, fresh_
     result = run.result_file()
     assert token_owner(result["module"]["access_token"]) == credentials.client_id
     assert token_owner(result["lookup"]) == credentials.client_id, result["lookup"]
+    return run, result
+
+
+def test_503_503_then_ok_succeeds_after_two_retries(ansible, credentials, fresh_emulator, save, requests_for, issued_for, token_owner):
+    emulator = fresh_emulator
+    # Module: 503, 503, OK. Lookup: 503, 503, OK.
+    run, result = _module_then_lookup(ansible, credentials, emulator, save, token_owner, [{"status": 503}, {"status": 503}])
     assert requests_for(credentials.client_id) == 6
     assert issued_for(credentials.client_id) == 2
     assert _log(emulator) == [(503, "service_unavailable")] * 2 + [(200, None)] + [(503, "service_unavailable")] * 2 + [(200, None)]
@@ -147,21 +110,22 @@ def test_retry_after_seconds_and_http_date_are_honoured(ansible, credentials, fr
     result = run.result_file()
     t0, t1, t2, t3 = (float(value) for value in result["t"])
     b0, b1, b2, b3 = (float(value) for value in result["b"])
-    seconds, date, baseline = t1 - t0, t3 - t2, min(b1 - b0, b3 - b2)
+    seconds, date, baseline = t1 - t0, t3 - t2, min(b1 - b0, b3 - b2)  # baseline: shown on failure only
     # Task durations written by the playbook: at least the second IMS asked for. Not measured
     # against the baseline task: on a loaded machine the baseline can take longer than the task
     # that waited (seen: 1.84 s against 2.72 s). The emulator's own clock checks the wait below.
     assert seconds >= 0.9, (seconds, baseline)
     assert date >= 0.9, (date, baseline)
-    # Far below the 10 s cap on Retry-After, and no exponential backoff added to it.
-    assert seconds - baseline < 3.0, (seconds, baseline)
-    assert date - baseline < 3.5, (date, baseline)
-    # The same, measured by the emulator between the 429 answer and the retry.
+    # The same, measured by the emulator between the 429 answer and the retry: at least what IMS
+    # asked for. That the wait is exactly Retry-After, with no backoff added, is for a fake clock:
+    # tests/unit/plugins/module_utils/test_ims_client.py test_retry_after_seconds_are_honoured.
+    # The upper bound only tells the asked-for wait from the 10 s cap (RETRY_AFTER_CAP): it sits
+    # far above an honest 1-2 s wait on a loaded machine.
     exchanges = _exchanges(_emulator_log(emulator)[seen:])
     assert [status for _when, status in exchanges] == ["200", "429", "200", "429", "200", "200"], exchanges
     waited = [(exchanges[index + 1][0] - exchanges[index][0]).total_seconds() for index in (1, 3)]
-    assert 0.95 <= waited[0] < 2.0, waited
-    assert 0.9 <= waited[1] < 2.5, waited
+    assert 0.95 <= waited[0] < 8, waited
+    assert 0.9 <= waited[1] < 8, waited
     assert requests_for(credentials.client_id) == 6
     assert issued_for(credentials.client_id) == 4
     assert _log(emulator) == [(200, None), (429, "too_many_requests"), (200, None), (429, "too_many_requests"), (200, None), (200, None)]
@@ -172,19 +136,7 @@ def test_retry_after_seconds_and_http_date_are_honoured(ansible, credentials, fr
 
 def test_a_dropped_connection_is_retried(ansible, credentials, fresh_emulator, save, requests_for, issued_for, token_owner):
     emulator = fresh_emulator
-    run = ansible.run(
-        PLAY
-        + _inject([{"drop": True}])
-        + _module("module", CREDS)
-        + _inject([{"drop": True}])
-        + _lookup("lookup", "creds_file, ca_path=ca_path, cache='off'", "looked_up")
-        + save("{'module': module, 'lookup': looked_up | default(looked_up_result.msg)}"),
-        extra_vars={"creds_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path, "emulator_origin": emulator.origin},
-    )
-    run.assert_ok()
-    result = run.result_file()
-    assert token_owner(result["module"]["access_token"]) == credentials.client_id
-    assert token_owner(result["lookup"]) == credentials.client_id, result["lookup"]
+    run, result = _module_then_lookup(ansible, credentials, emulator, save, token_owner, [{"drop": True}])
     assert requests_for(credentials.client_id) == 4
     assert issued_for(credentials.client_id) == 2
     assert _log(emulator) == [("dropped", "dropped"), (200, None), ("dropped", "dropped"), (200, None)]
@@ -194,9 +146,7 @@ def test_a_dropped_connection_is_retried(ansible, credentials, fresh_emulator, s
 def test_a_hanging_ims_fails_within_the_documented_deadline(ansible, credentials, fresh_emulator, origin, save, expect_failure, requests_for):
     emulator = fresh_emulator
     timeout, retries = 2, 1
-    bound = timeout * (retries + 1) + 10 * retries  # the documented deadline: 14 s
     emulator.inject_faults([{"hang": True}, {"hang": True}])
-    started = time.monotonic()
     run = ansible.run(
         PLAY
         + _stamp("t0")
@@ -205,7 +155,6 @@ def test_a_hanging_ims_fails_within_the_documented_deadline(ansible, credentials
         + save("{'hanging': hanging, 't': [t0, t1]}"),
         extra_vars={"creds_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path},
     )
-    wall = time.monotonic() - started
     run.assert_ok()
     result = run.result_file()
     t0, t1 = (float(value) for value in result["t"])
@@ -213,10 +162,13 @@ def test_a_hanging_ims_fails_within_the_documented_deadline(ansible, credentials
     assert result["hanging"]["failed"] is True
     assert result["hanging"]["msg"] == message
     expect_failure(run, message)
-    # Two attempts of 2 s each plus one short backoff, and never more than the documented deadline.
-    assert 2 * timeout <= t1 - t0 < bound, t1 - t0
-    # The whole ansible-playbook run: the deadline plus Ansible's own start-up and the other tasks.
-    assert wall < bound + 15, wall
+    # What proves the deadline is counted, not timed: the message names the 2 s timeout and two
+    # attempts, and the emulator held exactly two requests that the client gave up on (without a
+    # timeout the emulator would have held the first one for its HANG_LIMIT of 600 s and the
+    # message would name a closed connection). The task cannot be quicker than its two timeouts.
+    assert t1 - t0 >= 2 * timeout, t1 - t0
+    # A hang guard only, far above any honest run (about 5 s), on a machine that may be loaded.
+    assert t1 - t0 < 120, t1 - t0
     assert requests_for(credentials.client_id) == 2
     assert _log(emulator) == [("hung", "hung"), ("hung", "hung")]
     run.assert_no_secrets(*credentials.secrets)
@@ -321,7 +273,7 @@ def test_error_answers_4xx_not_retried_html_and_500(
     run.assert_no_secrets(wrong_secret, *credentials.secrets, *oauth.secrets)
 
 
-def test_expired_jwt_from_clock_skew_names_both_clocks(ansible, credentials, fresh_emulator, save, expect_failure, requests_for):
+def test_expired_jwt_from_clock_skew_names_both_clocks(ansible, credentials, fresh_emulator, save, expect_failure, requests_for, check_jwts):
     emulator = fresh_emulator
     emulator.set_clock_offset(600)
     try:
@@ -334,6 +286,8 @@ def test_expired_jwt_from_clock_skew_names_both_clocks(ansible, credentials, fre
     finally:
         emulator.set_clock_offset(0)
     run.assert_ok()
+    # The refused JWTs carried the configured lifetime: the refusal is the skew, not the claims.
+    check_jwts(credentials, lifetime=60)
     message = run.result_file()
     pattern = re.compile(
         re.escape(

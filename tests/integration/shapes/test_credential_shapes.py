@@ -18,11 +18,7 @@ import re
 import secrets as random
 from pathlib import Path
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY, lookup_task, module_task
 
 
 def assert_no_traceback(run):
@@ -34,29 +30,24 @@ def assert_no_traceback(run):
 DEFAULT_SCOPES = ["openid", "AdobeID", "read_organizations", "additional_info.projectedProductContext", "aem.document"]
 
 
+def _options(args):
+    """Options whose values are variables, with ca_path and cache off."""
+    written = {option: '"{{ %s }}"' % variable for option, variable in args.items()}
+    written.update(ca_path='"{{ ca_path }}"', cache='"off"')
+    return written
+
+
+def _terms(args):
+    return "".join("%s=%s, " % (option, variable) for option, variable in args.items()) + "ca_path=ca_path, cache='off'"
+
+
 def _module_task(name, args):
-    lines = "".join('\n        %s: "{{ %s }}"' % (option, variable) for option, variable in args.items())
-    return """
-    - name: module - {name}
-      aemops.ims.aem_ims_token:{lines}
-        ca_path: "{{{{ ca_path }}}}"
-        cache: "off"
-      register: m_{name}
-      ignore_errors: true
-""".format(name=name, lines=lines)
+    return module_task("module - " + name, _options(args), register="m_" + name, failing=True)
 
 
 def _lookup_task(name, args):
     # ignore_errors so that one broken case does not hide the others; lr_ keeps a failure's message.
-    keywords = "".join(", %s=%s" % (option, variable) for option, variable in args.items())
-    return """
-    - name: lookup - {name}
-      ansible.builtin.set_fact:
-        l_{name}: "{{{{ lookup('aemops.ims.aem_ims_token'{keywords}, ca_path=ca_path, cache='off') }}}}"
-      register: lr_{name}
-      no_log: true
-      ignore_errors: true
-""".format(name=name, keywords=keywords)
+    return lookup_task("lookup - " + name, _terms(args), "l_" + name, result="lr_" + name)
 
 
 def _looked_up(name):
@@ -65,33 +56,19 @@ def _looked_up(name):
 
 
 def _failing_module_task(name, args):
-    lines = "".join('\n        %s: "{{ %s }}"' % (option, variable) for option, variable in args.items())
-    return """
-    - name: module fails - {name}
-      aemops.ims.aem_ims_token:{lines}
-        ca_path: "{{{{ ca_path }}}}"
-        cache: "off"
-      register: m_{name}
-      ignore_errors: true
-""".format(name=name, lines=lines)
+    return module_task("module fails - " + name, _options(args), register="m_" + name, failing=True)
 
 
 def _failing_lookup_task(name, args):
-    keywords = "".join(", %s=%s" % (option, variable) for option, variable in args.items())
-    return """
-    - name: lookup fails - {name}
-      ansible.builtin.set_fact:
-        l_{name}: "{{{{ lookup('aemops.ims.aem_ims_token'{keywords}, ca_path=ca_path, cache='off') }}}}"
-      register: lr_{name}
-      ignore_errors: true
-""".format(name=name, keywords=keywords)
+    # Not no_log: the failure's message is what is checked, in the output too.
+    return lookup_task("lookup fails - " + name, _terms(args), "l_" + name, result="lr_" + name, no_log=False)
 
 
 def _certificate_date(credentials):
     return credentials.integration["certificate_expiration_date"].replace(".000Z", "Z")
 
 
-def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulator, origin, save, requests_for, issued_for, token_owner, claims):
+def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulator, origin, save, requests_for, issued_for, token_owner, claims, check_jwts):
     passphrase = "pp-" + random.token_urlsafe(12)
     aem = make_credentials()
     console_jwt = make_credentials(key_format="pkcs8")
@@ -292,6 +269,9 @@ def test_every_shape_through_module_and_lookup(ansible, make_credentials, emulat
         secrets.extend(integration.secrets)
     run.assert_no_secrets(*[token for token in tokens if token], *secrets)
     assert not problems, "\n".join(problems)
+    # Every shape signs the same claims: the default lifetime, aud/iss/sub, the binding's metascopes.
+    for integration in (aem, console_jwt, multi_jwt, aio_jwt, metascoped):
+        check_jwts(integration, count=per_integration[integration.client_id][0])
 
 
 def test_secret_rotation_first_secret_wrong_then_only_secret_wrong(

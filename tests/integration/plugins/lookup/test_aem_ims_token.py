@@ -14,11 +14,8 @@ import time
 
 import pytest
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY
+
 LOOKUP = "lookup('aemops.ims.aem_ims_token'"
 TOKEN_CACHE_FORMAT = "aemops.ims/token-cache/1"
 TOKEN_ALIAS_FORMAT = "aemops.ims/token-alias/1"
@@ -131,7 +128,7 @@ def test_term_keyword_options_variables_and_query(ansible, make_credentials, emu
     run.assert_no_secrets(result["term"], result["keywords"], result["vars"], *secrets)
 
 
-def test_environment_variables_only(ansible, credentials, emulator, save, requests_for, token_owner):
+def test_environment_variables_only(ansible, credentials, emulator, save, requests_for, token_owner, check_jwts):
     run = ansible.run(
         PLAY
         + """
@@ -157,6 +154,7 @@ def test_environment_variables_only(ansible, credentials, emulator, save, reques
     assert first != second
     assert token_owner(first) == credentials.client_id and token_owner(second) == credentials.client_id
     assert requests_for(credentials.client_id) == 2
+    check_jwts(credentials, count=2)
     run.assert_no_secrets(first, second, *credentials.secrets)
 
 

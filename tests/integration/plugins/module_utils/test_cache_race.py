@@ -44,11 +44,12 @@ CHILD = textwrap.dedent(
 )
 
 
-def _race(tmp_path, options, run_cache_dir, collections_path, processes=PROCESSES):
+def _race(tmp_path, options, run_cache_dir, collections_path, environment, processes=PROCESSES):
     """Start `processes` children, wait until all are at the barrier, release them at once."""
     script = tmp_path / "race_child.py"
     script.write_text(CHILD, encoding="utf-8")
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_"))}
+    # No AEM_IMS_*, ANSIBLE_*, proxy, CA bundle or netrc variable of the caller (conftest's clean_environment).
+    environment = dict(environment)
     environment["PYTHONPATH"] = collections_path
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
     go_read, go_write = os.pipe()
@@ -102,11 +103,11 @@ def _stderr_of_dead(children):
     return "\n".join(child.stderr.read()[-1000:] for child in dead[:3])
 
 
-def test_50_processes_on_a_cold_run_cache_make_one_exchange(credentials, emulator, requests_for, issued_for, tmp_path, collections_root):
+def test_50_processes_on_a_cold_run_cache_make_one_exchange(credentials, emulator, requests_for, issued_for, tmp_path, collections_root, clean_environment):
     run_cache_dir = tmp_path / "run-dir"
     run_cache_dir.mkdir(mode=0o700)
     options = {"service_credentials_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path, "cache": "run"}
-    results = _race(tmp_path, options, run_cache_dir, collections_root)
+    results = _race(tmp_path, options, run_cache_dir, collections_root, clean_environment())
 
     assert len(results) == PROCESSES
     tokens = {result["access_token"] for result in results}
@@ -132,11 +133,11 @@ def test_50_processes_on_a_cold_run_cache_make_one_exchange(credentials, emulato
 UNCACHED_PROCESSES = 10
 
 
-def test_processes_with_cache_off_make_one_exchange_each(credentials, emulator, requests_for, issued_for, tmp_path, collections_root):
+def test_processes_with_cache_off_make_one_exchange_each(credentials, emulator, requests_for, issued_for, tmp_path, collections_root, clean_environment):
     run_cache_dir = tmp_path / "run-dir"
     run_cache_dir.mkdir(mode=0o700)
     options = {"service_credentials_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path, "cache": "off"}
-    results = _race(tmp_path, options, run_cache_dir, collections_root, processes=UNCACHED_PROCESSES)
+    results = _race(tmp_path, options, run_cache_dir, collections_root, clean_environment(), processes=UNCACHED_PROCESSES)
 
     assert len(results) == UNCACHED_PROCESSES
     assert len({result["access_token"] for result in results}) == UNCACHED_PROCESSES

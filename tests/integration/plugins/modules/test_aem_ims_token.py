@@ -14,22 +14,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-SAVE_RESULT = """
-    - name: Keep the registered result for the test to read (hidden)
-      ansible.builtin.copy:
-        content: "{{ token | to_json }}"
-        dest: "{{ workspace }}/result.json"
-        mode: "0600"
-      no_log: true
-      delegate_to: localhost
-      run_once: true
-"""
+from ansible_collections.aemops.ims.tests.support.plays import PLAY, lookup_task, module_task
 
-PLAY = """
-- hosts: all
-  gather_facts: false
-  tasks:
-"""
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -48,7 +34,7 @@ def _certificate_date(credentials):
     return credentials.integration["certificate_expiration_date"].replace(".000Z", "Z")
 
 
-def test_service_credentials_file_gives_a_hidden_token(ansible, credentials, emulator, issued_for):
+def test_service_credentials_file_gives_a_hidden_token(ansible, credentials, emulator, issued_for, check_jwts, save):
     run = ansible.run(
         """
 - hosts: all
@@ -60,7 +46,7 @@ def test_service_credentials_file_gives_a_hidden_token(ansible, credentials, emu
         ca_path: "{{ ca_path }}"
       register: token
 """
-        + SAVE_RESULT,
+        + save("token"),
         extra_vars={"creds_file": str(credentials.files["aem_service_credentials"]), "ca_path": emulator.ca_path},
     )
     run.assert_ok()
@@ -71,8 +57,32 @@ def test_service_credentials_file_gives_a_hidden_token(ansible, credentials, emu
     assert 86000 < result["expires_in"] <= 86400
     assert result["cached"] is False
     assert issued_for(credentials.client_id) == 1
+    check_jwts(credentials, count=1)
     run.assert_no_secrets(result["access_token"], *credentials.secrets)
     assert "censored" in run.stdout
+
+
+def test_the_jwt_sent_has_the_configured_lifetime_in_seconds(ansible, make_credentials, emulator, save, check_jwts):
+    """jwt_lifetime end to end, from the module and from the lookup: the claims the emulator received.
+
+    The emulator accepts any integer exp, as IMS does (IMS took exp in milliseconds for years), so
+    only the claims it recorded show a client that sent milliseconds, a float, or the default
+    lifetime where another was configured.
+    """
+    module_creds, lookup_creds = make_credentials(), make_credentials()
+    module_options = {"service_credentials_file": '"{{ module_file }}"', "ca_path": '"{{ ca_path }}"', "jwt_lifetime": 600, "cache": '"off"'}
+    run = ansible.run(
+        PLAY
+        + module_task("Module with jwt_lifetime 600", module_options, register="module_token")
+        + lookup_task("Lookup with the largest jwt_lifetime", "lookup_file, ca_path=ca_path, jwt_lifetime=86400, cache='off'", "looked_up", failing=False)
+        + save("{'module': module_token.access_token, 'lookup': looked_up}"),
+        extra_vars={"module_file": str(module_creds.write()), "lookup_file": str(lookup_creds.write()), "ca_path": emulator.ca_path},
+    )
+    run.assert_ok()
+    result = run.result_file()
+    check_jwts(module_creds, lifetime=600, count=1)
+    check_jwts(lookup_creds, lifetime=86400, count=1)
+    run.assert_no_secrets(result["module"], result["lookup"], *module_creds.secrets, *lookup_creds.secrets)
 
 
 def test_result_keys_fact_name_and_cache_behaviour(ansible, credentials, emulator, origin, save, requests_for, token_owner):
@@ -291,7 +301,7 @@ def test_single_options_override_the_file_and_work_without_it(ansible, make_cred
     run.assert_no_secrets(options_only["access_token"], over_file["access_token"], *credentials.secrets)
 
 
-def test_everything_from_environment_variables(ansible, credentials, emulator, origin, save, requests_for, token_owner):
+def test_everything_from_environment_variables(ansible, credentials, emulator, origin, save, requests_for, token_owner, check_jwts):
     env = {
         "AEM_IMS_CLIENT_ID": credentials.client_id,
         "AEM_IMS_CLIENT_SECRET": credentials.integration["client_secrets"][0],
@@ -329,10 +339,11 @@ def test_everything_from_environment_variables(ansible, credentials, emulator, o
         assert token_owner(item["access_token"]) == credentials.client_id
     assert first["access_token"] != second["access_token"]
     assert requests_for(credentials.client_id) == 2
+    check_jwts(credentials, count=2)
     run.assert_no_secrets(first["access_token"], second["access_token"], *credentials.secrets)
 
 
-def test_encrypted_pkcs1_and_pkcs8_keys_and_a_plain_pkcs8_key(ansible, make_credentials, emulator, save, requests_for, token_owner):
+def test_encrypted_pkcs1_and_pkcs8_keys_and_a_plain_pkcs8_key(ansible, make_credentials, emulator, save, requests_for, token_owner, check_jwts):
     pkcs1 = make_credentials(key_format="pkcs1", passphrase="pp1-" + random.token_urlsafe(12))
     pkcs8 = make_credentials(key_format="pkcs8", passphrase="pp8-" + random.token_urlsafe(12))
     plain8 = make_credentials(key_format="pkcs8")
@@ -386,6 +397,7 @@ def test_encrypted_pkcs1_and_pkcs8_keys_and_a_plain_pkcs8_key(ansible, make_cred
         assert item["cached"] is False
         assert token_owner(item["access_token"]) == created.client_id, name
         assert requests_for(created.client_id) == 1, name
+        check_jwts(created, count=1)
         tokens.append(item["access_token"])
     run.assert_no_secrets(*tokens, *pkcs1.secrets, *pkcs8.secrets, *plain8.secrets)
     # Each key is tried in its own task, so that one broken format does not hide the others.
