@@ -18,7 +18,7 @@ import json
 import re
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, describe_type
-from ansible_collections.aemops.ims.plugins.module_utils._options import split_list
+from ansible_collections.aemops.ims.plugins.module_utils._settings import split_list
 
 FORMAT_AEM = "aem_service_credentials"
 FORMAT_CONSOLE = "developer_console_project"

@@ -48,7 +48,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     one_line,
     redact,
 )
-from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
+from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     ANSWER_EMPTY,
     ANSWER_VALIDATION,

@@ -15,7 +15,7 @@ from ansible.plugins.loader import fragment_loader, lookup_loader
 from ansible.utils.plugin_docs import get_docstring, get_plugin_docs
 
 from ansible_collections.aemops.ims.plugins.doc_fragments.aem_ims import ModuleDocFragment
-from ansible_collections.aemops.ims.plugins.module_utils import _options
+from ansible_collections.aemops.ims.plugins.module_utils import _options, _settings
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, OPTIONS, SECRET_OPTIONS, plugin_option_definitions
 
 NAME = "aemops.ims.aem_ims_token"
@@ -98,7 +98,7 @@ def test_options_kept_out_of_ansible_cfg():
 
 
 def test_secret_options_are_the_no_log_ones():
-    spec = _options.argument_spec()
+    spec = _settings.argument_spec()
     assert set(SECRET_OPTIONS) == {name for name, entry in spec.items() if entry.get("no_log")}
     assert set(SECRET_OPTIONS) == {"service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url", "access_token"}
 
@@ -127,7 +127,7 @@ def test_merged_module_documentation_as_ansible_doc_sees_it():
 
 def test_the_argument_spec_says_what_the_module_documentation_says():
     doc = get_docstring(os.path.join(PLUGINS_DIR, "modules", "aem_ims_token.py"), fragment_loader, collection_name="aemops.ims", plugin_type="module")[0]
-    spec = _options.argument_spec()
+    spec = _settings.argument_spec()
     assert set(spec) == set(doc["options"])
     for name, entry in spec.items():
         assert {key: entry[key] for key in SPEC_KEYS if key in entry} == {key: doc["options"][name][key] for key in SPEC_KEYS if key in doc["options"][name]}
