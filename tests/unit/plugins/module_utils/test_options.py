@@ -130,7 +130,7 @@ def test_plugin_option_definitions_come_from_the_table():
 def test_the_collection_version_is_galaxy_ymls():
     galaxy = os.path.join(os.path.dirname(_options.__file__), "..", "..", "galaxy.yml")
     with open(galaxy, encoding="utf-8") as handle:
-        assert _options.COLLECTION_VERSION == yaml.safe_load(handle)["version"]
+        assert yaml.safe_load(handle)["version"] == _options.COLLECTION_VERSION
 
 
 def test_the_table_module_imports_nothing():
