@@ -79,8 +79,8 @@ def test_module_option_values_are_task_arguments_else_the_environment():
     values, origins = module_option_values({"client_id": "task-client", "retries": None, "timeout": 5}, environ)
     assert values == {"client_id": "task-client", "retries": "7", "timeout": 5, "org_id": "env-org"}
     assert origins == {
-        "client_id": "the client_id option",
-        "timeout": "the timeout option",
+        "client_id": "the task argument client_id",
+        "timeout": "the task argument timeout",
         "retries": "environment variable AEM_IMS_RETRIES",
         "org_id": "environment variable AEM_IMS_ORG_ID",
     }
@@ -90,7 +90,7 @@ def test_module_option_values_are_task_arguments_else_the_environment():
 def test_module_option_values_take_blank_environment_variables_as_unset(blank):
     # AWX and Ansible Automation Platform inject every field of a credential type, empty ones included.
     environ = {option.env: blank for option in OPTIONS.values() if option.env}
-    assert module_option_values({"client_id": "x"}, environ) == ({"client_id": "x"}, {"client_id": "the client_id option"})
+    assert module_option_values({"client_id": "x"}, environ) == ({"client_id": "x"}, {"client_id": "the task argument client_id"})
 
 
 def test_module_option_values_read_os_environ_by_default(monkeypatch):
@@ -138,7 +138,8 @@ def test_bad_environment_values_name_the_option(env, value, expected):
     values, origins = module_option_values({}, {env: value})
     with pytest.raises(OptionError) as info:
         settings_from_options(values, origins)
-    assert info.value.msg == expected
+    # The option first, its source last.
+    assert info.value.msg == "%s (from environment variable %s)" % (expected, env)
 
 
 # --- settings_from_options: names -------------------------------------------------------------
@@ -352,7 +353,8 @@ def test_validate_maybe_is_refused_rather_than_read_as_false(source):
     args, environ = ({"validate": "maybe"}, {}) if source == "argument" else ({}, {"AEM_IMS_VALIDATE": "maybe"})
     with pytest.raises(OptionError) as info:
         settings_from_options(*module_option_values(args, environ))
-    assert info.value.msg == "validate must be a boolean (true or false), got 'maybe'"
+    origin = "the task argument validate" if source == "argument" else "environment variable AEM_IMS_VALIDATE"
+    assert info.value.msg == "validate must be a boolean (true or false), got 'maybe' (from %s)" % origin
     assert info.value.field == "validate"
 
 
@@ -366,7 +368,7 @@ def test_state_gone_lists_the_states():
 def test_state_and_access_token_never_come_from_the_environment():
     # Nothing in a job's environment can turn a task into a revocation, nor name the token to revoke.
     values, origins = module_option_values({"client_id": "x"}, {"AEM_IMS_STATE": "absent", "AEM_IMS_ACCESS_TOKEN": TOKEN})
-    assert (values, origins) == ({"client_id": "x"}, {"client_id": "the client_id option"})
+    assert (values, origins) == ({"client_id": "x"}, {"client_id": "the task argument client_id"})
     assert (settings_from_options(values, origins).state, settings_from_options(values, origins).access_token) == ("present", None)
 
 
