@@ -8,8 +8,12 @@
 
 Each extractor reads one shape into an Extracted: the values it holds under the names of
 the options, and the path of each in the document, for messages. Merging them with the
-options is _credentials.build_token_request's job. The shapes are described, with their
-sources, in the shared reference (ims-protocol.md, section 3).
+options is _credentials.build_token_request's job. Where each shape is described:
+- AEM service credentials: Adobe's "Generating Access Tokens for Server-Side APIs"
+  (Experience League, AEM as a Cloud Service; the link is in the module's documentation);
+- the Adobe Developer Console project JSON: adobe/aio-cli-plugin-app: schema/config.schema.json;
+- the flat OAuth Server-to-Server JSON: adobe/asset-compute-client: test/resources/oauthServerToServer.json;
+- aio-lib-ims contexts: adobe/aio-lib-ims: README.md.
 """
 
 from __future__ import annotations

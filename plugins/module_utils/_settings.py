@@ -254,5 +254,3 @@ def argument_spec() -> dict[str, dict]:
             entry["no_log"] = False
         spec[name] = entry
     return spec
-
-

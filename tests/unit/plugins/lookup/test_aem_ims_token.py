@@ -16,7 +16,7 @@ import pytest
 
 import ansible.plugins.loader as plugin_loader_module
 from ansible import constants as C
-from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.errors import AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.playbook.task import Task
