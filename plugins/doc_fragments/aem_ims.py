@@ -215,24 +215,20 @@ options:
     default: false
     version_added: 0.2.0
 notes:
-  - Every option is read strictly, whatever its source. A boolean takes ansible-core's strict boolean words only
-    (V(true)/V(false), V(yes)/V(no), V(on)/V(off), V(1)/V(0), ...), an integer or a number must be one, a choice must
-    be one of the choices. Anything else fails before any request, with a message that names the option and ends with
-    where the value came from.
-  - An empty E(AEM_IMS_*) environment variable counts as unset, as if it were not there, because AWX and Ansible
-    Automation Platform inject every field of a credential type, empty ones too. The next source applies: for the
-    module, the option's default.
+  - Options are read strictly from every source. Booleans take only ansible-core's strict words (V(true), V(false),
+    V(yes), V(no), V(on), V(off), V(1), V(0), ...); anything else in a boolean, an integer, a number or a choice fails
+    before any request, naming the option and where the value came from.
+  - An empty E(AEM_IMS_*) environment variable counts as unset (AWX and Ansible Automation Platform inject every field
+    of a credential type, empty ones too): the option's default applies.
 """
 
     # Only for plugins (the lookup): where ansible-core itself reads the options from.
     # Precedence: keyword argument > variable > environment variable > ansible.cfg > default.
-    # The lookup registers the same sources with type raw (_options.plugin_option_definitions),
-    # so that ansible-core hands every value over as written to the strict pass.
+    # The lookup registers them with type raw instead (_options.plugin_option_definitions).
     PLUGINS = r"""
 notes:
-  - Behind an empty E(AEM_IMS_*) environment variable the option's default applies, and the C([aem_ims]) section of
-    C(ansible.cfg) is not read for that option, because ansible-core takes the variable as set. Unset the variable
-    (or leave the field out of the credential type) for C(ansible.cfg) to apply.
+  - Behind an empty E(AEM_IMS_*) environment variable, C(ansible.cfg) is not read for that option (ansible-core takes
+    the variable as set); unset the variable for C(ansible.cfg) to apply.
 options:
   service_credentials_file:
     env: [{name: AEM_IMS_SERVICE_CREDENTIALS_FILE}]

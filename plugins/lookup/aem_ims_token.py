@@ -95,11 +95,9 @@ _raw:
   elements: str
 """
 
-# A cache hit imports only this file, _options (the option table, no imports of its own) and
-# _cache: Ansible loads the lookup anew in every forked worker, one per host and task, and
-# ansible-core compiles collection code from source each time. The strict pass (_settings),
-# what a miss needs (the credentials, the exchange, requests, PyJWT, cryptography) and the
-# error path are imported where they are used.
+# A cache hit imports only this file, _options (the option table, no imports) and _cache:
+# ansible-core compiles them from source in every forked worker. The strict pass (_settings),
+# the rest of a miss and the error path are imported where they are used.
 
 import os
 import time
@@ -115,17 +113,12 @@ from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_
 
 
 def _register_option_definitions():
-    """Give ansible-core this lookup's option definitions before its plugin loader derives them from DOCUMENTATION.
+    """The one write into ansible-core's config manager: this lookup's option definitions, type raw.
 
-    The one place that writes into ansible-core's config manager, through its public methods.
-    The registered definitions (_options.plugin_option_definitions) read every option from the
-    same places as the documented ones, but with type raw and no choices, so that ansible-core
-    hands each value over as written and the strict pass checks every source alike. The loader
-    registers a plugin's definitions only if none are there yet, and the lookup is imported
-    before it looks. Where the config manager lacks these methods, the loader derives the
-    definitions from DOCUMENTATION as for any plugin: the lookup still works, but ansible-core
-    then converts typed values leniently before the strict pass sees them (an unknown word in
-    a boolean reads as false), as the unit tests show.
+    So that ansible-core hands every value over as written (_options.plugin_option_definitions).
+    The loader derives definitions from DOCUMENTATION only where none are registered, after the
+    import. Without these methods it does so: the lookup works, but a typed value is converted
+    leniently first ("ture" reads as false), as a unit test shows.
     """
     config = getattr(C, "config", None)
     if not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):
@@ -176,13 +169,11 @@ class LookupModule(LookupBase):
     def _as_written(self, variables, keywords):
         """Each option set somewhere, as ansible-core resolved it, and where it came from in words.
 
-        Unknown keywords are kept, for the strict pass to name. Keywords are taken from the call:
-        ansible-core before 2.18 forgets where a direct value came from (get_option_and_origin
-        asks its config again, without them). Values of variables are templated, which
-        ansible-core leaves to the plugin on some lines (community.hashi_vault#434). An empty
-        environment variable counts as unset (AWX and AAP inject every field of a credential
-        type, empty ones too), so the default applies: ansible-core took it as set and did not
-        read ansible.cfg for that option.
+        Glue where ansible-core cannot serve: keywords come from the call, as before 2.18
+        get_option_and_origin forgets direct values; variables are templated, as set_options
+        hands them over untemplated (community.hashi_vault#434); an empty environment variable
+        counts as unset, and ansible-core then did not read ansible.cfg: the default applies.
+        Unknown keywords are kept, for the strict pass to name.
         """
         values = {name: value for name, value in keywords.items() if name not in LOOKUP_OPTIONS}
         origins = {}
@@ -193,11 +184,12 @@ class LookupModule(LookupBase):
             value, origin = self.get_option_and_origin(name, hostvars=variables)
             if origin.startswith("var: "):
                 values[name], origins[name] = self._templar.template(value), "variable " + origin[5:]
-            elif origin.startswith("env: ") and not (isinstance(value, str) and not value.strip()):
-                values[name], origins[name] = value, "environment variable " + origin[5:]
-            elif origin != "default" and not origin.startswith("env: "):
-                # Read from ansible.cfg, whose path is the origin: unquoted and a relative path made
-                # relative to the file, as ansible-core 2.21 does for typed options (2.16 does not unquote).
+            elif origin.startswith("env: "):
+                if not isinstance(value, str) or value.strip():
+                    values[name], origins[name] = value, "environment variable " + origin[5:]
+            elif origin != "default":
+                # From ansible.cfg (the origin is its path), read as ansible-core reads strings and
+                # paths there: unquoted (2.16 forgets to) and relative to the file.
                 value = unquote(value) if isinstance(value, str) else value
                 if LOOKUP_OPTIONS[name].type == "path" and isinstance(value, str):
                     value = os.path.join(os.path.dirname(origin), os.path.expanduser(os.path.expandvars(value)))

@@ -8,12 +8,10 @@
 
 Each extractor reads one shape into an Extracted: the values it holds under the names of
 the options, and the path of each in the document, for messages. Merging them with the
-options is _credentials.build_token_request's job. Where each shape is described:
-- AEM service credentials: Adobe's "Generating Access Tokens for Server-Side APIs"
-  (Experience League, AEM as a Cloud Service; the link is in the module's documentation);
-- the Adobe Developer Console project JSON: adobe/aio-cli-plugin-app: schema/config.schema.json;
-- the flat OAuth Server-to-Server JSON: adobe/asset-compute-client: test/resources/oauthServerToServer.json;
-- aio-lib-ims contexts: adobe/aio-lib-ims: README.md.
+options is _credentials.build_token_request's job. The shapes are described by Adobe's
+"Generating Access Tokens for Server-Side APIs" (AEM service credentials), adobe/aio-cli-plugin-app:
+schema/config.schema.json (project JSON), adobe/asset-compute-client: test/resources/oauthServerToServer.json
+(flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
 """
 
 from __future__ import annotations

@@ -4,15 +4,11 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""The options of aemops.ims.aem_ims_token: the table, and nothing that only a cache miss needs.
+"""The options of aemops.ims.aem_ims_token: the table, all that a cache hit of the lookup needs.
 
-OPTIONS says, for each option, its type, default, choices, environment variable and whether
-the lookup reads it from ansible.cfg. The lookup imports this module in every forked worker
-that templates it (ansible-core compiles collection code from source in each one), to register
-its option definitions and to read the option values a cache hit is keyed on; so it imports
-nothing. The strict conversion and checking of the values is _settings.py, which only a miss
-imports. The option documentation is plugins/doc_fragments/aem_ims.py; a unit test keeps it in
-step with OPTIONS.
+The lookup compiles this module in every forked worker, so it imports nothing; the strict pass
+over the values is _settings.py. The documentation is plugins/doc_fragments/aem_ims.py; a unit
+test keeps it in step with OPTIONS.
 """
 
 from __future__ import annotations
@@ -101,14 +97,11 @@ SECRET_OPTIONS = tuple(name for name, option in OPTIONS.items() if option.secret
 
 
 def plugin_option_definitions() -> dict[str, dict]:
-    """The lookup's option definitions, as the lookup registers them in ansible-core's config manager.
+    """The lookup's option definitions for ansible-core's config manager: the documented sources and defaults.
 
-    Where ansible-core reads each option from (keyword, variable, environment, ansible.cfg) and
-    its default, as the lookup's documentation says (a unit test checks it), but every type is
-    raw and no option has choices: ansible-core then hands each value over as written, on every
-    line from 2.16 to 2.21. With the documented types it would convert leniently first (any
-    unknown word is a false boolean) and refuse other values in its own words; the strict
-    pass (_settings.settings_from_options) converts and checks every source alike instead.
+    Every type is raw and no option has choices, so that ansible-core hands each value over as
+    written (2.16-2.21): with the documented types it converts leniently ("ture" is false) and
+    refuses in its own words. The strict pass (_settings) checks every source alike instead.
     """
     definitions: dict[str, dict] = {
         "_terms": {"type": "list", "elements": "path", "required": False, "description": ["Paths of credentials files."]},

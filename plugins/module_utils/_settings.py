@@ -6,10 +6,9 @@
 
 """The one strict reading of option values: settings_from_options() and the Settings it returns.
 
-The module (through its action plugin) and the lookup hand over each option as written,
-with where it came from; the values are converted and checked here once, alike for every
-source, and a failure names the option and ends with its source. Only a cache miss imports
-this module.
+The module and the lookup hand over each option as written, with where it came from; it is
+converted and checked here, alike for every source, and a failure names the option and ends
+with its source. Only a cache miss imports this module.
 """
 
 from __future__ import annotations
@@ -92,15 +91,12 @@ class Settings:
 
 
 def module_option_values(args: Mapping[str, object], environ: Mapping[str, str] | None = None) -> tuple[dict, dict]:
-    """The module's options as written, and where each came from: a task argument, else its AEM_IMS_* variable.
+    """The module's options as written, and where each came from: a task argument, else its non-empty AEM_IMS_* variable.
 
-    An empty variable counts as unset: AWX and Ansible Automation Platform inject every field
-    of a credential type, empty ones included.
+    In the lookup's words for the environment: the run's failure memory and aliases are keyed on origins too.
     """
     environ = os.environ if environ is None else environ
     values = dict(args)
-    # The same words as the lookup's where the source is the same (the environment): the
-    # failure memory and the lookup's aliases are keyed on values and origins alike.
     origins = {name: "the task argument %s" % name for name, value in args.items() if value is not None}
     for name, option in OPTIONS.items():
         if values.get(name) is None and option.env and environ.get(option.env, "").strip():

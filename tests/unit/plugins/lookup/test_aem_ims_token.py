@@ -444,6 +444,15 @@ def test_each_source_for_a_different_option(monkeypatch, ansible_cfg):
     }
 
 
+def test_options_from_the_environment_are_the_modules_word_for_word(monkeypatch):
+    # The failure memory and the aliases of a run are keyed on values and origins: a credential
+    # given by AEM_IMS_* variables (AWX, AAP) is the same input to the module and to the lookup.
+    environ = {"AEM_IMS_CLIENT_ID": "env-client", "AEM_IMS_TIMEOUT": "7", "AEM_IMS_METASCOPES": "a,b", "AEM_IMS_CACHE": ""}
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert resolve() == _settings.module_option_values({}, environ)
+
+
 def test_nothing_set_gives_nothing():
     assert resolve() == ({}, {})
 
