@@ -219,7 +219,7 @@ notes:
     V(yes), V(no), V(on), V(off), V(1), V(0), ...); anything else in a boolean, an integer, a number or a choice fails
     before any request, naming the option and where the value came from.
   - An empty E(AEM_IMS_*) environment variable counts as unset (AWX and Ansible Automation Platform inject every field
-    of a credential type, empty ones too): the option's default applies.
+    of a credential type, empty ones too), so the option's default applies.
 """
 
     # Only for plugins (the lookup): where ansible-core itself reads the options from.
@@ -228,7 +228,7 @@ notes:
     PLUGINS = r"""
 notes:
   - Behind an empty E(AEM_IMS_*) environment variable, C(ansible.cfg) is not read for that option (ansible-core takes
-    the variable as set); unset the variable for C(ansible.cfg) to apply.
+    the variable as set). Unset the variable for C(ansible.cfg) to apply.
 options:
   service_credentials_file:
     env: [{name: AEM_IMS_SERVICE_CREDENTIALS_FILE}]
