@@ -167,7 +167,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError(public_message(error, [value for value in secrets if isinstance(value, str)])) from None
 
     def _as_written(self, variables, keywords):
-        """Each option set somewhere, as ansible-core resolved it, and where it came from in words.
+        """Each option set somewhere, as ansible-core resolved it, and its origin in ansible-core's words.
 
         Glue where ansible-core cannot serve: keywords come from the call, as before 2.18
         get_option_and_origin forgets direct values; variables are templated, as set_options
@@ -178,22 +178,19 @@ class LookupModule(LookupBase):
         values = {name: value for name, value in keywords.items() if name not in LOOKUP_OPTIONS}
         origins = {}
         for name in LOOKUP_OPTIONS:
-            if name in keywords:
-                values[name], origins[name] = keywords[name], "the keyword " + name
-                continue
-            value, origin = self.get_option_and_origin(name, hostvars=variables)
+            value, origin = (keywords[name], "Direct") if name in keywords else self.get_option_and_origin(name, hostvars=variables)
             if origin.startswith("var: "):
-                values[name], origins[name] = self._templar.template(value), "variable " + origin[5:]
-            elif origin.startswith("env: "):
-                if not isinstance(value, str) or value.strip():
-                    values[name], origins[name] = value, "environment variable " + origin[5:]
-            elif origin != "default":
-                # From ansible.cfg (the origin is its path), read as ansible-core reads strings and
+                value = self._templar.template(value)
+            elif origin.startswith("env: ") and isinstance(value, str) and not value.strip():
+                continue
+            elif os.path.isabs(origin):
+                # From ansible.cfg, whose path is the origin, read as ansible-core reads strings and
                 # paths there: unquoted (2.16 forgets to) and relative to the file.
                 value = unquote(value) if isinstance(value, str) else value
                 if LOOKUP_OPTIONS[name].type == "path" and isinstance(value, str):
                     value = os.path.join(os.path.dirname(origin), os.path.expanduser(os.path.expandvars(value)))
-                values[name], origins[name] = value, "[aem_ims] %s in %s" % (name, origin)
+            if origin != "default":
+                values[name], origins[name] = value, origin
         return values, origins
 
     def _credentials_file(self, term, variables):

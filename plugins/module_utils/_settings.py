@@ -17,6 +17,11 @@ import os
 import re
 from collections.abc import Mapping
 
+# The standard converters of Ansible modules. check_type_bool is ansible-core's strict boolean
+# (convert_bool.boolean, strict=True): only its words (true/false, yes/no, on/off, 1/0, ...) turn
+# validate_certs off.
+from ansible.module_utils.common.validation import check_type_bool, check_type_float, check_type_int, check_type_list
+
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError, describe_type
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, OPTIONS, PLUGIN_NAME, SECRET_OPTIONS, Option
 
@@ -27,7 +32,7 @@ class Settings:
     """Checked option values, ready for the core. Values of secret options stay in here only.
 
     A plain class: a dataclass would compile its generated methods at import, in every forked
-    worker that loads the lookup.
+    worker where the lookup misses.
     """
 
     service_credentials_file: str | None
@@ -60,23 +65,26 @@ class Settings:
     state: str
     access_token: str | None
 
-    __slots__ = (*OPTIONS, "origins")
+    __slots__ = (*OPTIONS, "origins", "lookup")
 
-    def __init__(self, origins: Mapping[str, str] | None = None, **values: object):
+    def __init__(self, origins: Mapping[str, str] | None = None, lookup: bool = False, **values: object):
         unknown = set(values) - set(OPTIONS)
         if unknown:
             raise TypeError("unknown settings: %s" % ", ".join(sorted(unknown)))
         for name, option in OPTIONS.items():
             setattr(self, name, values.get(name, option.unset))
-        # Where each option came from ("the client_id option", "environment variable AEM_IMS_CLIENT_ID"), for messages.
+        # Where each option came from, in ansible-core's words (see describe_origin), for messages.
         self.origins = dict(origins or {})
+        self.lookup = lookup
 
     def __repr__(self):
         return "Settings(%s)" % ", ".join("%s=%r" % (name, getattr(self, name)) for name in OPTIONS if name not in SECRET_OPTIONS)
 
     def where(self, name: str) -> str:
         """Where an option came from, or where it was looked for, in words."""
-        return self.origins.get(name) or "the %s option or %s" % (name, OPTIONS[name].env)
+        if name not in self.origins:
+            return "the %s option or %s" % (name, OPTIONS[name].env)
+        return describe_origin(name, self.origins[name], self.lookup)
 
     def secret_values(self) -> list[str]:
         """Every secret these settings hold, for the last-resort scrubbing of messages."""
@@ -90,18 +98,32 @@ class Settings:
         return [value for value in values if isinstance(value, str) and value]
 
 
+def describe_origin(name: str, origin: str, lookup: bool) -> str:
+    """An origin as ansible-core words it ("Direct", "var: x", "env: X", the path of ansible.cfg) in a message's words.
+
+    Both plugins key the run's failure memory and the lookup's aliases on these origins
+    (_cache.input_fingerprint), so the same credential as task arguments and as keywords is one
+    input; only the words differ.
+    """
+    if origin == "Direct":
+        return "%s %s" % ("the keyword" if lookup else "the task argument", name)
+    if origin.startswith(("var: ", "env: ")):
+        return "%s %s" % ("variable" if origin.startswith("var: ") else "environment variable", origin[5:])
+    return "[aem_ims] %s in %s" % (name, origin) if os.path.isabs(origin) else origin
+
+
 def module_option_values(args: Mapping[str, object], environ: Mapping[str, str] | None = None) -> tuple[dict, dict]:
     """The module's options as written, and where each came from: a task argument, else its non-empty AEM_IMS_* variable.
 
-    In the lookup's words for the environment: the run's failure memory and aliases are keyed on origins too.
+    Origins in ansible-core's words, as the lookup has them (describe_origin).
     """
     environ = os.environ if environ is None else environ
     values = dict(args)
-    origins = {name: "the task argument %s" % name for name, value in args.items() if value is not None}
+    origins = {name: "Direct" for name, value in args.items() if value is not None}
     for name, option in OPTIONS.items():
         if values.get(name) is None and option.env and environ.get(option.env, "").strip():
             values[name] = environ[option.env]
-            origins[name] = "environment variable %s" % option.env
+            origins[name] = "env: %s" % option.env
     return values, origins
 
 
@@ -135,8 +157,8 @@ def settings_from_options(values: Mapping[str, object], origins: Mapping[str, st
     except OptionError as error:
         if error.field not in origins:
             raise
-        raise OptionError("%s (from %s)" % (error.msg, origins[error.field]), field=error.field) from None
-    return Settings(origins, **checked)
+        raise OptionError("%s (from %s)" % (error.msg, describe_origin(error.field, origins[error.field], lookup)), field=error.field) from None
+    return Settings(origins, lookup, **checked)
 
 
 def _shown(option: Option, value: object) -> str:
@@ -158,16 +180,6 @@ def _converted(option: Option, value: object) -> object:
     Our words because ansible-core words its own differently in every release, and strict
     booleans because ansible-core's lenient ones read any unknown word, "ture" included, as false.
     """
-    # The standard converters of Ansible modules, imported on a cache miss only. check_type_bool
-    # is ansible-core's strict boolean (convert_bool.boolean, strict=True): only its words
-    # (true/false, yes/no, on/off, 1/0, ...) turn validate_certs off.
-    from ansible.module_utils.common.validation import (  # pylint: disable=import-outside-toplevel
-        check_type_bool,
-        check_type_float,
-        check_type_int,
-        check_type_list,
-    )
-
     kind, name = option.type, option.name
     if kind == "raw":
         return value

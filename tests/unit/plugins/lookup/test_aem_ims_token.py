@@ -353,7 +353,7 @@ def test_empty_environment_variables_mean_unset_and_the_default_applies(obtained
     assert (settings.timeout, settings.retries, settings.jwt_lifetime, settings.refresh_margin) == (30.0, 3, 300, 600)
     assert (settings.validate_certs, settings.force_refresh, settings.cache, settings.auth_method) == (True, False, "run", "auto")
     assert (settings.service_credentials_file, settings.ca_path, settings.client_secret, settings.metascopes) == (None, None, None, ())
-    assert settings.origins == {"client_id": "the keyword client_id"}
+    assert settings.origins == {"client_id": "Direct"}
 
 
 def test_a_lookup_never_changes_the_environment(obtained, monkeypatch, ansible_cfg, creds, tmp_path):
@@ -436,12 +436,8 @@ def test_each_source_for_a_different_option(monkeypatch, ansible_cfg):
     values, origins = resolve({"aem_ims_scopes": ["openid"], "unrelated": 1}, {"client_id": "keyword-client"})
     # As written: "12" from ansible.cfg stays text for the strict pass to convert.
     assert values == {"client_id": "keyword-client", "scopes": ["openid"], "org_id": "env-org", "timeout": "12"}
-    assert origins == {
-        "client_id": "the keyword client_id",
-        "scopes": "variable aem_ims_scopes",
-        "org_id": "environment variable AEM_IMS_ORG_ID",
-        "timeout": "[aem_ims] timeout in %s" % cfg,
-    }
+    # Origins in ansible-core's words: "Direct" for a keyword, as a task argument is for the module.
+    assert origins == {"client_id": "Direct", "scopes": "var: aem_ims_scopes", "org_id": "env: AEM_IMS_ORG_ID", "timeout": cfg}
 
 
 def test_options_from_the_environment_are_the_modules_word_for_word(monkeypatch):
@@ -460,7 +456,7 @@ def test_nothing_set_gives_nothing():
 def test_a_keyword_set_to_none_still_wins():
     # As ansible-core does for direct options: None set on purpose hides the lower sources.
     values, origins = resolve({"aem_ims_client_id": "var-client"}, {"client_id": None})
-    assert (values["client_id"], origins["client_id"]) == (None, "the keyword client_id")
+    assert (values["client_id"], origins["client_id"]) == (None, "Direct")
 
 
 def test_every_source_hands_values_over_as_written(monkeypatch, ansible_cfg):
@@ -501,7 +497,9 @@ def test_a_mistyped_boolean_reaches_the_strict_pass_as_written(monkeypatch, ansi
     assert values["validate_certs"] == "ture"
     with pytest.raises(OptionError) as info:
         settings_from_options(values, origins, lookup=True)
-    assert info.value.msg == "validate_certs must be a boolean (true or false), got 'ture' (from %s)" % origins["validate_certs"]
+    words = {"keyword": "the keyword validate_certs", "variable": "variable aem_ims_validate_certs"}
+    words.update({"environment": "environment variable AEM_IMS_VALIDATE_CERTS", "ansible.cfg": "[aem_ims] validate_certs in %s" % C.CONFIG_FILE})
+    assert info.value.msg == "validate_certs must be a boolean (true or false), got 'ture' (from %s)" % words[source]
 
 
 def test_variables_are_templated_and_nothing_else(monkeypatch):
@@ -518,13 +516,13 @@ def test_variables_are_templated_and_nothing_else(monkeypatch):
     values, origins = resolve({"aem_ims_client_id": "{{ x }}", "unrelated": "{{ y }}"}, {"org_id": "{{ z }}"}, plugin=plugin)
     assert templated == ["{{ x }}"]
     assert values == {"client_id": "templated-{{ x }}", "org_id": "{{ z }}", "credential_name": "{{ e }}"}
-    assert origins["client_id"] == "variable aem_ims_client_id"
+    assert origins["client_id"] == "var: aem_ims_client_id"
 
 
 def test_unknown_keywords_are_kept_for_the_check_to_name():
     values, origins = resolve(keywords={"client_id": "x", "bogus": 1, "fact_name": "f"})
     assert values == {"client_id": "x", "bogus": 1, "fact_name": "f"}
-    assert origins == {"client_id": "the keyword client_id"}
+    assert origins == {"client_id": "Direct"}
     with pytest.raises(OptionError) as info:
         settings_from_options(values, origins, lookup=True)
     assert info.value.msg.startswith("Unsupported option(s) for aemops.ims.aem_ims_token: bogus, fact_name. Supported options: ")

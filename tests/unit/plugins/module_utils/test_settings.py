@@ -78,7 +78,10 @@ def test_module_option_values_are_task_arguments_else_the_environment():
     environ = {"AEM_IMS_CLIENT_ID": "env-client", "AEM_IMS_ORG_ID": "env-org", "AEM_IMS_RETRIES": "7", "AEM_IMS_TIMEOUT": "2"}
     values, origins = module_option_values({"client_id": "task-client", "retries": None, "timeout": 5}, environ)
     assert values == {"client_id": "task-client", "retries": "7", "timeout": 5, "org_id": "env-org"}
-    assert origins == {
+    # In ansible-core's words, as the lookup has them: the run's failure memory is keyed on them.
+    assert origins == {"client_id": "Direct", "timeout": "Direct", "retries": "env: AEM_IMS_RETRIES", "org_id": "env: AEM_IMS_ORG_ID"}
+    settings = settings_from_options(values, origins)
+    assert {name: settings.where(name) for name in origins} == {
         "client_id": "the task argument client_id",
         "timeout": "the task argument timeout",
         "retries": "environment variable AEM_IMS_RETRIES",
@@ -90,12 +93,30 @@ def test_module_option_values_are_task_arguments_else_the_environment():
 def test_module_option_values_take_blank_environment_variables_as_unset(blank):
     # AWX and Ansible Automation Platform inject every field of a credential type, empty ones included.
     environ = {option.env: blank for option in OPTIONS.values() if option.env}
-    assert module_option_values({"client_id": "x"}, environ) == ({"client_id": "x"}, {"client_id": "the task argument client_id"})
+    assert module_option_values({"client_id": "x"}, environ) == ({"client_id": "x"}, {"client_id": "Direct"})
 
 
 def test_module_option_values_read_os_environ_by_default(monkeypatch):
     monkeypatch.setenv("AEM_IMS_CLIENT_ID", "env-client")
-    assert module_option_values({}) == ({"client_id": "env-client"}, {"client_id": "environment variable AEM_IMS_CLIENT_ID"})
+    assert module_option_values({}) == ({"client_id": "env-client"}, {"client_id": "env: AEM_IMS_CLIENT_ID"})
+
+
+@pytest.mark.parametrize(
+    "origin, lookup, words",
+    [
+        ("Direct", False, "the task argument timeout"),
+        ("Direct", True, "the keyword timeout"),
+        ("var: aem_ims_timeout", True, "variable aem_ims_timeout"),
+        ("env: AEM_IMS_TIMEOUT", False, "environment variable AEM_IMS_TIMEOUT"),
+        ("/etc/ansible/ansible.cfg", True, "[aem_ims] timeout in /etc/ansible/ansible.cfg"),
+        ("somewhere else", True, "somewhere else"),
+    ],
+)
+def test_messages_end_with_the_source_in_words(origin, lookup, words):
+    with pytest.raises(OptionError) as info:
+        settings_from_options({"timeout": "slow"}, {"timeout": origin}, lookup=lookup)
+    assert info.value.msg == "timeout must be a number, got 'slow' (from %s)" % words
+    assert settings_from_options({"timeout": "5"}, {"timeout": origin}, lookup=lookup).where("timeout") == words
 
 
 def test_module_option_values_keep_unknown_arguments_for_the_check():
@@ -368,7 +389,7 @@ def test_state_gone_lists_the_states():
 def test_state_and_access_token_never_come_from_the_environment():
     # Nothing in a job's environment can turn a task into a revocation, nor name the token to revoke.
     values, origins = module_option_values({"client_id": "x"}, {"AEM_IMS_STATE": "absent", "AEM_IMS_ACCESS_TOKEN": TOKEN})
-    assert (values, origins) == ({"client_id": "x"}, {"client_id": "the task argument client_id"})
+    assert (values, origins) == ({"client_id": "x"}, {"client_id": "Direct"})
     assert (settings_from_options(values, origins).state, settings_from_options(values, origins).access_token) == ("present", None)
 
 
