@@ -146,8 +146,9 @@ class LookupModule(LookupBase):
             if not boolean(values.get("force_refresh", False), strict=False):
                 confirmed = boolean(values.get("validate", False), strict=False)
                 hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time(), confirmed) for fingerprint in fingerprints]
-                if all(hits):
-                    return [entry["access_token"] for entry in hits]
+                tokens = [entry["access_token"] for entry in hits if entry]
+                if len(tokens) == len(paths):
+                    return tokens
             # pylint: disable=import-outside-toplevel
             from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
             from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
