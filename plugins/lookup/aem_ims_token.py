@@ -182,7 +182,7 @@ class LookupModule(LookupBase):
             value, origin = (keywords[name], "Direct") if name in keywords else self.get_option_and_origin(name, hostvars=variables)
             if origin.startswith("var: "):
                 value = self._templar.template(value)
-            elif origin.startswith("env: ") and isinstance(value, str) and not value.strip():
+            elif origin.startswith("env: ") and not os.environ.get(origin[5:], "").strip():
                 continue
             elif os.path.isabs(origin):
                 # From ansible.cfg, whose path is the origin, read as ansible-core reads strings and
