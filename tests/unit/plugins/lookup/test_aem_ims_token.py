@@ -247,6 +247,14 @@ def test_without_the_registration_the_loader_reads_the_documented_options(fresh_
     )
 
 
+def test_without_the_registration_an_empty_environment_variable_still_counts_as_unset(fresh_load, monkeypatch, obtained):
+    # ansible-core would hand over False for an empty AEM_IMS_VALIDATE_CERTS of the documented bool type.
+    load_without_the_registration(monkeypatch, fresh_load)
+    monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", "")
+    lookup(client_id=CLIENT_ID)
+    assert obtained.calls[-1]["settings"].validate_certs is True
+
+
 @pytest.mark.xfail(strict=True, reason="without the registration, ansible-core converts ansible.cfg's 'ture' leniently to false first")
 def test_without_the_registration_a_typo_in_ansible_cfg_is_not_caught(fresh_load, monkeypatch, obtained, ansible_cfg):
     # What the registration is for: with the documented types, ansible-core hands over False for
