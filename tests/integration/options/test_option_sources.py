@@ -63,7 +63,7 @@ def test_a_typo_in_ansible_cfg_fails_before_any_request_naming_the_option_and_th
         ansible.workspace,
         dict(
             {"service_credentials_file": credentials.files["aem_service_credentials"], "ca_path": emulator.ca_path},
-            **{name: typo for name, (typo, _) in TYPOS.items()},
+            **{name: typo for name, (typo, _problem) in TYPOS.items()},
         ),
     )
     tasks = ""
