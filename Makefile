@@ -25,9 +25,9 @@ PY_NEWEST ?= 3.12
 ANSIBLE_CORE_NEWEST ?= 2.21.5
 VENV_NEWEST ?= $(ROOT)/.venv-newest
 
-# Supported ansible-core lines (README "Compatibility", meta/runtime.yml). `make test`
-# runs the integration suites and units at both ends, sanity at both ends and on 2.19
-# (the main line); `make test-matrix` runs all three on every line.
+# Supported ansible-core lines (README "Tested with Ansible", meta/runtime.yml). `make test`
+# runs the integration suites, sanity and units at both ends (2.16 and 2.21) and the package
+# check on 2.19 (the main line); `make test-matrix` runs all three on every line.
 # Each line has a pinned ansible-core (CORE_x), a controller Python (PY_x: 2.20+ start
 # at 3.12; 2.18, the first line that supports 3.13, runs on 3.13) and a venv (VENV_x).
 # Per-line targets: venv-x, units-x, sanity-x, integration-x.

@@ -17,7 +17,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
-from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS, module_option_values, settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS
+from ansible_collections.aemops.ims.plugins.module_utils._settings import module_option_values, settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message, run_cache_dir, warn
 
@@ -33,6 +34,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
 
+        # Task argument > AEM_IMS_* environment variable > default, then the lookup's strict pass.
         values, origins = module_option_values(self._task.args)
         if values.get("fact_name"):
             # Shown, not returned: before 2.19 ansible-core drops the deprecations of a censored result.

@@ -38,7 +38,8 @@ from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes impo
 )
 from ansible_collections.aemops.ims.plugins.module_utils._endpoints import is_adobe_ims, parse_ims_endpoint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, KeyMaterialError, OptionError, describe_type
-from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE, Settings
+from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE
+from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 
 FORMAT_OPTIONS = "options"
 MAX_FILE_BYTES = 1024 * 1024

@@ -18,7 +18,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import To
 from ansible_collections.aemops.ims.plugins.module_utils._errors import MAX_MESSAGE_LENGTH, AemImsError, RepeatedFailure, one_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
+    from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 
 
 class FailureMemory:

@@ -57,7 +57,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
+    from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 
 CERTIFICATE_WARNING_DAYS = 30
 # How far the answer's expires_in may disagree with the token's own claims before the

@@ -316,7 +316,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aemops.ims.plugins.module_utils._options import argument_spec
+from ansible_collections.aemops.ims.plugins.module_utils._settings import argument_spec
 
 
 def main():

@@ -29,7 +29,7 @@ CHILD = textwrap.dedent(
     options = json.loads(sys.argv[3])
     run_cache_dir = options.pop("_run_cache_dir")
 
-    from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
+    from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
     from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 
     settings = settings_from_options(options)

@@ -151,7 +151,7 @@ def test_settings_cache_directory_and_warn_reach_obtain_token(obtained, tmp_path
     assert settings.cache_dir == str(tmp_path / "c")
     assert kwargs["run_cache_dir"] == str(tmp_path)
     assert kwargs["warn"] is _controller.warn
-    assert settings.where("client_id") == "the client_id option"
+    assert settings.where("client_id") == "the task argument client_id"
     assert settings.where("org_id") == "the org_id option or AEM_IMS_ORG_ID"
 
 
@@ -165,7 +165,7 @@ def test_environment_variables_are_read_and_named(obtained, monkeypatch):
     assert settings.where("client_id") == "environment variable AEM_IMS_CLIENT_ID"
     run({"client_id": "task-client"})
     settings = obtained.calls[-1][0]
-    assert (settings.client_id, settings.where("client_id")) == ("task-client", "the client_id option")
+    assert (settings.client_id, settings.where("client_id")) == ("task-client", "the task argument client_id")
 
 
 def test_empty_environment_variables_mean_unset(obtained, monkeypatch):
@@ -191,7 +191,7 @@ def test_environment_errors_name_the_option(obtained, monkeypatch):
     monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", "ture")
     result = run({"client_id": CLIENT_ID})
     assert_failure(result)
-    assert result["msg"] == "validate_certs must be a boolean (true or false), got 'ture'"
+    assert result["msg"] == "validate_certs must be a boolean (true or false), got 'ture' (from environment variable AEM_IMS_VALIDATE_CERTS)"
     assert obtained.calls == []
 
 
@@ -222,7 +222,7 @@ def test_async_is_refused(obtained):
 def test_option_errors_fail_with_one_line(obtained):
     result = run({"jwt_lifetime": 5})
     assert_failure(result)
-    assert result["msg"] == "jwt_lifetime must be between 10 and 86400, got 5"
+    assert result["msg"] == "jwt_lifetime must be between 10 and 86400, got 5 (from the task argument jwt_lifetime)"
     assert obtained.calls == []
 
 
@@ -380,11 +380,14 @@ def test_validate_comes_from_aem_ims_validate(obtained, monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ({"state": "gone"}, "state must be one of present, absent, got 'gone'"),
-        ({"access_token": GIVEN_TOKEN}, "access_token is the token to revoke with state=absent; state is present"),
-        ({"access_token": GIVEN_TOKEN, "state": "present"}, "access_token is the token to revoke with state=absent; state is present"),
-        ({"access_token": [GIVEN_TOKEN], "state": "absent"}, "access_token must be a string, got a list"),
-        ({"validate": "maybe"}, "validate must be a boolean (true or false), got 'maybe'"),
+        ({"state": "gone"}, "state must be one of present, absent, got 'gone' (from the task argument state)"),
+        ({"access_token": GIVEN_TOKEN}, "access_token is the token to revoke with state=absent; state is present (from the task argument access_token)"),
+        (
+            {"access_token": GIVEN_TOKEN, "state": "present"},
+            "access_token is the token to revoke with state=absent; state is present (from the task argument access_token)",
+        ),
+        ({"access_token": [GIVEN_TOKEN], "state": "absent"}, "access_token must be a string, got a list (from the task argument access_token)"),
+        ({"validate": "maybe"}, "validate must be a boolean (true or false), got 'maybe' (from the task argument validate)"),
     ],
 )
 def test_bad_lifecycle_arguments_fail_with_one_line(revoked, obtained, args, message):

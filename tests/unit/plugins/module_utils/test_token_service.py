@@ -705,7 +705,7 @@ _CACHE_HIT = r"""
 import json, sys
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 _AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
-from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 settings = settings_from_options({"service_credentials_file": sys.argv[2]})
 result = TokenService(settings, sys.argv[3], print).obtain()
