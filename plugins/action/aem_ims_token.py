@@ -61,12 +61,12 @@ class ActionModule(ActionBase):
             files.resolve_settings(settings)
             if settings.state == "absent":
                 # Revoking changes IMS and the caches: check mode only says what it would do.
-                result.update(revoke_token(settings, run_cache_dir=run_cache_dir(), check_mode=bool(self._task.check_mode), files=files))
+                result.update(revoke_token(settings, run_cache_dir=run_cache_dir(), check_mode=bool(self._task.check_mode), reader=files))
                 result["_ansible_no_log"] = True
                 return result
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
             started = time.monotonic()
-            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn, inputs=input_fingerprint(values, origins, None), files=files)
+            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn, inputs=input_fingerprint(values, origins, None), reader=files)
             self._display.v(token_summary(token, credential_source(settings), time.monotonic() - started))
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not isinstance(error, AemImsError):

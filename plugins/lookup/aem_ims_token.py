@@ -165,7 +165,7 @@ class LookupModule(LookupBase):
             for term, path, fingerprint in zip(terms or [None], paths, fingerprints, strict=True):
                 started = time.monotonic()
                 result = obtain_token(
-                    settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint, files=files
+                    settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint, reader=files
                 )
                 source = _controller.credential_source(settings, None if term is None else path)
                 Display().v(_controller.token_summary(result, source, time.monotonic() - started, lookup=True))

@@ -29,6 +29,7 @@ from datetime import datetime
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import (
     EXTRACTORS,
     FORMAT_AEM,
+    FORMAT_CONSOLE,
     LOCAL_DEVELOPMENT_TOKEN,
     METHOD_JWT,
     METHOD_S2S,

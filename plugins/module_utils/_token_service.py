@@ -288,7 +288,7 @@ def obtain_token(
     now: Callable[[], float] = time.time,
     warn_on_cache_hit: bool = True,
     inputs: str | None = None,
-    files: PluginInputs = LOCAL_FILES,
+    reader: PluginInputs = LOCAL_FILES,
 ) -> dict:
     """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
 
@@ -296,7 +296,7 @@ def obtain_token(
     certificate warning repeated hundreds of times would bury the play's output. inputs is
     the hash of what the plugin was given (_cache.input_fingerprint): failures are remembered
     under it (FailureMemory), and it is pointed at the token's entry for the lookup's later
-    cache hits. files reads the files the options name (_credentials.PluginInputs).
+    cache hits. reader reads the files the options name (_credentials.PluginInputs).
     """
     # Identities taken before the files are read: a file changed meanwhile is read again next time.
     files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if inputs and path}
@@ -305,7 +305,7 @@ def obtain_token(
         memory.check(now())
     request = None
     try:
-        request = build_token_request(settings, credentials_file, files)
+        request = build_token_request(settings, credentials_file, reader)
         if not settings.validate_certs and not settings.ca_path and warn is not None:
             warn_unverified_tls(request.origin, run_cache_dir, warn, once_per_run=not warn_on_cache_hit)
         found = _Found.of(request, settings, run_cache_dir, warn, now, memory)
@@ -495,7 +495,7 @@ def invalidate(request: TokenRequest, settings: Settings, token: str) -> None:
 
 
 def revoke_token(
-    settings: Settings, run_cache_dir: str | None = None, now: Callable[[], float] = time.time, check_mode: bool = False, files: PluginInputs = LOCAL_FILES
+    settings: Settings, run_cache_dir: str | None = None, now: Callable[[], float] = time.time, check_mode: bool = False, reader: PluginInputs = LOCAL_FILES
 ) -> dict:
     """state=absent: revoke the token of these credentials at IMS, and remove it from every cache.
 
@@ -503,7 +503,7 @@ def revoke_token(
     credentials. In check mode nothing is sent and nothing removed. Returns the result: the
     request's public summary, revoked (how many tokens) and changed.
     """
-    request = build_token_request(settings, files=files)
+    request = build_token_request(settings, inputs=reader)
     key = request.cache_key()
     if settings.access_token:
         tokens = [settings.access_token]

@@ -65,7 +65,11 @@ class ControllerFiles(PluginInputs):
         try:
             found = self.loader.path_dwim_relative_stack(self.search_path, "files", given, is_role=self.is_role)
         except AnsibleFileNotFound as error:
-            tried = [str(candidate) for candidate in (getattr(error, "paths", None) or ())]
+            tried: list[str] = []
+            for candidate in getattr(error, "paths", None) or ():
+                # The playbook's directory comes twice when it is also the loader's base directory.
+                if str(candidate) not in tried:
+                    tried.append(str(candidate))
             raise CredentialsError(
                 "%s %s (from %s) does not exist: a relative path is looked for in the playbook's (or role's) files/ directory and "
                 "its own directory, as lookup('file') does; tried %s" % (what, given, origin, ", ".join(tried) or "no search path"),
