@@ -372,6 +372,10 @@ class _Merge:
         """Where an option came from, or every place the plugin looked for it."""
         return self.settings.origins.get(name) or self.inputs.sources(name)
 
+    def given_by(self, name: str) -> str:
+        """Where the value of an option that is set came from."""
+        return self.settings.origins.get(name) or "the %s option" % name
+
     def document_value(self, name: str):
         return self.extracted.values.get(name) if self.extracted else None
 
@@ -461,7 +465,7 @@ def _where_found(merge: _Merge, name: str) -> str:
     """Where a value in use came from: its option's source, else its place in the document."""
     option_value = getattr(merge.settings, name)
     if option_value not in (None, (), []):
-        return merge.where(name)
+        return merge.given_by(name)
     return merge.document_path(name) or merge.where(name)
 
 
@@ -496,7 +500,7 @@ def _check_jwt_identity(request: TokenRequest, merge: _Merge) -> None:
         )
     # Named by the hint of IMS's "Could not match JWT signature to any of the bindings".
     request.identity_sources = [
-        "%s (from %s)" % (name, merge.where(name)) for name in ("org_id", "technical_account_id") if getattr(merge.settings, name) not in (None, "")
+        "%s (from %s)" % (name, merge.given_by(name)) for name in ("org_id", "technical_account_id") if getattr(merge.settings, name) not in (None, "")
     ]
 
 
