@@ -39,7 +39,8 @@ extends_documentation_fragment:
 options:
   _terms:
     description:
-      - Paths of credentials files, as for O(service_credentials_file). Each yields one token.
+      - Paths of credentials files, as for O(service_credentials_file) (relative paths and C(ansible-vault)
+        encryption included). Each yields one token.
       - With no terms, one token is returned from the options.
     type: list
     elements: path
@@ -50,6 +51,8 @@ notes:
   - The Python packages under requirements are needed on the controller (or in the execution environment). A cache
     hit imports none of them.
   - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
+  - Run with C(-v) for one non-secret line per token (client ID, endpoint, where the credentials came from, method,
+    cached or not, time taken) and for each retry of a request to IMS.
 seealso:
   - module: aemops.ims.aem_ims_token
   - ref: playbooks_lookups

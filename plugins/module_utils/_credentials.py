@@ -234,8 +234,8 @@ def normalize_private_key(text: object, where: str) -> str:
     if "\\" in pem:
         # PEM has no backslash: one left once \\n escapes became line breaks was escaped twice (\\\\n) on its way here.
         raise KeyMaterialError(
-            "the private key from %s holds literal backslashes (such as \\\\n, a line break escaped twice): give the key with real "
-            "line breaks, or with single \\n escapes" % where,
+            "the private key from %s holds literal backslashes, as when its line breaks are escaped twice: give the key with real "
+            "line breaks, or escaped once" % where,
             field="private_key",
         )
     lines = []

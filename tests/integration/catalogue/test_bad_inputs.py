@@ -652,8 +652,8 @@ def first_hour_cases(good, files, label, good_args, net):
             "private_key_escaped_twice",
             dict(good_args),
             {"private_key": twice_escaped},
-            "the private key from the private_key option holds literal backslashes (such as \\\\n, a line break escaped twice): give the "
-            "key with real line breaks, or with single \\n escapes",
+            "the private key from the private_key option holds literal backslashes, as when its line breaks are escaped twice: give the "
+            "key with real line breaks, or escaped once",
         ),
     ]
 

@@ -150,8 +150,8 @@ def test_a_key_escaped_twice_is_said_to_be(keys):
     with pytest.raises(KeyMaterialError) as info:
         normalize_private_key(twice, "environment variable AEM_IMS_PRIVATE_KEY")
     assert info.value.msg == (
-        "the private key from environment variable AEM_IMS_PRIVATE_KEY holds literal backslashes (such as \\\\n, a line break escaped "
-        "twice): give the key with real line breaks, or with single \\n escapes"
+        "the private key from environment variable AEM_IMS_PRIVATE_KEY holds literal backslashes, as when its line breaks are escaped "
+        "twice: give the key with real line breaks, or escaped once"
     )
     # Escaped once is a form found in the wild, and fine.
     assert normalize_private_key(keys.pkcs1.replace("\n", "\\n"), "x") == keys.pkcs1
