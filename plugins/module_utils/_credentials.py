@@ -593,8 +593,7 @@ def build_token_request(settings: Settings, credentials_file: str | None = None,
         return request
     if not private_key:
         raise CredentialsError(
-            "auth_method is jwt but no private key was found: looked in %s, %s%s"
-            % (merge.where("private_key"), merge.where("private_key_file"), in_document),
+            "auth_method is jwt but no private key was found: looked in %s, %s%s" % (merge.where("private_key"), merge.where("private_key_file"), in_document),
             field="private_key",
         )
     if not request.org_id:

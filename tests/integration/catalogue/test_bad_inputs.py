@@ -613,7 +613,10 @@ def first_hour_cases(good, files, label, good_args, net):
             {},
             {},
             no_credentials
-            % ("service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)", "as task arguments or AEM_IMS_* environment variables"),
+            % (
+                "service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)",
+                "as task arguments or AEM_IMS_* environment variables",
+            ),
             no_credentials
             % (
                 "a term or service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)",

@@ -633,7 +633,9 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
         "no_passphrase": "the private key from private_key_file %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)"
         % files["encrypted_key"],
         # How long it tried is in the message (issue 21), and not for a test to pin.
-        "unreachable": re.compile(re.escape("could not connect to IMS at https://127.0.0.1:1: connection refused (gave up after 2 attempts") + r" in [0-9]+\.[0-9] s\)"),
+        "unreachable": re.compile(
+            re.escape("could not connect to IMS at https://127.0.0.1:1: connection refused (gave up after 2 attempts") + r" in [0-9]+\.[0-9] s\)"
+        ),
         "mismatch": "the private key from integration.privateKey in the service credentials file {0} does not match the certificate in "
         "publicKey of the service credentials file {0}: they belong to different integrations or key rotations; download the service "
         "credentials again, or use the matching private key".format(files["mismatch"]),

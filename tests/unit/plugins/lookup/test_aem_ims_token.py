@@ -23,7 +23,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.loader import action_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.aemops.ims.plugins.module_utils import _credentials, _token_service
+from ansible_collections.aemops.ims.plugins.module_utils import _token_service
 from ansible_collections.aemops.ims.plugins.module_utils._cache import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, TokenCache, token_digest
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, OptionError

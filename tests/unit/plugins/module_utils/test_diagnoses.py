@@ -142,7 +142,10 @@ def test_the_binding_hint_names_the_issuer_and_subject_set_by_options(creds):
     )
     with pytest.raises(ImsResponseError) as info:
         interpret_response(400, {}, body, "JWT exchange", PROD, [])
-    assert info.value.msg.endswith("Hint: the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer Console; download the service credentials again")
+    assert info.value.msg.endswith(
+        "Hint: the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer Console; "
+        "download the service credentials again"
+    )
 
 
 def test_a_key_escaped_twice_is_said_to_be(keys):

@@ -84,7 +84,8 @@ def test_plain_files_are_read_as_they_are(creds, tmp_path):
     path = tmp_path / "aem.json"
     path.write_text(json.dumps(creds.aem()))
     files = ControllerFiles(loader_with_vault(tmp_path), [str(tmp_path)])
-    assert build_token_request(build_settings(service_credentials_file=str(path)), inputs=files).client_id == creds.aem()["integration"]["technicalAccount"]["clientId"]
+    request = build_token_request(build_settings(service_credentials_file=str(path)), inputs=files)
+    assert request.client_id == creds.aem()["integration"]["technicalAccount"]["clientId"]
 
 
 def test_a_fifo_is_refused_before_the_loader_would_wait_on_it(tmp_path):
