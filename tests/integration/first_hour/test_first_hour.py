@@ -110,6 +110,16 @@ PLAY = """
       register: wrong_vault
       ignore_errors: true
 
+    - name: An org_id of the right form but of another organization, set over the credentials
+      aemops.ims.aem_ims_token:
+        service_credentials_file: aem.json
+        org_id: 0123456789ABCDEF01234567@AdobeOrg
+        cache: "off"
+        retries: 0
+        ca_path: "{{ ca_path }}"
+      register: other_org
+      ignore_errors: true
+
     - name: A relative path that is nowhere, through the module
       aemops.ims.aem_ims_token:
         service_credentials_file: nowhere.json
@@ -129,7 +139,7 @@ PLAY = """
         content: "{{ {'aem_module': aem_module, 'console_module': console_module, 'aem_lookup': aem_lookup,
                       'console_lookup': console_lookup, 'plaintext_files': plaintext_files.stdout_lines,
                       'silent_once': silent_once, 'silent_twice': silent_twice, 'wrong_vault': wrong_vault,
-                      'nowhere_module': nowhere_module, 'nowhere_lookup': nowhere_lookup_result} | to_json }}"
+                      'nowhere_module': nowhere_module, 'other_org': other_org, 'nowhere_lookup': nowhere_lookup_result} | to_json }}"
         dest: "{{ workspace }}/result.json"
         mode: "0600"
       no_log: true
@@ -227,6 +237,12 @@ def test_first_hour_vault_relative_paths_observable(ansible, make_credentials, f
     message = result["wrong_vault"]["msg"]
     assert message.startswith("service_credentials_file %s is vault-encrypted and could not be decrypted: " % other), message
     assert "vault" in message.split(": ", 1)[1].lower() and message.endswith("(--vault-password-file, --vault-id or --ask-vault-pass)"), message
+    assert re.fullmatch(
+        r"IMS rejected the JWT exchange: HTTP 400 invalid_token: Could not match JWT signature to any of the bindings \(x-debug-id [0-9a-f-]+\)\. "
+        r"Hint: org_id \(from the org_id option\) set over the credentials may not be this integration's; or the private key does not "
+        r"belong to it, or its certificate expired or was revoked in the AEM Developer Console",
+        result["other_org"]["msg"],
+    ), result["other_org"]["msg"]
     tried = "tried %s, %s" % (files / "nowhere.json", workspace / "nowhere.json")
     assert result["nowhere_module"]["msg"] == (
         "service credentials file nowhere.json (from the service_credentials_file option) does not exist: a relative path is looked for in "
