@@ -17,7 +17,7 @@ options:
         with an C(integration) object), an Adobe Developer Console project JSON (see O(credential_name)), the flat
         OAuth Server-to-Server JSON (C(CLIENT_ID), C(CLIENT_SECRETS), C(SCOPES), ...) or an aio-lib-ims context.
       - Mutually exclusive with O(service_credentials).
-      - May be encrypted with C(ansible-vault): it is decrypted in memory with the play's vault password. A relative
+      - May be encrypted with C(ansible-vault), to be decrypted in memory with the vault password of the play. A relative
         path is looked for in the role's or playbook's C(files/) directory, then beside the playbook, as
         P(ansible.builtin.file#lookup) does; not in the current directory.
       - If not set, the environment variable E(AEM_IMS_SERVICE_CREDENTIALS_FILE) is used.
