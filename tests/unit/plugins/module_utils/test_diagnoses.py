@@ -9,6 +9,8 @@ sources each plugin names.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import PluginInputs, build_token_request, normalize_private_key
@@ -158,3 +160,20 @@ def test_a_key_escaped_twice_is_said_to_be(keys):
     )
     # Escaped once is a form found in the wild, and fine.
     assert normalize_private_key(keys.pkcs1.replace("\n", "\\n"), "x") == keys.pkcs1
+
+
+def test_each_retry_is_told_to_the_progress_callback_with_its_reason_and_wait(monkeypatch):
+    from ansible_collections.aemops.ims.tests.unit.plugins.module_utils import test_ims_client as client_tests
+
+    told = []
+    busy = client_tests._Response(503, body=b"busy")
+    client, waits = client_tests.client_with(busy, client_tests.ok_response(), retries=2, progress=told.append)
+    answer, _date = client.post("/ims/exchange/jwt", client_tests._Fields(), "JWT exchange")
+    assert answer["access_token"] == "tok" and len(waits) == 1
+    assert len(told) == 1
+    assert re.fullmatch(
+        r"the JWT exchange to IMS at %s failed \(attempt 1 of 3, after [0-9]+\.[0-9] s\): IMS answered the JWT exchange with HTTP 503 and a "
+        r"non-JSON body \(no content type\): 'busy'\. Hint: IMS had a server error; try again later; retrying in %.1f s"
+        % (re.escape(client_tests.ORIGIN), waits[0]),
+        told[0],
+    ), told[0]
