@@ -134,6 +134,16 @@ class PluginInputs:
             places.append("%s in the [aem_ims] section of ansible.cfg" % name)
         return "%s or %s" % (", ".join(places[:-1]), places[-1])
 
+    def alternatives(self, name: str) -> str:
+        """The places other than the option itself that the plugin reads option name from, for "set <option> (or ...)"."""
+        option = OPTIONS[name]
+        if not self.lookup:
+            return option.env or ""
+        places = ["variable %s" % option.variable, "environment variable %s" % option.env]
+        if option.in_ini:
+            places.append("%s in the [aem_ims] section of ansible.cfg" % name)
+        return " or ".join(places)
+
     def warn(self, message: str) -> None:
         """A warning about the inputs that does not stop the task (the base has nowhere to show it)."""
 
@@ -316,6 +326,8 @@ class TokenRequest:
     scopes: list[str] = field(default_factory=list)
     # The JWT issuer and subject that options set over the credentials, in words, for IMS's binding errors.
     identity_sources: list[str] = field(default_factory=list)
+    # Where else than its option private_key_passphrase is read from, in words (PluginInputs.alternatives).
+    passphrase_alternatives: str = "AEM_IMS_PRIVATE_KEY_PASSPHRASE"
     # Told of each retry of the exchange (PluginInputs.progress); never given a secret.
     progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
@@ -567,6 +579,7 @@ def build_token_request(settings: Settings, credentials_file: str | None = None,
     merge.check_endpoint_trust(origin, auth_method)
     request = TokenRequest(
         progress=inputs.progress,
+        passphrase_alternatives=inputs.alternatives("private_key_passphrase"),
         auth_method=auth_method,
         origin=origin,
         client_id=client_id,

@@ -353,6 +353,9 @@ def build_catalogue(good, encrypted, emulator, directory):
             {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key), **net},
             {},
             "the private key from private_key_file %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % encrypted_key,
+            # The lookup names every place it reads the passphrase from (issue 21).
+            "the private key from private_key_file %s is encrypted: set private_key_passphrase (or variable aem_ims_private_key_passphrase "
+            "or environment variable AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % encrypted_key,
         ),
         (
             "key_is_a_certificate",

@@ -177,3 +177,16 @@ def test_each_retry_is_told_to_the_progress_callback_with_its_reason_and_wait(mo
         % (re.escape(client_tests.ORIGIN), waits[0]),
         told[0],
     ), told[0]
+
+
+def test_an_encrypted_key_without_a_passphrase_names_where_the_lookup_reads_it(creds):
+    from ansible_collections.aemops.ims.plugins.module_utils import _signing
+
+    document = creds.aio_jwt()
+    document.pop("passphrase", None)
+    request = build_token_request(build_settings(service_credentials=document), inputs=LookupInputs())
+    with pytest.raises(KeyMaterialError) as info:
+        _signing.load_private_key(request)
+    assert info.value.msg.endswith(
+        "is encrypted: set private_key_passphrase (or variable aem_ims_private_key_passphrase or environment variable AEM_IMS_PRIVATE_KEY_PASSPHRASE)"
+    )
