@@ -39,7 +39,8 @@ extends_documentation_fragment:
 options:
   _terms:
     description:
-      - Paths of credentials files, as for O(service_credentials_file). Each yields one token.
+      - Paths of credentials files, as for O(service_credentials_file) (relative paths and C(ansible-vault)
+        encryption included). Each yields one token.
       - With no terms, one token is returned from the options.
     type: list
     elements: path
@@ -50,6 +51,8 @@ notes:
   - The Python packages under requirements are needed on the controller (or in the execution environment). A cache
     hit imports none of them.
   - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
+  - Run with C(-v) for one non-secret line per token (client ID, endpoint, where the credentials came from, method,
+    cached or not, time taken) and for each retry of a request to IMS.
 seealso:
   - module: aemops.ims.aem_ims_token
   - ref: playbooks_lookups
@@ -109,6 +112,7 @@ from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.quoting import unquote
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache import entry_for_fingerprint, input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, SECRET_OPTIONS, plugin_option_definitions, settings_from_options
@@ -143,8 +147,9 @@ class LookupModule(LookupBase):
             values, origins = self._option_values(variables, kwargs)
             secrets += [values.get(name) for name in SECRET_OPTIONS]
             fingerprints = [input_fingerprint(values, origins, path) for path in paths]
-            # A call repeated with the same inputs in this run is served without validating or reading anything again.
-            if not boolean(values.get("force_refresh", False), strict=False):
+            # A call repeated with the same inputs in this run is served without validating or reading anything again
+            # (at -v it takes the full path, which has what the summary line of each token shows).
+            if not boolean(values.get("force_refresh", False), strict=False) and Display().verbosity < 1:
                 confirmed = boolean(values.get("validate", False), strict=False)
                 hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time(), confirmed) for fingerprint in fingerprints]
                 tokens = [entry["access_token"] for entry in hits if entry]
@@ -154,11 +159,19 @@ class LookupModule(LookupBase):
             secrets += settings.secret_values()
             # pylint: disable-next=import-outside-toplevel
             from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+            from ansible_collections.aemops.ims.plugins.plugin_utils import _controller  # pylint: disable=import-outside-toplevel
             from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn  # pylint: disable=import-outside-toplevel
 
+            files = self._controller_files(variables)
+            files.resolve_settings(settings)
             tokens = []
-            for path, fingerprint in zip(paths, fingerprints, strict=True):
-                result = obtain_token(settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint)
+            for term, path, fingerprint in zip(terms or [None], paths, fingerprints, strict=True):
+                started = time.monotonic()
+                result = obtain_token(
+                    settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint, reader=files
+                )
+                source = _controller.credential_source(settings, None if term is None else path)
+                Display().v(_controller.token_summary(result, source, time.monotonic() - started, lookup=True))
                 tokens.append(result["access_token"])
             return tokens
         except Exception as error:  # pylint: disable=broad-exception-caught
@@ -175,9 +188,22 @@ class LookupModule(LookupBase):
             kind = "an empty string" if isinstance(term, str) else describe_type(term)
             raise AnsibleLookupError("each term must be the path of a credentials file, got %s" % kind)
         path = os.path.expanduser(term.strip())
-        if not os.path.isabs(path) and not os.path.exists(path):
-            path = self.find_file_in_search_path(variables, "files", path, ignore_missing=True) or path
-        return path
+        if os.path.isabs(path) and os.path.exists(path):
+            return path
+        from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError  # pylint: disable=import-outside-toplevel
+
+        try:
+            return self._controller_files(variables).find(path, "service credentials file", "the lookup's term")
+        except AemImsError as error:
+            raise AnsibleLookupError(error.msg) from None
+
+    def _controller_files(self, variables):
+        """Relative paths found as find_file_in_search_path() finds them; vault files decrypted in memory (plugin_utils._files)."""
+        from ansible_collections.aemops.ims.plugins.plugin_utils._controller import retry_progress, warn  # pylint: disable=import-outside-toplevel
+        from ansible_collections.aemops.ims.plugins.plugin_utils._files import ControllerFiles  # pylint: disable=import-outside-toplevel
+
+        search_path = variables.get("ansible_search_path") or [self.get_basedir(variables)]
+        return ControllerFiles(self._loader, search_path, lookup=True, is_role="role_path" in variables, warn=warn, progress=retry_progress)
 
     def _option_values(self, variables, keywords):
         """Each option as written and where it came from, highest first: keyword, aem_ims_* variable,

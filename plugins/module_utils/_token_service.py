@@ -38,7 +38,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache import (
     usable,
 )
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
-from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest, build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._credentials import LOCAL_FILES, PluginInputs, TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     MAX_MESSAGE_LENGTH,
     AemImsError,
@@ -142,6 +142,8 @@ def ims_client(request: TokenRequest, settings: Settings, *tokens: str) -> ImsHt
         ca_path=settings.ca_path,
         proxy_url=settings.proxy_url,
         secrets=settings.secret_values() + request.secret_values() + list(tokens),
+        progress=request.progress,
+        identity_sources=request.identity_sources,
     )
 
 
@@ -286,6 +288,7 @@ def obtain_token(
     now: Callable[[], float] = time.time,
     warn_on_cache_hit: bool = True,
     inputs: str | None = None,
+    reader: PluginInputs = LOCAL_FILES,
 ) -> dict:
     """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
 
@@ -293,7 +296,7 @@ def obtain_token(
     certificate warning repeated hundreds of times would bury the play's output. inputs is
     the hash of what the plugin was given (_cache.input_fingerprint): failures are remembered
     under it (FailureMemory), and it is pointed at the token's entry for the lookup's later
-    cache hits.
+    cache hits. reader reads the files the options name (_credentials.PluginInputs).
     """
     # Identities taken before the files are read: a file changed meanwhile is read again next time.
     files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if inputs and path}
@@ -302,7 +305,7 @@ def obtain_token(
         memory.check(now())
     request = None
     try:
-        request = build_token_request(settings, credentials_file)
+        request = build_token_request(settings, credentials_file, reader)
         if not settings.validate_certs and not settings.ca_path and warn is not None:
             warn_unverified_tls(request.origin, run_cache_dir, warn, once_per_run=not warn_on_cache_hit)
         found = _Found.of(request, settings, run_cache_dir, warn, now, memory)
@@ -491,14 +494,16 @@ def invalidate(request: TokenRequest, settings: Settings, token: str) -> None:
         raise
 
 
-def revoke_token(settings: Settings, run_cache_dir: str | None = None, now: Callable[[], float] = time.time, check_mode: bool = False) -> dict:
+def revoke_token(
+    settings: Settings, run_cache_dir: str | None = None, now: Callable[[], float] = time.time, check_mode: bool = False, reader: PluginInputs = LOCAL_FILES
+) -> dict:
     """state=absent: revoke the token of these credentials at IMS, and remove it from every cache.
 
     The token is the access_token option when given, else each unexpired token cached for these
     credentials. In check mode nothing is sent and nothing removed. Returns the result: the
     request's public summary, revoked (how many tokens) and changed.
     """
-    request = build_token_request(settings)
+    request = build_token_request(settings, inputs=reader)
     key = request.cache_key()
     if settings.access_token:
         tokens = [settings.access_token]
