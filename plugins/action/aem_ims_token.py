@@ -13,6 +13,8 @@ lookup share one token cache.
 
 from __future__ import annotations
 
+import time
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import input_fingerprint
@@ -20,7 +22,15 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsEr
 from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS
 from ansible_collections.aemops.ims.plugins.module_utils._settings import module_option_values, settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
-from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message, run_cache_dir, warn
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
+    credential_source,
+    public_message,
+    retry_progress,
+    run_cache_dir,
+    token_summary,
+    warn,
+)
+from ansible_collections.aemops.ims.plugins.plugin_utils._files import ControllerFiles
 
 
 class ActionModule(ActionBase):
@@ -48,13 +58,18 @@ class ActionModule(ActionBase):
         try:
             settings = settings_from_options(values, origins)
             secrets += settings.secret_values()
+            # Relative paths as copy: src= finds them (the role's and playbook's files/); vault files decrypted in memory.
+            files = ControllerFiles(self._loader, self._task.get_search_path(), warn=warn, progress=retry_progress)
+            files.resolve_settings(settings)
             if settings.state == "absent":
                 # Revoking changes IMS and the caches: check mode only says what it would do.
-                result.update(TokenService(settings, run_cache_dir()).revoke(check_mode=bool(self._task.check_mode)))
+                result.update(TokenService(settings, run_cache_dir(), reader=files).revoke(check_mode=bool(self._task.check_mode)))
                 result["_ansible_no_log"] = True
                 return result
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
-            token = TokenService(settings, run_cache_dir(), warn).obtain(inputs=input_fingerprint(values, origins, None))
+            started = time.monotonic()
+            token = TokenService(settings, run_cache_dir(), warn, reader=files).obtain(inputs=input_fingerprint(values, origins, None))
+            self._display.v(token_summary(token, credential_source(settings), time.monotonic() - started))
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not isinstance(error, AemImsError):
                 self._display.vvv("aemops.ims.aem_ims_token: unexpected %s" % type(error).__name__)

@@ -17,6 +17,9 @@ options:
         with an C(integration) object), an Adobe Developer Console project JSON (see O(credential_name)), the flat
         OAuth Server-to-Server JSON (C(CLIENT_ID), C(CLIENT_SECRETS), C(SCOPES), ...) or an aio-lib-ims context.
       - Mutually exclusive with O(service_credentials).
+      - May be encrypted with C(ansible-vault), to be decrypted in memory with the vault password of the play. A relative
+        path is looked for in the role's or playbook's C(files/) directory, then beside the playbook, as
+        P(ansible.builtin.file#lookup) does; not in the current directory.
       - If not set, the environment variable E(AEM_IMS_SERVICE_CREDENTIALS_FILE) is used.
     type: path
   service_credentials:
@@ -82,6 +85,7 @@ options:
       - Path to the private key PEM file. An Adobe Developer Console project JSON never contains the key, so
         it comes from here (or O(private_key)).
       - Mutually exclusive with O(private_key).
+      - May be encrypted with C(ansible-vault), and a relative path is found, as for O(service_credentials_file).
       - If not set, the environment variable E(AEM_IMS_PRIVATE_KEY_FILE) is used.
     type: path
   private_key_passphrase:

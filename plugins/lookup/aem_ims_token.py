@@ -39,7 +39,8 @@ extends_documentation_fragment:
 options:
   _terms:
     description:
-      - Paths of credentials files, as for O(service_credentials_file). Each yields one token.
+      - Paths of credentials files, as for O(service_credentials_file) (relative paths and C(ansible-vault)
+        encryption included). Each yields one token.
       - With no terms, one token is returned from the options.
     type: list
     elements: path
@@ -50,6 +51,8 @@ notes:
   - The Python packages under requirements are needed on the controller (or in the execution environment). A cache
     hit imports none of them.
   - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
+  - Run with C(-v) for one non-secret line per token (client ID, endpoint, where the credentials came from, method,
+    cached or not, time taken) and for each retry of a request to IMS.
 seealso:
   - module: aemops.ims.aem_ims_token
   - ref: playbooks_lookups
@@ -109,6 +112,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.quoting import unquote
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import entry_for_fingerprint, input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, SECRET_OPTIONS, plugin_option_definitions
@@ -145,7 +149,8 @@ class LookupModule(LookupBase):
             fingerprints = [input_fingerprint(values, origins, path) for path in paths]
             # A call repeated with the same inputs in this run is served without checking or reading
             # anything again: an alias exists only for inputs that passed the strict pass before.
-            if not boolean(values.get("force_refresh", False), strict=False):
+            # At -v it takes the full path, which has what the summary line of each token shows.
+            if not boolean(values.get("force_refresh", False), strict=False) and Display().verbosity < 1:
                 confirmed = boolean(values.get("validate", False), strict=False)
                 hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time(), confirmed) for fingerprint in fingerprints]
                 tokens = [entry["access_token"] for entry in hits if entry]
@@ -154,14 +159,21 @@ class LookupModule(LookupBase):
             # pylint: disable=import-outside-toplevel
             from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
             from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
+            from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
             from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn
 
             settings = settings_from_options(values, origins, lookup=True)
             secrets += settings.secret_values()
-            service = TokenService(settings, run_cache_dir(), warn)
+            files = self._controller_files(variables)
+            files.resolve_settings(settings)
+            service = TokenService(settings, run_cache_dir(), warn, reader=files)
             tokens = []
-            for path, fingerprint in zip(paths, fingerprints, strict=True):
-                tokens.append(service.obtain(path, inputs=fingerprint, warn_on_cache_hit=False)["access_token"])
+            for term, path, fingerprint in zip(terms or [None], paths, fingerprints, strict=True):
+                started = time.monotonic()
+                result = service.obtain(path, inputs=fingerprint, warn_on_cache_hit=False)
+                source = _controller.credential_source(settings, None if term is None else path)
+                Display().v(_controller.token_summary(result, source, time.monotonic() - started, lookup=True))
+                tokens.append(result["access_token"])
             return tokens
         except Exception as error:  # pylint: disable=broad-exception-caught
             from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message  # pylint: disable=import-outside-toplevel
@@ -204,6 +216,19 @@ class LookupModule(LookupBase):
             kind = "an empty string" if isinstance(term, str) else describe_type(term)
             raise AnsibleLookupError("each term must be the path of a credentials file, got %s" % kind)
         path = os.path.expanduser(term.strip())
-        if not os.path.isabs(path) and not os.path.exists(path):
-            path = self.find_file_in_search_path(variables, "files", path, ignore_missing=True) or path
-        return path
+        if os.path.isabs(path) and os.path.exists(path):
+            return path
+        from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError  # pylint: disable=import-outside-toplevel
+
+        try:
+            return self._controller_files(variables).find(path, "service credentials file", "the lookup's term")
+        except AemImsError as error:
+            raise AnsibleLookupError(error.msg) from None
+
+    def _controller_files(self, variables):
+        """Relative paths found as find_file_in_search_path() finds them; vault files decrypted in memory (plugin_utils._files)."""
+        from ansible_collections.aemops.ims.plugins.plugin_utils._controller import retry_progress, warn  # pylint: disable=import-outside-toplevel
+        from ansible_collections.aemops.ims.plugins.plugin_utils._files import ControllerFiles  # pylint: disable=import-outside-toplevel
+
+        search_path = variables.get("ansible_search_path") or [self.get_basedir(variables)]
+        return ControllerFiles(self._loader, search_path, lookup=True, is_role="role_path" in variables, warn=warn, progress=retry_progress)

@@ -71,6 +71,8 @@ class Extracted:
         self.credentials_format = credentials_format
         self.values: dict[str, object] = {}
         self.paths: dict[str, str] = {}
+        # The kinds of credential the document's chosen credential carries (a project JSON: jwt, oauth_server_to_server).
+        self.blocks: list[str] = []
 
     def __repr__(self):
         # The values hold the client secrets and the private key.
@@ -214,6 +216,7 @@ def extract_developer_console_project(document: CredentialDocument, settings) ->
     for block in ("jwt", "oauth_server_to_server"):
         if not isinstance(credential.get(block), dict):
             continue
+        extracted.blocks.append(block)
         extracted.put("client_id", sub.get(block + ".client_id"), "%s.%s.client_id" % (base, block))
         extracted.put("technical_account_id", sub.get(block + ".technical_account_id"), "%s.%s.technical_account_id" % (base, block))
         extracted.put("email", sub.get(block + ".technical_account_email"), "%s.%s.technical_account_email" % (base, block))

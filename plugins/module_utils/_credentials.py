@@ -22,12 +22,14 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import (
     EXTRACTORS,
     FORMAT_AEM,
+    FORMAT_CONSOLE,
     LOCAL_DEVELOPMENT_TOKEN,
     METHOD_JWT,
     METHOD_S2S,
@@ -38,7 +40,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes impo
 )
 from ansible_collections.aemops.ims.plugins.module_utils._endpoints import is_adobe_ims, parse_ims_endpoint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, KeyMaterialError, OptionError, describe_type
-from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE
+from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE, OPTIONS
 from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 
 FORMAT_OPTIONS = "options"
@@ -52,8 +54,8 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,40}$")
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def read_text_file(path: str, what: str) -> str:
-    """Read a small UTF-8 text file; every failure becomes one line naming the file.
+def read_checked_bytes(path: str, what: str) -> bytes:
+    """The bytes of a small file; every failure becomes one line naming the file.
 
     Opened first and then checked (fstat), without blocking: a path swapped for a FIFO or a
     device after a check would otherwise hang the task.
@@ -62,7 +64,8 @@ def read_text_file(path: str, what: str) -> str:
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
-        raise CredentialsError("%s does not exist" % label, field=what) from None
+        shown = path if os.path.isabs(path) else "%s (%s)" % (path, os.path.abspath(path))
+        raise CredentialsError("%s %s does not exist" % (what, shown), field=what) from None
     except PermissionError:
         readable_directory = os.access(os.path.dirname(os.path.abspath(path)), os.X_OK)
         problem = "is not readable" if readable_directory else "is not accessible"
@@ -89,10 +92,64 @@ def read_text_file(path: str, what: str) -> str:
         raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
     finally:
         os.close(descriptor)
+    return data
+
+
+def decode_text(data: bytes, label: str, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CredentialsError("%s is not UTF-8 text" % label, field=what) from None
+
+
+def read_text_file(path: str, what: str) -> str:
+    """Read a small UTF-8 text file; every failure becomes one line naming the file."""
+    return decode_text(read_checked_bytes(path, what), "%s %s" % (what, path), what)
+
+
+class PluginInputs:
+    """How the plugin around the core reads what it is given: the files options name, and where options come from.
+
+    This base is what the core can do alone: it reads a file as it is (a relative path from the
+    current directory) and names the module's sources of an option in messages. On the
+    controller the plugins pass plugin_utils._files.ControllerFiles instead, which finds a
+    relative path as lookup('file') does and decrypts a vault-encrypted file in memory with
+    the play's vault secrets: the core receives the text and never opens those paths itself.
+    """
+
+    lookup = False
+    # Told of each retry of a request to IMS, in one secret-free line; None: nowhere to show it.
+    progress: Callable[[str], None] | None = None
+
+    def read(self, path: str, what: str) -> str:
+        """The text of the file at path; what is how messages name it ("service credentials file", "private_key_file")."""
+        return read_text_file(path, what)
+
+    def sources(self, name: str) -> str:
+        """Every place the plugin reads option name from, in words, for "is missing: looked in ..." messages."""
+        option = OPTIONS[name]
+        if not self.lookup:
+            return "the %s option or %s" % (name, option.env)
+        places = ["the %s keyword" % name, "variable %s" % option.variable, "environment variable %s" % option.env]
+        if option.in_ini:
+            places.append("%s in the [aem_ims] section of ansible.cfg" % name)
+        return "%s or %s" % (", ".join(places[:-1]), places[-1])
+
+    def alternatives(self, name: str) -> str:
+        """The places other than the option itself that the plugin reads option name from, for "set <option> (or ...)"."""
+        option = OPTIONS[name]
+        if not self.lookup:
+            return option.env or ""
+        places = ["variable %s" % option.variable, "environment variable %s" % option.env]
+        if option.in_ini:
+            places.append("%s in the [aem_ims] section of ansible.cfg" % name)
+        return " or ".join(places)
+
+    def warn(self, message: str) -> None:
+        """A warning about the inputs that does not stop the task (the base has nowhere to show it)."""
+
+
+LOCAL_FILES = PluginInputs()
 
 
 def parse_json_object(text: str, label: str, field_name: str) -> dict:
@@ -112,15 +169,15 @@ def parse_json_object(text: str, label: str, field_name: str) -> dict:
     return document
 
 
-def _credentials_file_document(path: str) -> CredentialDocument:
+def _credentials_file_document(path: str, inputs: PluginInputs) -> CredentialDocument:
     label = "service credentials file %s" % path
-    return CredentialDocument(parse_json_object(read_text_file(path, "service credentials file"), label, "service_credentials_file"), label)
+    return CredentialDocument(parse_json_object(inputs.read(path, "service credentials file"), label, "service_credentials_file"), label)
 
 
-def load_document(settings: Settings, credentials_file: str | None = None) -> CredentialDocument | None:
+def load_document(settings: Settings, credentials_file: str | None = None, inputs: PluginInputs = LOCAL_FILES) -> CredentialDocument | None:
     """The credentials document to read (a lookup term wins over the options), or None when only single options are given."""
     if credentials_file is not None:
-        return _credentials_file_document(os.path.expanduser(str(credentials_file)))
+        return _credentials_file_document(os.path.expanduser(str(credentials_file)), inputs)
     inline = settings.service_credentials
     if inline is not None and settings.service_credentials_file is not None:
         raise OptionError(
@@ -136,7 +193,7 @@ def load_document(settings: Settings, credentials_file: str | None = None) -> Cr
     if inline is not None:
         return CredentialDocument(inline, "service_credentials")
     if settings.service_credentials_file is not None:
-        return _credentials_file_document(settings.service_credentials_file)
+        return _credentials_file_document(settings.service_credentials_file, inputs)
     return None
 
 
@@ -185,6 +242,13 @@ def normalize_private_key(text: object, where: str) -> str:
             pem = decoded.decode("ascii").strip()
     if "\\n" in pem:
         pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
+    if "\\" in pem:
+        # PEM has no backslash: one left once \\n escapes became line breaks was escaped twice (\\\\n) on its way here.
+        raise KeyMaterialError(
+            "the private key from %s holds literal backslashes, as when its line breaks are escaped twice: give the key with real "
+            "line breaks, or escaped once" % where,
+            field="private_key",
+        )
     lines = []
     for line in pem.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = line.strip()
@@ -261,6 +325,12 @@ class TokenRequest:
     certificate_expiration: str | None = None
     metascopes: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    # The JWT issuer and subject that options set over the credentials, in words, for IMS's binding errors.
+    identity_sources: list[str] = field(default_factory=list)
+    # Where else than its option private_key_passphrase is read from, in words (PluginInputs.alternatives).
+    passphrase_alternatives: str = "AEM_IMS_PRIVATE_KEY_PASSPHRASE"
+    # Told of each retry of the exchange (PluginInputs.progress); never given a secret.
+    progress: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def cache_key(self) -> str:
         """A hash of who is asking for what; no identifier or secret is readable from it."""
@@ -316,10 +386,19 @@ class TokenRequest:
 class _Merge:
     """Options over the document, and where each value was looked for, for messages."""
 
-    def __init__(self, settings: Settings, extracted: Extracted | None, source: str):
+    def __init__(self, settings: Settings, extracted: Extracted | None, source: str, inputs: PluginInputs = LOCAL_FILES):
         self.settings = settings
         self.extracted = extracted
         self.source = source
+        self.inputs = inputs
+
+    def where(self, name: str) -> str:
+        """Where an option came from, or every place the plugin looked for it."""
+        return self.settings.where(name) if name in self.settings.origins else self.inputs.sources(name)
+
+    def given_by(self, name: str) -> str:
+        """Where the value of an option that is set came from."""
+        return self.settings.where(name) if name in self.settings.origins else "the %s option" % name
 
     def document_value(self, name: str):
         return self.extracted.values.get(name) if self.extracted else None
@@ -333,7 +412,7 @@ class _Merge:
 
     def missing(self, what: str, option: str, document_name: str | None = None) -> CredentialsError:
         # Every extractor records the path of each field it looks for, found or not.
-        places = [self.settings.where(option), self.document_path(document_name or option)]
+        places = [self.where(option), self.document_path(document_name or option)]
         return CredentialsError("%s is missing: looked in %s" % (what, " and ".join(place for place in places if place)), field=option)
 
     def private_key(self) -> tuple[str | None, str | None]:
@@ -350,7 +429,7 @@ class _Merge:
             return normalize_private_key(settings.private_key, where), where
         if settings.private_key_file is not None:
             where = "private_key_file %s" % settings.private_key_file
-            return normalize_private_key(read_text_file(settings.private_key_file, "private_key_file"), where), where
+            return normalize_private_key(self.inputs.read(settings.private_key_file, "private_key_file"), where), where
         if self.document_value("private_key") is not None:
             where = self.document_path("private_key")
             return normalize_private_key(self.document_value("private_key"), where), where
@@ -392,13 +471,108 @@ class _Merge:
             )
 
 
-def build_token_request(settings: Settings, credentials_file: str | None = None) -> TokenRequest:
-    """Resolve options and credentials into a TokenRequest, with one-line errors."""
-    document = load_document(settings, credentials_file)
+# The forms of Adobe's published credential examples (AdobeDocs/adobeio-auth JWT/JWT.md; the AEM service credentials
+# of AdobeDocs/experience-manager-learn.en and adobe/aemcs-api-client-lib): the organization ID ends in @AdobeOrg, the
+# technical account ID in @techacct.adobe.com. Its local part is 24 hex digits in every example, the technical account's
+# email is a UUID at the same domain: documented by example only, so that difference is only warned about.
+_ORG_SUFFIX = "@adobeorg"
+_TECHNICAL_ACCOUNT_SUFFIX = "@techacct.adobe.com"
+_UUID_LOCAL_PART = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}@", re.IGNORECASE)
+
+
+def _quoted(value: str) -> str:
+    text = re.sub(r"[\x00-\x1f\x7f]", "?", value)
+    return "'%s'" % (text if len(text) <= 60 else text[:57] + "...")
+
+
+def _where_found(merge: _Merge, name: str) -> str:
+    """Where a value in use came from: its option's source, else its place in the document."""
+    option_value = getattr(merge.settings, name)
+    if option_value not in (None, (), []):
+        return merge.given_by(name)
+    return merge.document_path(name) or merge.where(name)
+
+
+def _check_jwt_identity(request: TokenRequest, merge: _Merge) -> None:
+    """Refuse, before any request, a JWT issuer or subject IMS could only answer with "Could not match JWT signature to any of the bindings"."""
+    org_id, account = request.org_id or "", request.technical_account_id or ""
+    if not org_id.lower().endswith(_ORG_SUFFIX) or org_id.lower() == _ORG_SUFFIX:
+        raise CredentialsError(
+            "org_id from %s must be an IMS organization ID of the form <ID>@AdobeOrg, got %s: copy it from the credentials "
+            "(org in AEM service credentials, ims_org_id in the project JSON)" % (_where_found(merge, "org_id"), _quoted(org_id)),
+            field="org_id",
+        )
+    if request.email and account.lower() == request.email.lower():
+        raise CredentialsError(
+            "technical_account_id from %s is the technical account's email (%s in the %s), not its ID: use the other "
+            "...@techacct.adobe.com value of the credentials (id in AEM service credentials, technical_account_id in the project JSON)"
+            % (_where_found(merge, "technical_account_id"), merge.document_path("email").split(" in the ")[0], request.source),
+            field="technical_account_id",
+        )
+    if not account.lower().endswith(_TECHNICAL_ACCOUNT_SUFFIX) or account.lower() == _TECHNICAL_ACCOUNT_SUFFIX:
+        raise CredentialsError(
+            "technical_account_id from %s must be a technical account ID of the form <ID>@techacct.adobe.com, got %s: copy it from the "
+            "credentials (id in AEM service credentials, technical_account_id in the project JSON)"
+            % (_where_found(merge, "technical_account_id"), _quoted(account)),
+            field="technical_account_id",
+        )
+    if _UUID_LOCAL_PART.match(account):
+        merge.inputs.warn(
+            "technical_account_id from %s looks like a technical account's email (a UUID at techacct.adobe.com); the technical "
+            "account ID Adobe issues is usually 24 hexadecimal digits (id in AEM service credentials). If IMS answers "
+            "'Could not match JWT signature to any of the bindings', check it" % _where_found(merge, "technical_account_id")
+        )
+    # Named by the hint of IMS's "Could not match JWT signature to any of the bindings".
+    request.identity_sources = [
+        "%s (from %s)" % (name, merge.given_by(name)) for name in ("org_id", "technical_account_id") if getattr(merge.settings, name) not in (None, "")
+    ]
+
+
+# What identifies a credential when no document is given: with none of these, nothing was given at all.
+_CREDENTIAL_OPTIONS = ("client_id", "client_secret", "org_id", "technical_account_id", "private_key", "private_key_file")
+
+
+def no_credentials_message(inputs: PluginInputs) -> str:
+    """The one message for a task given no credentials at all, listing the ways to give them."""
+    if inputs.lookup:
+        ways = "a term or service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)"
+        elsewhere = "as keywords, aem_ims_* variables or AEM_IMS_* environment variables"
+    else:
+        ways = "service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)"
+        elsewhere = "as task arguments or AEM_IMS_* environment variables"
+    return (
+        "no credentials were given: set %s, or the single fields client_id and client_secret with scopes (OAuth Server-to-Server) "
+        "or with org_id, technical_account_id and private_key_file (JWT), %s. In AWX or Ansible Automation Platform, attach the "
+        "collection's AEM IMS credential to the job template: it sets the AEM_IMS_* variables" % (ways, elsewhere)
+    )
+
+
+def build_token_request(settings: Settings, credentials_file: str | None = None, inputs: PluginInputs = LOCAL_FILES) -> TokenRequest:
+    """Resolve options and credentials into a TokenRequest, with one-line errors.
+
+    inputs reads the files the options name (see PluginInputs); the default reads them as they are.
+    """
+    if (
+        credentials_file is None
+        and settings.service_credentials is None
+        and settings.service_credentials_file is None
+        and all(getattr(settings, name) is None for name in _CREDENTIAL_OPTIONS)
+    ):
+        raise CredentialsError(no_credentials_message(inputs), field="service_credentials")
+    document = load_document(settings, credentials_file, inputs)
     extracted = extract(document, settings) if document is not None else None
     source = document.label if document is not None else FORMAT_OPTIONS
-    merge = _Merge(settings, extracted, source)
+    merge = _Merge(settings, extracted, source, inputs)
     private_key, key_source = merge.private_key()
+    # A JWT credential of a Developer Console project JSON: the key was downloaded (or generated) apart from it.
+    console_jwt = extracted is not None and extracted.credentials_format == FORMAT_CONSOLE and "jwt" in extracted.blocks
+    if console_jwt and not private_key and settings.auth_method != METHOD_S2S and "oauth_server_to_server" not in extracted.blocks:  # type: ignore[union-attr]
+        raise CredentialsError(
+            "the %s holds a JWT credential, and a Developer Console project JSON never carries the private key of a JWT credential: "
+            "set private_key_file to the private.key file downloaded (or generated) with the credential, looked for in %s"
+            % (source, merge.where("private_key_file")),
+            field="private_key_file",
+        )
 
     auth_method = settings.auth_method
     if auth_method == "auto":
@@ -416,6 +590,8 @@ def build_token_request(settings: Settings, credentials_file: str | None = None)
     origin = merge.origin()
     merge.check_endpoint_trust(origin, auth_method)
     request = TokenRequest(
+        progress=inputs.progress,
+        passphrase_alternatives=inputs.alternatives("private_key_passphrase"),
         auth_method=auth_method,
         origin=origin,
         client_id=client_id,
@@ -436,20 +612,20 @@ def build_token_request(settings: Settings, credentials_file: str | None = None)
         if not request.scopes:
             raise CredentialsError(
                 "scopes are missing for OAuth Server-to-Server: looked in %s%s. Copy them from the credential's page in the Adobe Developer Console"
-                % (settings.where("scopes"), in_document),
+                % (merge.where("scopes"), in_document),
                 field="scopes",
             )
         return request
     if not private_key:
         raise CredentialsError(
-            "auth_method is jwt but no private key was found: looked in %s, %s%s"
-            % (settings.where("private_key"), settings.where("private_key_file"), in_document),
+            "auth_method is jwt but no private key was found: looked in %s, %s%s" % (merge.where("private_key"), merge.where("private_key_file"), in_document),
             field="private_key",
         )
     if not request.org_id:
         raise merge.missing("org_id (the JWT issuer, ...@AdobeOrg)", "org_id")
     if not request.technical_account_id:
         raise merge.missing("technical_account_id (the JWT subject, ...@techacct.adobe.com)", "technical_account_id")
+    _check_jwt_identity(request, merge)
     if not request.metascopes:
         request.metascopes = [DEFAULT_METASCOPE]
     request.certificate = normalize_certificate(merge.document_value("certificate"), source)

@@ -88,9 +88,18 @@ def is_bad_client_secret(error: Exception) -> bool:
     return isinstance(error, ImsResponseError) and error.code == "invalid_client" and bool(_BAD_SECRET.search(error.description or ""))
 
 
-def _hint(code: str | None, description: str | None, status: int | None, origin: str, server_date: str | None) -> str | None:
+def _hint(
+    code: str | None, description: str | None, status: int | None, origin: str, server_date: str | None, identity_sources: Iterable[str] = ()
+) -> str | None:
     text = (description or "").lower()
     if code == "invalid_token" and "bindings" in text:
+        overridden = list(identity_sources)
+        if overridden:
+            # Values set over the credentials are the likelier mistake: name them first.
+            return (
+                "%s set over the credentials may not be this integration's; or the private key does not belong to it, or its certificate "
+                "expired or was revoked in the AEM Developer Console" % " and ".join(overridden)
+            )
         return (
             "the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer Console; "
             "download the service credentials again"
@@ -158,13 +167,21 @@ def _usable_expires_in(value: object) -> bool:
 
 
 def interpret_response(
-    status: int, headers: Mapping[str, str], body: bytes, what: str, origin: str, secrets: list[str], expect: str = ANSWER_TOKEN
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    what: str,
+    origin: str,
+    secrets: list[str],
+    expect: str = ANSWER_TOKEN,
+    identity_sources: Iterable[str] = (),
 ) -> tuple[dict, str | None]:
     """Return (the parsed success JSON, the Date header), or raise ImsResponseError with one line.
 
     expect says what a success is: a token (ANSWER_TOKEN), a validation verdict
     ({"valid": true|false}, ANSWER_VALIDATION) or anything at all (ANSWER_EMPTY, for the
-    invalidation, which answers 200 with an empty body). Everything quoted from the answer is reduced to printable text and scrubbed of the
+    invalidation, which answers 200 with an empty body). identity_sources names the JWT issuer and
+    subject that options set, for the hint of IMS's binding error. Everything quoted from the answer is reduced to printable text and scrubbed of the
     request's secrets: a misbehaving server or proxy could echo them back.
     """
     content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
@@ -210,7 +227,7 @@ def interpret_response(
             message += ": " + description.rstrip(". ")
         if debug_id:
             message += " (x-debug-id %s)" % debug_id
-        hint = _hint(code, description, status, origin, server_date)
+        hint = _hint(code, description, status, origin, server_date, identity_sources)
         if hint:
             message += ". Hint: " + hint
         raise fail(message, code=code, description=description, debug_id=debug_id)
@@ -297,7 +314,11 @@ class ImsHttpClient:
         proxy_url: str | None = None,
         secrets: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[str], None] | None = None,
+        identity_sources: Iterable[str] = (),
     ):
+        """progress, when given, is told of each retry (its reason and wait) in one secret-free line:
+        the plugins show it at -v. identity_sources: see interpret_response."""
         self.requests = requests = _import_requests()
         self.origin = origin
         self.timeout = float(timeout)
@@ -306,6 +327,8 @@ class ImsHttpClient:
         self.proxy_url = proxy_url
         self.secrets = list(secrets)
         self.sleep = sleep
+        self.progress = progress
+        self.identity_sources = list(identity_sources)
         self.attempts = 0
         self._limit: float | None = None
         if proxy_url and proxy_url.lower().startswith("socks"):
@@ -462,11 +485,12 @@ class ImsHttpClient:
             self.secrets.extend(str(fields[name]) for name in SECRET_FIELDS if fields.get(name))
             try:
                 status, headers, body = self._attempt(url, fields, attempt_timeout)
-                return interpret_response(status, headers, body, what, self.origin, self.secrets, expect)
+                return interpret_response(status, headers, body, what, self.origin, self.secrets, expect, self.identity_sources)
             except (TransportError, ImsResponseError) as error:
+                elapsed = time.monotonic() - started
                 if not getattr(error, "retryable", False) or attempt > self.retries:
                     if attempt > 1 and getattr(error, "retryable", False):
-                        error.msg = one_line("%s (gave up after %d attempts)" % (error.msg, attempt))
+                        error.msg = one_line("%s (gave up after %d attempts in %.1f s)" % (error.msg, attempt, elapsed))
                     raise
                 wait = self._wait_before(attempt, error)
                 if wait is None or time.monotonic() + wait + 1.0 > limit:
@@ -474,7 +498,14 @@ class ImsHttpClient:
                         error.msg = one_line(
                             "%s (IMS asked to retry after %d s, longer than the %d s this client waits)" % (error.msg, error.retry_after, RETRY_AFTER_CAP)
                         )
+                    elif attempt > 1:
+                        error.msg = one_line("%s (gave up after %d attempts in %.1f s)" % (error.msg, attempt, elapsed))
                     raise
+                if self.progress is not None:
+                    self.progress(
+                        "the %s to IMS at %s failed (attempt %d of %d, after %.1f s): %s; retrying in %.1f s"
+                        % (what, self.origin, attempt, self.retries + 1, elapsed, one_line(error.msg, 200), wait)
+                    )
                 self.sleep(wait)
 
     def _wait_before(self, attempt: int, error: Exception) -> float | None:

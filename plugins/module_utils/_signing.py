@@ -64,7 +64,7 @@ def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
     passphrase = request.private_key_passphrase
     if encrypted and not passphrase:
         raise KeyMaterialError(
-            "the private key from %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % where,
+            "the private key from %s is encrypted: set private_key_passphrase (or %s)" % (where, request.passphrase_alternatives),
             field="private_key_passphrase",
         )
     # A passphrase for a key that is not encrypted is harmless (it is often set globally), so it is ignored.

@@ -41,7 +41,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
 )
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache, check_directory
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
-from ansible_collections.aemops.ims.plugins.module_utils._credentials import TokenRequest, build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._credentials import LOCAL_FILES, PluginInputs, TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
 from ansible_collections.aemops.ims.plugins.module_utils._failure_memory import FailureMemory
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
@@ -133,6 +133,8 @@ def ims_client(request: TokenRequest, settings: Settings, *tokens: str) -> ImsHt
         ca_path=settings.ca_path,
         proxy_url=settings.proxy_url,
         secrets=settings.secret_values() + request.secret_values() + list(tokens),
+        progress=request.progress,
+        identity_sources=request.identity_sources,
     )
 
 
@@ -233,19 +235,28 @@ class _Found:
 
 
 class TokenService:
-    """One call of the module or the lookup: its settings, the run's state directory, the clock and where warnings go.
+    """One call of the module or the lookup: its settings, the run's state directory, the clock, where warnings go and what reads files.
 
     The caches are opened when first needed, once per service (a revocation, and a path that
     needs no cache, create no directory). Getting a token (obtain) takes its steps in order:
     read, lock, confirm, exchange, write, note, prune.
     """
 
-    def __init__(self, settings: Settings, run_dir: str | None = None, warn: Callable[[str], None] | None = None, now: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: Settings,
+        run_dir: str | None = None,
+        warn: Callable[[str], None] | None = None,
+        now: Callable[[], float] = time.time,
+        reader: PluginInputs = LOCAL_FILES,
+    ):
         self.settings = settings
         # ansible-playbook's per-run temporary directory (plugin_utils._controller.run_cache_dir).
         self.run_dir = run_dir
         self.warn = warn
         self.now = now
+        # Reads the files the options name: the plugins' reader decrypts vault files (_credentials.PluginInputs).
+        self.reader = reader
 
     # --- the caches ---------------------------------------------------------------------------
 
@@ -309,7 +320,7 @@ class TokenService:
             memory.check(self.now())
         request = None
         try:
-            request = build_token_request(settings, credentials_file)
+            request = build_token_request(settings, credentials_file, self.reader)
             if not settings.validate_certs and not settings.ca_path:
                 self.warn_unverified_tls(request.origin, once_per_run=not warn_on_cache_hit)
             found = self.find(request, memory)
@@ -467,7 +478,7 @@ class TokenService:
         request's public summary, revoked (how many tokens) and changed.
         """
         settings = self.settings
-        request = build_token_request(settings)
+        request = build_token_request(settings, inputs=self.reader)
         key = request.cache_key()
         if settings.access_token:
             tokens = [settings.access_token]

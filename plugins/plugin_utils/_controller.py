@@ -52,3 +52,39 @@ def public_message(error: BaseException, secrets: list[str] | tuple[str, ...] = 
     return one_line(
         "unexpected internal error in %s (%s%s); please report it at https://github.com/aemops/ims/issues" % (PLUGIN_NAME, type(error).__name__, place)
     )
+
+
+def credential_source(settings, term: str | None = None) -> str:
+    """Where the credentials of a token came from, in words: a file and the option or variable that named it, or the options."""
+    if term is not None:
+        return "the term %s" % term
+    if settings.service_credentials_file is not None:
+        return "service_credentials_file %s (from %s)" % (settings.service_credentials_file, settings.where("service_credentials_file"))
+    if settings.service_credentials is not None:
+        return "service_credentials (from %s)" % settings.where("service_credentials")
+    given = [name for name in ("client_id", "client_secret", "private_key", "private_key_file") if getattr(settings, name) is not None]
+    return "single options (%s)" % ", ".join("%s from %s" % (name, settings.where(name)) for name in given)
+
+
+def token_summary(result: dict, source: str, seconds: float, lookup: bool = False) -> str:
+    """The -v line of one token: nothing secret, everything a user checks first; and why the task's result is hidden."""
+    how = "from the cache" if result.get("cached") else "exchanged with IMS"
+    if lookup:
+        hidden = "the lookup returns only the token: set no_log on the task that uses it"
+    else:
+        hidden = "the task's result is censored because it holds the token; this line is its non-secret summary (register: keeps the whole result)"
+    return "%s: token for client_id %s from %s, credentials from %s, auth_method %s, %s in %.2f s. %s" % (
+        PLUGIN_NAME,
+        result.get("client_id"),
+        result.get("ims_endpoint"),
+        source,
+        result.get("auth_method"),
+        how,
+        seconds,
+        hidden,
+    )
+
+
+def retry_progress(message: str) -> None:
+    """A retry of a request to IMS, shown at -v (the core's ImsHttpClient says what failed and how long it waits)."""
+    display.v("%s: %s" % (PLUGIN_NAME, message))

@@ -68,6 +68,14 @@ MODULE_SUPPORTED = sorted(set(MODULE_OPTIONS) - {"colour"})
 ENDPOINT_EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 
 
+def lookup_sources(name, ini=True):
+    """Every place the lookup reads an option from, as its "is missing" messages name them (issue 21)."""
+    places = "the %s keyword, variable aem_ims_%s" % (name, name)
+    if not ini:
+        return "%s or environment variable AEM_IMS_%s" % (places, name.upper())
+    return "%s, environment variable AEM_IMS_%s or %s in the [aem_ims] section of ansible.cfg" % (places, name.upper(), name)
+
+
 def _json_error(text):
     try:
         json.loads(text)
@@ -220,6 +228,8 @@ def build_catalogue(good, encrypted, emulator, directory):
             {},
             "client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID and "
             "integration.technicalAccount.clientId in the %s" % label(files["client_id_missing"]),
+            "client_id is missing: looked in %s and integration.technicalAccount.clientId in the %s"
+            % (lookup_sources("client_id"), label(files["client_id_missing"])),
         ),
         (
             "client_secret_empty",
@@ -227,6 +237,8 @@ def build_catalogue(good, encrypted, emulator, directory):
             {},
             "client_secret is missing: looked in the client_secret option or AEM_IMS_CLIENT_SECRET and "
             "integration.technicalAccount.clientSecret in the %s" % label(files["client_secret_empty"]),
+            "client_secret is missing: looked in %s and integration.technicalAccount.clientSecret in the %s"
+            % (lookup_sources("client_secret", ini=False), label(files["client_secret_empty"])),
         ),
         (
             "org_missing",
@@ -234,6 +246,8 @@ def build_catalogue(good, encrypted, emulator, directory):
             {},
             "org_id (the JWT issuer, ...@AdobeOrg) is missing: looked in the org_id option or AEM_IMS_ORG_ID and "
             "integration.org in the %s" % label(files["org_missing"]),
+            "org_id (the JWT issuer, ...@AdobeOrg) is missing: looked in %s and integration.org in the %s"
+            % (lookup_sources("org_id"), label(files["org_missing"])),
         ),
         (
             "id_missing",
@@ -241,6 +255,8 @@ def build_catalogue(good, encrypted, emulator, directory):
             {},
             "technical_account_id (the JWT subject, ...@techacct.adobe.com) is missing: looked in the technical_account_id "
             "option or AEM_IMS_TECHNICAL_ACCOUNT_ID and integration.id in the %s" % label(files["id_missing"]),
+            "technical_account_id (the JWT subject, ...@techacct.adobe.com) is missing: looked in %s and integration.id in the %s"
+            % (lookup_sources("technical_account_id"), label(files["id_missing"])),
         ),
         (
             "metascopes_a_number",
@@ -270,6 +286,8 @@ def build_catalogue(good, encrypted, emulator, directory):
             {},
             "auth_method is jwt but no private key was found: looked in the private_key option or "
             "AEM_IMS_PRIVATE_KEY, the private_key_file option or AEM_IMS_PRIVATE_KEY_FILE and the %s" % label(files["private_key_blank"]),
+            "auth_method is jwt but no private key was found: looked in %s, %s and the %s"
+            % (lookup_sources("private_key", ini=False), lookup_sources("private_key_file"), label(files["private_key_blank"])),
         ),
         (
             "unknown_shape",
@@ -290,15 +308,25 @@ def build_catalogue(good, encrypted, emulator, directory):
             {},
             "%s is too large (%d bytes; credentials are a few KiB, the limit is 1048576 bytes)" % (label(files["huge"]), os.path.getsize(files["huge"])),
         ),
-        ("file_missing", {"service_credentials_file": str(missing)}, {}, "service credentials file %s does not exist" % missing),
+        (
+            "file_missing",
+            {"service_credentials_file": str(missing)},
+            {},
+            "service credentials file %s (from the service_credentials_file option) does not exist" % missing,
+        ),
         (
             "file_under_a_file",
             {"service_credentials_file": str(under_a_file)},
             {},
-            "service credentials file %s cannot be read: Not a directory" % under_a_file,
+            "service credentials file %s (from the service_credentials_file option) does not exist" % under_a_file,
         ),
         ("file_is_a_directory", {"service_credentials_file": str(a_directory)}, {}, "service credentials file %s is a directory, not a file" % a_directory),
-        ("private_key_file_missing", dict(good_args, private_key_file=str(missing)), {}, "private_key_file %s does not exist" % missing),
+        (
+            "private_key_file_missing",
+            dict(good_args, private_key_file=str(missing)),
+            {},
+            "private_key_file %s (from the private_key_file option) does not exist" % missing,
+        ),
         # --- private keys ---
         (
             "pem_truncated",
@@ -325,6 +353,9 @@ def build_catalogue(good, encrypted, emulator, directory):
             {"service_credentials_file": str(encrypted_file), "private_key_file": str(encrypted_key), **net},
             {},
             "the private key from private_key_file %s is encrypted: set private_key_passphrase (or AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % encrypted_key,
+            # The lookup names every place it reads the passphrase from (issue 21).
+            "the private key from private_key_file %s is encrypted: set private_key_passphrase (or variable aem_ims_private_key_passphrase "
+            "or environment variable AEM_IMS_PRIVATE_KEY_PASSPHRASE)" % encrypted_key,
         ),
         (
             "key_is_a_certificate",
@@ -513,6 +544,7 @@ def build_catalogue(good, encrypted, emulator, directory):
         ),
         ("file_is_a_fifo", {"service_credentials_file": str(fifo)}, {}, "service credentials file %s is not a regular file" % fifo),
     ]
+    cases += first_hour_cases(good, files, label, good_args, net)
     if importlib.util.find_spec("socks") is None:
         # requests speaks SOCKS only with PySocks, which the collection does not require.
         cases.append(
@@ -593,6 +625,76 @@ CHECKED_OPTION = {
     "timeout_negative": "timeout",
     "validate_maybe": "validate",
 }
+
+
+def first_hour_cases(good, files, label, good_args, net):
+    """Issue 21: the mistakes of a new user's first hour, each with its own diagnosis, refused before any request."""
+    integration = good.integration["formats"]["aem_service_credentials"]["integration"]
+    identity_help = "copy it from the credentials (org in AEM service credentials, ims_org_id in the project JSON)"
+    account_help = "copy it from the credentials (id in AEM service credentials, technical_account_id in the project JSON)"
+    twice_escaped = good.integration["private_key_pem"].strip().replace("\n", "\\\\n")
+    no_credentials = (
+        "no credentials were given: set %s, or the single fields client_id and client_secret with scopes (OAuth Server-to-Server) or with "
+        "org_id, technical_account_id and private_key_file (JWT), %s. In AWX or Ansible Automation Platform, attach the collection's AEM IMS "
+        "credential to the job template: it sets the AEM_IMS_* variables"
+    )
+    console_without_key = (
+        "the %s holds a JWT credential, and a Developer Console project JSON never carries the private key of a JWT credential: set "
+        "private_key_file to the private.key file downloaded (or generated) with the credential, looked for in %s"
+    )
+    return [
+        (
+            "no_credentials_at_all",
+            {},
+            {},
+            no_credentials
+            % (
+                "service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)",
+                "as task arguments or AEM_IMS_* environment variables",
+            ),
+            no_credentials
+            % (
+                "a term or service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)",
+                "as keywords, aem_ims_* variables or AEM_IMS_* environment variables",
+            ),
+        ),
+        (
+            "console_jwt_without_a_key",
+            dict({"service_credentials_file": str(files["console_single"])}, **net),
+            {},
+            console_without_key % (label(files["console_single"]), "the private_key_file option or AEM_IMS_PRIVATE_KEY_FILE"),
+            console_without_key % (label(files["console_single"]), lookup_sources("private_key_file")),
+        ),
+        (
+            "org_id_without_adobeorg",
+            dict(good_args, org_id="0123456789ABCDEF01234567"),
+            {},
+            "org_id from the org_id option must be an IMS organization ID of the form <ID>@AdobeOrg, got '0123456789ABCDEF01234567': " + identity_help,
+        ),
+        (
+            "technical_account_id_not_techacct",
+            dict(good_args, technical_account_id="89ABCDEF0123456789ABCDEF@example.com"),
+            {},
+            "technical_account_id from the technical_account_id option must be a technical account ID of the form <ID>@techacct.adobe.com, "
+            "got '89ABCDEF0123456789ABCDEF@example.com': " + account_help,
+        ),
+        (
+            "technical_account_email_as_id",
+            dict(good_args, technical_account_id=integration["email"]),
+            {},
+            "technical_account_id from the technical_account_id option is the technical account's email (integration.email in the %s), not "
+            "its ID: use the other ...@techacct.adobe.com value of the credentials (id in AEM service credentials, technical_account_id in "
+            "the project JSON)" % label(good_args["service_credentials_file"]),
+        ),
+        (
+            "private_key_escaped_twice",
+            dict(good_args),
+            {"private_key": twice_escaped},
+            "the private key from the private_key option holds literal backslashes, as when its line breaks are escaped twice: give the "
+            "key with real line breaks, or escaped once",
+        ),
+    ]
+
 
 # Before 2.19, ansible-core templates "{{ case_args.x }}" in module arguments to text: the module
 # receives "42" (JSON text holding a number) where 2.19+ hands it the integer. The lookup gets its

@@ -158,9 +158,10 @@ def test_a_hanging_ims_fails_within_the_documented_deadline(ansible, credentials
     run.assert_ok()
     result = run.result_file()
     t0, t1 = (float(value) for value in result["t"])
-    message = "IMS at %s did not answer within 2 s (timeout) (gave up after 2 attempts)" % origin
+    # How long it tried is in the message (issue 21), and not for a test to pin.
+    message = re.compile(re.escape("IMS at %s did not answer within 2 s (timeout) (gave up after 2 attempts" % origin) + r" in [0-9]+\.[0-9] s\)")
     assert result["hanging"]["failed"] is True
-    assert result["hanging"]["msg"] == message
+    assert message.fullmatch(result["hanging"]["msg"]), result["hanging"]["msg"]
     expect_failure(run, message)
     # What proves the deadline is counted, not timed: the message names the 2 s timeout and two
     # attempts, and the emulator held exactly two requests that the client gave up on (without a
@@ -233,7 +234,7 @@ def test_error_answers_4xx_not_retried_html_and_500(
     html = "IMS answered the JWT exchange with HTTP 502 and a non-JSON body (text/html): '502 Bad Gateway' %s. Hint: IMS had a server error; try again later"
     expected = {
         "html_once": re.compile(re.escape(html).replace(re.escape("%s"), DEBUG_ID)),
-        "html_twice": re.compile(re.escape(html + " (gave up after 2 attempts)").replace(re.escape("%s"), DEBUG_ID)),
+        "html_twice": re.compile(re.escape(html + " (gave up after 2 attempts").replace(re.escape("%s"), DEBUG_ID) + r" in [0-9]+\.[0-9] s\)"),
         "internal_error": "IMS rejected the JWT exchange: HTTP 500 internal_error: Please try again later (x-debug-id %s). Hint: IMS had a server error; "
         "try again later" % debug_id,
         "forbidden": re.compile(re.escape("IMS rejected the JWT exchange: HTTP 403 forbidden: Client is blocked ") + DEBUG_ID),

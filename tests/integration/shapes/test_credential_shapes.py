@@ -333,6 +333,15 @@ def test_secret_rotation_first_secret_wrong_then_only_secret_wrong(
     run.assert_no_secrets(result["module"]["access_token"], result["lookup"], bogus, *rotated.secrets, *single.secrets)
 
 
+def _module_words(message):
+    """A lookup message with the places it read an option in the module's words (issue 21: the lookup names all of its own)."""
+    return re.sub(
+        r"the (\w+) keyword, variable aem_ims_\w+,? (?:or )?environment variable (AEM_IMS_\w+)(?: or \w+ in the \[aem_ims\] section of ansible\.cfg)?",
+        r"the \1 option or \2",
+        message,
+    )
+
+
 def test_mismatches_fail_with_one_line_messages(ansible, make_credentials, emulator, save, requests_for, expect_failure, lookup_message):
     mismatched = make_credentials()
     other = make_credentials()
@@ -414,7 +423,7 @@ def test_mismatches_fail_with_one_line_messages(ansible, make_credentials, emula
                 problems.append("%s: %s" % (name, error))
         if looked_up.get("failed") is not True:
             problems.append("%s: the lookup did not fail" % name)
-        elif lookup_message(looked_up["msg"]) != message:
+        elif _module_words(lookup_message(looked_up["msg"])) != message:
             problems.append("%s (lookup):\n  expected %s\n  got      %s" % (name, message, lookup_message(looked_up["msg"])))
     assert not problems, "\n".join(problems)
     # All of them are found before anything goes over the network.

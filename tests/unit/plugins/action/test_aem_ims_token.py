@@ -89,6 +89,8 @@ def make_action(args, async_val=0, check_mode=False):
     task.async_val = async_val
     task.check_mode = check_mode
     task.action = ACTION
+    # Where relative paths are looked for (plugin_utils._files): these tests give absolute ones.
+    task.get_search_path.return_value = []
     return action_loader.get(ACTION, task=task, connection=MagicMock(), play_context=PlayContext(), loader=None, templar=None, shared_loader_obj=None)
 
 
@@ -345,7 +347,10 @@ def revoked(monkeypatch, obtained):
 def test_state_absent_revokes_with_the_check_mode_of_the_task(revoked, obtained, tmp_path, check_mode):
     result = run({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "state": "absent"}, check_mode=check_mode)
     ((settings, kwargs),) = revoked.calls
+    reader = kwargs.pop("reader")
     assert kwargs == {"run_cache_dir": str(tmp_path), "check_mode": check_mode}
+    # The files the options name are found and read as the controller reads files (plugin_utils._files).
+    assert type(reader).__name__ == "ControllerFiles" and not reader.lookup
     assert (settings.state, settings.access_token, settings.client_secret) == ("absent", None, CLIENT_SECRET)
     assert obtained.calls == []
     assert "failed" not in result

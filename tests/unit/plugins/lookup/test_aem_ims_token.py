@@ -31,7 +31,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._credentials import bui
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, OptionError
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, OPTIONS, SECRET_OPTIONS, plugin_option_definitions
 from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
-from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
+from ansible_collections.aemops.ims.plugins.plugin_utils import _controller, _files
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_ID, CLIENT_SECRET, build_settings
 
 NAME = "aemops.ims.aem_ims_token"
@@ -295,21 +295,48 @@ def test_each_term_gives_one_token(obtained, tmp_path, creds):
 
 def test_terms_in_the_home_directory_are_expanded(obtained, monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "creds.json").write_text("{}")
     assert lookup(["~/creds.json"]) == ["token-for-creds.json"]
     assert obtained.calls[-1]["credentials_file"] == str(tmp_path / "creds.json")
 
 
-def test_relative_terms_are_looked_for_in_files(obtained, monkeypatch):
-    searched = []
+def test_relative_terms_are_looked_for_in_files_then_the_playbook_directory_not_the_current_one(obtained, monkeypatch, tmp_path):
+    playbook = tmp_path / "playbook"
+    (playbook / "files").mkdir(parents=True)
+    (playbook / "files" / "known.json").write_text("{}")
+    (playbook / "beside.json").write_text("{}")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "unknown.json").write_text("{}")
+    monkeypatch.chdir(elsewhere)
+    variables = {"ansible_search_path": [str(playbook)]}
+    loader = DataLoader()
+    # ansible-playbook's loader has the playbook's directory as its base directory.
+    loader.set_basedir(str(playbook))
+    plugin = lookup_loader.get(NAME, loader=loader, templar=Templar(loader=loader, variables=variables))
+    assert plugin.run(["known.json", "beside.json"], variables) == ["token-for-known.json", "token-for-beside.json"]
+    assert [call["credentials_file"] for call in obtained.calls] == [str(playbook / "files" / "known.json"), str(playbook / "beside.json")]
+    # The current directory is not searched: every path tried is shown, and what gave the name.
+    with pytest.raises(AnsibleLookupError) as info:
+        plugin.run(["unknown.json"], variables)
+    assert str(info.value.message) == (
+        "service credentials file unknown.json (from the lookup's term) does not exist: a relative path is looked for in the playbook's "
+        "(or role's) files/ directory and its own directory, as lookup('file') does; tried %s, %s"
+        % (playbook / "files" / "unknown.json", playbook / "unknown.json")
+    )
 
-    def find(self, variables, subdir, needle, ignore_missing=False):
-        searched.append((subdir, needle, ignore_missing))
-        return "/playbook/files/" + needle if needle == "known.json" else None
 
-    monkeypatch.setattr(type(lookup_loader.get(NAME)), "find_file_in_search_path", find)
-    assert lookup(["known.json", "unknown.json"]) == ["token-for-known.json", "token-for-unknown.json"]
-    assert [call["credentials_file"] for call in obtained.calls] == ["/playbook/files/known.json", "unknown.json"]
-    assert searched == [("files", "known.json", True), ("files", "unknown.json", True)]
+def test_relative_option_paths_follow_the_same_rule_and_name_their_source(creds, fake_ims, run_dir, tmp_path):
+    playbook = tmp_path / "playbook"
+    (playbook / "files").mkdir(parents=True)
+    write_credentials(playbook / "files", "creds.json", creds.flat_s2s())
+    fake_ims.token(expires_in=86399, access_token="relative")
+    variables = {"ansible_search_path": [str(playbook)], "aem_ims_service_credentials_file": "creds.json"}
+    assert lookup([], variables) == ["relative"]
+    variables["aem_ims_service_credentials_file"] = "missing.json"
+    assert lookup_error([], variables).startswith(
+        "service credentials file missing.json (from variable aem_ims_service_credentials_file) does not exist: a relative path is looked for"
+    )
 
 
 @pytest.mark.parametrize("term, kind", [("", "an empty string"), ("   ", "an empty string"), (5, "an int"), (["a"], "a list"), (None, "nothing")])
@@ -758,9 +785,9 @@ def test_a_token_is_fetched_once_and_then_served_from_the_cache(creds, fake_ims,
 
 def test_a_repeated_call_is_served_from_the_alias_without_checking_or_reading_again(creds, fake_ims, run_dir, tmp_path, monkeypatch):
     checked, read = [], []
-    real_check, real_read = _settings.settings_from_options, _credentials.read_text_file
+    real_check, real_read = _settings.settings_from_options, _files.read_checked_bytes
     monkeypatch.setattr(_settings, "settings_from_options", lambda *args, **kwargs: checked.append(1) or real_check(*args, **kwargs))
-    monkeypatch.setattr(_credentials, "read_text_file", lambda *args: read.append(args[0]) or real_read(*args))
+    monkeypatch.setattr(_files, "read_checked_bytes", lambda *args: read.append(args[0]) or real_read(*args))
     path = write_credentials(tmp_path, "creds.json", creds.flat_s2s())
     fake_ims.token(expires_in=86399, access_token="first")
     assert lookup([path]) == ["first"]

@@ -241,7 +241,7 @@ def test_missing_field_of_a_credentials_file_names_the_file(creds, tmp_path):
 
 
 def test_missing_fields_with_options_only():
-    assert request_error(None, CredentialsError).msg == "client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID"
+    assert request_error(None, CredentialsError, org_id="o@AdobeOrg").msg == "client_id is missing: looked in the client_id option or AEM_IMS_CLIENT_ID"
     assert request_error(None, CredentialsError, client_id="x").msg == "client_secret is missing: looked in the client_secret option or AEM_IMS_CLIENT_SECRET"
     assert request_error(None, CredentialsError, client_id="x", client_secret="y").msg == (
         "scopes are missing for OAuth Server-to-Server: looked in the scopes option or AEM_IMS_SCOPES. "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 
 import pytest
 import requests
@@ -366,7 +367,8 @@ def test_a_failed_validation_fails_the_task_and_keeps_the_token_cached(creds, fa
             fake_ims.answer(*answer)
     with pytest.raises(error_class) as info:
         obtain_token(settings, run_cache_dir=run_dir, now=clock())
-    assert one_line(info.value) == message
+    # How long the retries took is in the message, and not for a test to pin.
+    assert re.sub(r"( attempts) in [0-9]+\.[0-9] s\)", r"\1)", one_line(info.value)) == message
     # No exchange instead, no confirmation: the token is neither served nor thrown away.
     assert urls(fake_ims) == [VALIDATE_URL] * len(answers)
     assert cached_token(run_cache(run_dir), settings) == CACHED
