@@ -66,8 +66,10 @@ class Service:
     def __init__(self, obtained, revoked=None):
         self.obtained, self.revoked = obtained, revoked
 
-    def __call__(self, settings, run_dir=None, warn=None, now=None):
+    def __call__(self, settings, run_dir=None, warn=None, now=None, reader=None):
         built = {"run_cache_dir": run_dir} if warn is None else {"run_cache_dir": run_dir, "warn": warn}
+        if reader is not None:
+            built["reader"] = reader
         return types.SimpleNamespace(
             obtain=lambda **kwargs: self.obtained(settings, **built, **kwargs), revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs)
         )

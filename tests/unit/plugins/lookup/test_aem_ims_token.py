@@ -24,7 +24,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.loader import action_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.aemops.ims.plugins.module_utils import _credentials, _settings, _token_service
+from ansible_collections.aemops.ims.plugins.module_utils import _settings, _token_service
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, token_digest
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
@@ -56,9 +56,10 @@ class Obtained:
         token = "token-for-%s" % (credentials_file.rsplit("/", 1)[-1] if credentials_file else "options")
         return {"access_token": token, "cached": False}
 
-    def service(self, settings, run_dir=None, warn=None, now=None):
-        """What the lookup builds in place of TokenService(settings, run_dir, warn)."""
-        return types.SimpleNamespace(obtain=lambda credentials_file=None, **kwargs: self(settings, credentials_file, run_dir, warn=warn, **kwargs))
+    def service(self, settings, run_dir=None, warn=None, now=None, reader=None):
+        """What the lookup builds in place of TokenService(settings, run_dir, warn, reader=...)."""
+        built = {"warn": warn} if reader is None else {"warn": warn, "reader": reader}
+        return types.SimpleNamespace(obtain=lambda credentials_file=None, **kwargs: self(settings, credentials_file, run_dir, **built, **kwargs))
 
 
 @pytest.fixture(autouse=True)
