@@ -312,20 +312,20 @@ def build_catalogue(good, encrypted, emulator, directory):
             "file_missing",
             {"service_credentials_file": str(missing)},
             {},
-            "service credentials file %s (from the service_credentials_file option) does not exist" % missing,
+            "service credentials file %s (from the task argument service_credentials_file) does not exist" % missing,
         ),
         (
             "file_under_a_file",
             {"service_credentials_file": str(under_a_file)},
             {},
-            "service credentials file %s (from the service_credentials_file option) does not exist" % under_a_file,
+            "service credentials file %s (from the task argument service_credentials_file) does not exist" % under_a_file,
         ),
         ("file_is_a_directory", {"service_credentials_file": str(a_directory)}, {}, "service credentials file %s is a directory, not a file" % a_directory),
         (
             "private_key_file_missing",
             dict(good_args, private_key_file=str(missing)),
             {},
-            "private_key_file %s (from the private_key_file option) does not exist" % missing,
+            "private_key_file %s (from the task argument private_key_file) does not exist" % missing,
         ),
         # --- private keys ---
         (
@@ -669,20 +669,20 @@ def first_hour_cases(good, files, label, good_args, net):
             "org_id_without_adobeorg",
             dict(good_args, org_id="0123456789ABCDEF01234567"),
             {},
-            "org_id from the org_id option must be an IMS organization ID of the form <ID>@AdobeOrg, got '0123456789ABCDEF01234567': " + identity_help,
+            "org_id from the task argument org_id must be an IMS organization ID of the form <ID>@AdobeOrg, got '0123456789ABCDEF01234567': " + identity_help,
         ),
         (
             "technical_account_id_not_techacct",
             dict(good_args, technical_account_id="89ABCDEF0123456789ABCDEF@example.com"),
             {},
-            "technical_account_id from the technical_account_id option must be a technical account ID of the form <ID>@techacct.adobe.com, "
+            "technical_account_id from the task argument technical_account_id must be a technical account ID of the form <ID>@techacct.adobe.com, "
             "got '89ABCDEF0123456789ABCDEF@example.com': " + account_help,
         ),
         (
             "technical_account_email_as_id",
             dict(good_args, technical_account_id=integration["email"]),
             {},
-            "technical_account_id from the technical_account_id option is the technical account's email (integration.email in the %s), not "
+            "technical_account_id from the task argument technical_account_id is the technical account's email (integration.email in the %s), not "
             "its ID: use the other ...@techacct.adobe.com value of the credentials (id in AEM service credentials, technical_account_id in "
             "the project JSON)" % label(good_args["service_credentials_file"]),
         ),
@@ -690,7 +690,7 @@ def first_hour_cases(good, files, label, good_args, net):
             "private_key_escaped_twice",
             dict(good_args),
             {"private_key": twice_escaped},
-            "the private key from the private_key option holds literal backslashes, as when its line breaks are escaped twice: give the "
+            "the private key from the task argument private_key holds literal backslashes, as when its line breaks are escaped twice: give the "
             "key with real line breaks, or escaped once",
         ),
     ]
