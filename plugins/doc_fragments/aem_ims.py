@@ -6,10 +6,15 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The options of aemops.ims.aem_ims_token, shared by the module and the lookup.
+    # The options and requirements of aemops.ims.aem_ims_token, shared by the module and the lookup.
     # plugins/module_utils/_options.py holds the option table (OPTIONS); a unit test keeps
     # names, types, defaults, choices and environment variables in step with it.
     DOCUMENTATION = r"""
+requirements:
+  - requests
+  - PyJWT >= 2.4
+  - cryptography
+  - urllib3 >= 2.6
 options:
   service_credentials_file:
     description:

@@ -28,11 +28,6 @@ description:
     credential per run, whatever C(forks) is.
 author:
   - aemops.ims contributors (@aemops)
-requirements:
-  - requests
-  - PyJWT >= 2.4
-  - cryptography
-  - urllib3 >= 2.6
 extends_documentation_fragment:
   - aemops.ims.aem_ims
   - aemops.ims.aem_ims.plugins
