@@ -25,9 +25,9 @@ PY_NEWEST ?= 3.12
 ANSIBLE_CORE_NEWEST ?= 2.21.5
 VENV_NEWEST ?= $(ROOT)/.venv-newest
 
-# Supported ansible-core lines (README "Compatibility", meta/runtime.yml). `make test`
-# runs the integration suites and units at both ends, sanity at both ends and on 2.19
-# (the main line); `make test-matrix` runs all three on every line.
+# Supported ansible-core lines (README "Tested with Ansible", meta/runtime.yml). `make test`
+# runs the integration suites, sanity and units at both ends (2.16 and 2.21) and the package
+# check on 2.19 (the main line); `make test-matrix` runs all three on every line.
 # Each line has a pinned ansible-core (CORE_x), a controller Python (PY_x: 2.20+ start
 # at 3.12; 2.18, the first line that supports 3.13, runs on 3.13) and a venv (VENV_x).
 # Per-line targets: venv-x, units-x, sanity-x, integration-x.
@@ -161,7 +161,7 @@ help:
 	@echo "Other"
 	@echo "  make changelog-release  after adding fragments for a new galaxy.yml version: release it, regenerate CHANGELOG.md"
 	@echo "  make demo            run the demo playbook against the emulator"
-	@echo "  make bench           run tests/utils/bench.py if present"
+	@echo "  make bench           tests/utils/bench.py: lookup, module and cache against their floors (BENCH_ARGS=...)"
 	@echo "  make clean           remove the collection layouts, build output and caches (distclean: the venvs too)"
 
 # --- venvs ------------------------------------------------------------------------
@@ -360,12 +360,10 @@ test-repeat:
 demo: venv collection
 	@$(RUN_ENV) $(UTILS)/demo.sh
 
+# BENCH_ARGS: e.g. --rounds 11, --only controller, --markdown build/bench.md, --smoke (a quick check that it runs).
+BENCH_ARGS ?=
 bench: venv collection
-	@if [ -f "$(UTILS)/bench.py" ]; then \
-		$(RUN_ENV) "$(VENV)/bin/python" "$(UTILS)/bench.py"; \
-	else \
-		echo "bench: tests/utils/bench.py does not exist yet"; \
-	fi
+	@$(RUN_ENV) "$(VENV)/bin/python" "$(UTILS)/bench.py" $(BENCH_ARGS)
 
 clean:
 	rm -rf "$(COLL_DIR)" "$(BUILD_ROOT)/logs" "$(ROOT)/tests/output" "$(ROOT)/.pytest_cache" "$(ROOT)/.hypothesis" \

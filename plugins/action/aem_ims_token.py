@@ -17,10 +17,11 @@ import time
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import input_fingerprint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
-from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS, module_option_values, settings_from_options
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token, revoke_token
+from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS
+from ansible_collections.aemops.ims.plugins.module_utils._settings import module_option_values, settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
     credential_source,
     public_message,
@@ -43,6 +44,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
 
+        # Task argument > AEM_IMS_* environment variable > default, then the lookup's strict pass.
         values, origins = module_option_values(self._task.args)
         if values.get("fact_name"):
             # Shown, not returned: before 2.19 ansible-core drops the deprecations of a censored result.
@@ -61,12 +63,12 @@ class ActionModule(ActionBase):
             files.resolve_settings(settings)
             if settings.state == "absent":
                 # Revoking changes IMS and the caches: check mode only says what it would do.
-                result.update(revoke_token(settings, run_cache_dir=run_cache_dir(), check_mode=bool(self._task.check_mode), reader=files))
+                result.update(TokenService(settings, run_cache_dir(), reader=files).revoke(check_mode=bool(self._task.check_mode)))
                 result["_ansible_no_log"] = True
                 return result
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
             started = time.monotonic()
-            token = obtain_token(settings, run_cache_dir=run_cache_dir(), warn=warn, inputs=input_fingerprint(values, origins, None), reader=files)
+            token = TokenService(settings, run_cache_dir(), warn, reader=files).obtain(inputs=input_fingerprint(values, origins, None))
             self._display.v(token_summary(token, credential_source(settings), time.monotonic() - started))
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not isinstance(error, AemImsError):

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The options of aemops.ims.aem_ims_token, shared by the module and the lookup.
+    # The options and requirements of aemops.ims.aem_ims_token, shared by the module and the lookup.
     # plugins/module_utils/_options.py holds the option table (OPTIONS); a unit test keeps
     # names, types, defaults, choices and environment variables in step with it.
     DOCUMENTATION = r"""
+requirements:
+  - requests
+  - PyJWT >= 2.4
+  - cryptography
+  - urllib3 >= 2.6
 options:
   service_credentials_file:
     description:
@@ -218,11 +223,21 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+notes:
+  - Options are read strictly from every source. Booleans take only ansible-core's strict words (V(true), V(false),
+    V(yes), V(no), V(on), V(off), V(1), V(0), ...); anything else in a boolean, an integer, a number or a choice fails
+    before any request, naming the option and where the value came from.
+  - An empty E(AEM_IMS_*) environment variable counts as unset (AWX and Ansible Automation Platform inject every field
+    of a credential type, empty ones too), so the option's default applies.
 """
 
     # Only for plugins (the lookup): where ansible-core itself reads the options from.
-    # Precedence: keyword argument > variable > environment variable > ansible.cfg.
+    # Precedence: keyword argument > variable > environment variable > ansible.cfg > default.
+    # The lookup registers them with type raw instead (_options.plugin_option_definitions).
     PLUGINS = r"""
+notes:
+  - Behind an empty E(AEM_IMS_*) environment variable, C(ansible.cfg) is not read for that option (ansible-core takes
+    the variable as set). Unset the variable for C(ansible.cfg) to apply.
 options:
   service_credentials_file:
     env: [{name: AEM_IMS_SERVICE_CREDENTIALS_FILE}]

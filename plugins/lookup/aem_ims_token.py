@@ -28,11 +28,6 @@ description:
     credential per run, whatever C(forks) is.
 author:
   - aemops.ims contributors (@aemops)
-requirements:
-  - requests
-  - PyJWT >= 2.4
-  - cryptography
-  - urllib3 >= 2.6
 extends_documentation_fragment:
   - aemops.ims.aem_ims
   - aemops.ims.aem_ims.plugins
@@ -98,34 +93,33 @@ _raw:
   elements: str
 """
 
-# A cache hit loads only this file, _options and _cache: Ansible loads the lookup anew in
-# every forked worker, one per host and task, and ansible-core compiles collection code from
-# source each time. What a miss needs (validation's helpers, the credentials, the exchange,
-# requests, PyJWT, cryptography) and the error path are imported where they are used.
+# A cache hit loads only this file, _options (the option table, which imports nothing) and
+# _cache_reader: Ansible loads the lookup anew in every forked worker, one per host and task, and
+# ansible-core compiles collection code from source each time. What a miss needs (the strict pass
+# in _settings, the credentials, the cache's writer, the exchange, requests, PyJWT, cryptography)
+# and the error path are imported where they are used.
 
-import configparser
 import os
 import time
 
 from ansible import constants as C
-from ansible.errors import AnsibleError, AnsibleLookupError
+from ansible.errors import AnsibleLookupError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.quoting import unquote
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import entry_for_fingerprint, input_fingerprint
-from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, SECRET_OPTIONS, plugin_option_definitions, settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import entry_for_fingerprint, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, SECRET_OPTIONS, plugin_option_definitions
 
 
 def _register_option_definitions():
-    """Hand ansible-core this lookup's option definitions before its plugin loader parses DOCUMENTATION for them.
+    """The one write into ansible-core's config manager: this lookup's option definitions, type raw.
 
-    The loader parses this DOCUMENTATION with its doc fragments every time it loads the
-    lookup, in every forked worker: about a third of what a cached lookup costs
-    (docs/benchmarks.md). The same definitions come from the option table instead; a unit
-    test checks they say what the documentation says. Where ansible-core's config manager
-    lacks these methods, the loader parses the documentation as usual.
+    So that ansible-core hands every value over as written (_options.plugin_option_definitions).
+    The loader derives definitions from DOCUMENTATION only where none are registered, after the
+    import. Without these methods it does so: the lookup works, but a typed value is converted
+    leniently first ("ture" reads as false), as a unit test shows.
     """
     config = getattr(C, "config", None)
     if not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):
@@ -144,32 +138,34 @@ class LookupModule(LookupBase):
         paths = [self._credentials_file(term, variables) for term in terms] or [None]
         secrets = [kwargs.get(name) for name in SECRET_OPTIONS]
         try:
-            values, origins = self._option_values(variables, kwargs)
+            self.set_options(var_options=variables, direct=kwargs)
+            values, origins = self._as_written(variables, kwargs)
             secrets += [values.get(name) for name in SECRET_OPTIONS]
             fingerprints = [input_fingerprint(values, origins, path) for path in paths]
-            # A call repeated with the same inputs in this run is served without validating or reading anything again
-            # (at -v it takes the full path, which has what the summary line of each token shows).
+            # A call repeated with the same inputs in this run is served without checking or reading
+            # anything again: an alias exists only for inputs that passed the strict pass before.
+            # At -v it takes the full path, which has what the summary line of each token shows.
             if not boolean(values.get("force_refresh", False), strict=False) and Display().verbosity < 1:
                 confirmed = boolean(values.get("validate", False), strict=False)
                 hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time(), confirmed) for fingerprint in fingerprints]
                 tokens = [entry["access_token"] for entry in hits if entry]
                 if len(tokens) == len(paths):
                     return tokens
+            # pylint: disable=import-outside-toplevel
+            from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
+            from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
+            from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
+            from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn
+
             settings = settings_from_options(values, origins, lookup=True)
             secrets += settings.secret_values()
-            # pylint: disable-next=import-outside-toplevel
-            from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
-            from ansible_collections.aemops.ims.plugins.plugin_utils import _controller  # pylint: disable=import-outside-toplevel
-            from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn  # pylint: disable=import-outside-toplevel
-
             files = self._controller_files(variables)
             files.resolve_settings(settings)
+            service = TokenService(settings, run_cache_dir(), warn, reader=files)
             tokens = []
             for term, path, fingerprint in zip(terms or [None], paths, fingerprints, strict=True):
                 started = time.monotonic()
-                result = obtain_token(
-                    settings, credentials_file=path, run_cache_dir=run_cache_dir(), warn=warn, warn_on_cache_hit=False, inputs=fingerprint, reader=files
-                )
+                result = service.obtain(path, inputs=fingerprint, warn_on_cache_hit=False)
                 source = _controller.credential_source(settings, None if term is None else path)
                 Display().v(_controller.token_summary(result, source, time.monotonic() - started, lookup=True))
                 tokens.append(result["access_token"])
@@ -179,6 +175,33 @@ class LookupModule(LookupBase):
 
             # One line, never a traceback nor a secret, whatever failed.
             raise AnsibleLookupError(public_message(error, [value for value in secrets if isinstance(value, str)])) from None
+
+    def _as_written(self, variables, keywords):
+        """Each option set somewhere, as ansible-core resolved it, and its origin in ansible-core's words.
+
+        Glue where ansible-core cannot serve: keywords come from the call, as before 2.18
+        get_option_and_origin forgets direct values; variables are templated, as set_options
+        hands them over untemplated (community.hashi_vault#434); an empty environment variable
+        counts as unset, and ansible-core then did not read ansible.cfg: the default applies.
+        Unknown keywords are kept, for the strict pass to name.
+        """
+        values = {name: value for name, value in keywords.items() if name not in LOOKUP_OPTIONS}
+        origins = {}
+        for name in LOOKUP_OPTIONS:
+            value, origin = (keywords[name], "Direct") if name in keywords else self.get_option_and_origin(name, hostvars=variables)
+            if origin.startswith("var: "):
+                value = self._templar.template(value)
+            elif origin.startswith("env: ") and not os.environ.get(origin[5:], "").strip():
+                continue
+            elif os.path.isabs(origin):
+                # From ansible.cfg, whose path is the origin, read as ansible-core reads strings and
+                # paths there: unquoted (2.16 forgets to) and relative to the file.
+                value = unquote(value) if isinstance(value, str) else value
+                if LOOKUP_OPTIONS[name].type == "path" and isinstance(value, str):
+                    value = os.path.join(os.path.dirname(origin), os.path.expanduser(os.path.expandvars(value)))
+            if origin != "default":
+                values[name], origins[name] = value, origin
+        return values, origins
 
     def _credentials_file(self, term, variables):
         """A term names a credentials file; a relative name is also looked for in files/, as other lookups do."""
@@ -204,79 +227,3 @@ class LookupModule(LookupBase):
 
         search_path = variables.get("ansible_search_path") or [self.get_basedir(variables)]
         return ControllerFiles(self._loader, search_path, lookup=True, is_role="role_path" in variables, warn=warn, progress=retry_progress)
-
-    def _option_values(self, variables, keywords):
-        """Each option as written and where it came from, highest first: keyword, aem_ims_* variable,
-        AEM_IMS_* environment variable, ansible.cfg ([aem_ims]), default (left out).
-
-        ansible-core's set_options() resolves that precedence too, but it converts leniently
-        (any unknown word is a false boolean, so "validate_certs: ture" would turn TLS checks
-        off), words its errors differently in every release and, before 2.18, does not say
-        where a keyword or a variable came from. So the sources a play writes are taken as
-        written here, for settings_from_options() to check once with the module's messages,
-        and ansible-core gives ansible.cfg's values. Unknown keywords are kept, for the check
-        to name. Options from variables are templated: ansible-core hands them over as
-        written (community.hashi_vault#434).
-
-        An empty environment variable counts as unset, as for the module: AWX and Ansible
-        Automation Platform inject every field of a credential type, empty ones included, and
-        ansible-core would take an empty variable as set and look no further.
-        """
-        values = {name: value for name, value in keywords.items() if name not in LOOKUP_OPTIONS}
-        origins = {}
-        hidden_by_empty_variable = []
-        for name, option in LOOKUP_OPTIONS.items():
-            env = option.env or ""
-            if name in keywords:
-                values[name], origins[name] = keywords[name], "the %s option" % name
-            elif option.variable in variables:
-                values[name], origins[name] = self._templar.template(variables[option.variable]), "variable " + option.variable
-            elif os.environ.get(env, "").strip():
-                values[name], origins[name] = os.environ[env], "environment variable " + env
-            elif env in os.environ:
-                hidden_by_empty_variable.append(name)
-        direct = dict(keywords)
-        configured = _ansible_cfg_section() if hidden_by_empty_variable else {}
-        for name in hidden_by_empty_variable:
-            option = LOOKUP_OPTIONS[name]
-            if option.in_ini and name in configured:
-                values[name], origins[name] = _as_ansible_core_reads_it(option, configured[name]), "%s in %s" % (name, C.CONFIG_FILE)
-            direct[name] = values.get(name, option.default)
-        try:
-            self.set_options(var_options=variables, direct=direct)
-        except AnsibleError:
-            # A value ansible-core refuses: the check names it with the module's message. If the
-            # check finds nothing wrong, the value is in ansible.cfg and ansible-core's message says so.
-            settings_from_options(values, origins, lookup=True)
-            raise
-        for name in LOOKUP_OPTIONS:
-            if name not in values and name not in direct:
-                value, origin = self.get_option_and_origin(name)
-                if origin and origin != "default":
-                    values[name], origins[name] = value, "%s in %s" % (name, origin)
-        return values, origins
-
-
-def _as_ansible_core_reads_it(option, text):
-    """A value from ansible.cfg as ansible-core reads one: unquoted, and a relative path relative to the file's directory."""
-    value = unquote(text)
-    if option.type == "path":
-        value = os.path.expanduser(os.path.expandvars(value))
-        if not os.path.isabs(value):
-            value = os.path.normpath(os.path.join(os.path.dirname(C.CONFIG_FILE or ""), value))
-    return value
-
-
-def _ansible_cfg_section():
-    """The [aem_ims] section of the ansible.cfg in use, read as ansible-core reads it.
-
-    Only for options whose AEM_IMS_* variable is set but empty, which hides ansible.cfg from
-    ansible-core. A file ansible-core could not read has been reported by it already.
-    """
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
-    try:
-        with open(C.CONFIG_FILE or "", encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, UnicodeError, configparser.Error):
-        return {}
-    return dict(parser.items("aem_ims", raw=True)) if parser.has_section("aem_ims") else {}

@@ -8,8 +8,10 @@
 
 Each extractor reads one shape into an Extracted: the values it holds under the names of
 the options, and the path of each in the document, for messages. Merging them with the
-options is _credentials.build_token_request's job. The shapes are described, with their
-sources, in the shared reference (ims-protocol.md, section 3).
+options is _credentials.build_token_request's job. The shapes are described by Adobe's
+"Generating Access Tokens for Server-Side APIs" (AEM service credentials), adobe/aio-cli-plugin-app:
+schema/config.schema.json (project JSON), adobe/asset-compute-client: test/resources/oauthServerToServer.json
+(flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import re
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, describe_type
-from ansible_collections.aemops.ims.plugins.module_utils._options import split_list
+from ansible_collections.aemops.ims.plugins.module_utils._settings import split_list
 
 FORMAT_AEM = "aem_service_credentials"
 FORMAT_CONSOLE = "developer_console_project"

@@ -40,7 +40,8 @@ from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes impo
 )
 from ansible_collections.aemops.ims.plugins.module_utils._endpoints import is_adobe_ims, parse_ims_endpoint
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CredentialsError, KeyMaterialError, OptionError, describe_type
-from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE, OPTIONS, Settings
+from ansible_collections.aemops.ims.plugins.module_utils._options import DEFAULT_IMS_HOST, DEFAULT_METASCOPE, OPTIONS
+from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 
 FORMAT_OPTIONS = "options"
 MAX_FILE_BYTES = 1024 * 1024
@@ -393,11 +394,11 @@ class _Merge:
 
     def where(self, name: str) -> str:
         """Where an option came from, or every place the plugin looked for it."""
-        return self.settings.origins.get(name) or self.inputs.sources(name)
+        return self.settings.where(name) if name in self.settings.origins else self.inputs.sources(name)
 
     def given_by(self, name: str) -> str:
         """Where the value of an option that is set came from."""
-        return self.settings.origins.get(name) or "the %s option" % name
+        return self.settings.where(name) if name in self.settings.origins else "the %s option" % name
 
     def document_value(self, name: str):
         return self.extracted.values.get(name) if self.extracted else None

@@ -34,10 +34,12 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     one_line,
     redact,
 )
+from ansible_collections.aemops.ims.plugins.module_utils._options import COLLECTION_VERSION
 
 
 def _import_requests() -> ModuleType:
-    # Imported on first use: deadline() and interpret_response() serve callers that must stay light.
+    # Imported on first use, when a request is sent: the module's cache hit imports this module
+    # (deadline(), the paths) but sends nothing, and requests costs more to import than a templated task.
     try:
         import requests  # pylint: disable=import-outside-toplevel
     except ImportError as error:
@@ -69,7 +71,7 @@ READ_CHUNK_BYTES = 16 * 1024
 MAX_RETRY_AFTER_SECONDS = 86400.0
 # Ten billion: no unit of any IMS endpoint makes a real lifetime this long.
 MAX_EXPIRES_IN = 1e10
-USER_AGENT = "aemops.ims/0.2.0 (+https://github.com/aemops/ims)"
+USER_AGENT = "aemops.ims/%s (+https://github.com/aemops/ims)" % COLLECTION_VERSION
 # The form fields whose values are secret: scrubbed from anything an answer quotes.
 SECRET_FIELDS = ("client_secret", "jwt_token", "token")
 

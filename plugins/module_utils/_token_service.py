@@ -4,51 +4,46 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Settings in, token out: the one code path behind the module and the lookup.
+"""Settings in, token out: the one code path behind the module and the lookup (TokenService).
 
-Credentials are read and the cache key is hashed with the standard library; only an
-exchange imports requests, PyJWT and cryptography (in _ims_client and _signing), which
-cost more to import than a whole templated task.
+The lookup imports this module on a cache miss only (its hit reads through _cache_reader);
+the action plugin imports it for every task. Credentials are read and the cache key is hashed
+with the standard library; requests is imported only when a request is sent (an exchange, a
+validation, a revocation: _ims_client), PyJWT and cryptography only for a JWT exchange
+(_signing): each costs more to import than a whole templated task.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
+import functools
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache import (
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     CONFIRMED_NOTE,
     MAX_LIFETIME_SECONDS,
-    RUN_CACHE_SUBDIR,
-    TokenCache,
+    RUN_CACHE_LABEL,
     cache_directory,
-    check_directory,
     confirmed_this_run,
     default_persistent_dir,
     file_identity,
-    open_directory,
+    run_directory,
     token_digest,
     usable,
 )
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache, check_directory
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import LOCAL_FILES, PluginInputs, TokenRequest, build_token_request
-from ansible_collections.aemops.ims.plugins.module_utils._errors import (
-    MAX_MESSAGE_LENGTH,
-    AemImsError,
-    ImsResponseError,
-    KeyMaterialError,
-    RepeatedFailure,
-    one_line,
-    redact,
-)
-from ansible_collections.aemops.ims.plugins.module_utils._options import Settings
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
+from ansible_collections.aemops.ims.plugins.module_utils._failure_memory import FailureMemory
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     ANSWER_EMPTY,
     ANSWER_VALIDATION,
@@ -60,6 +55,9 @@ from ansible_collections.aemops.ims.plugins.module_utils._ims_client import (
     deadline,
     is_bad_client_secret,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.aemops.ims.plugins.module_utils._settings import Settings
 
 CERTIFICATE_WARNING_DAYS = 30
 # How far the answer's expires_in may disagree with the token's own claims before the
@@ -125,13 +123,6 @@ def expiry_from_answer(answer: dict, unit_seconds: float, now: float) -> float:
     return expires_at
 
 
-def open_cache(settings: Settings, run_cache_dir: str | None) -> TokenCache | None:
-    directory = cache_directory(settings.cache, settings.cache_dir, run_cache_dir)
-    if directory is None:
-        return None
-    return TokenCache.open(directory, "cache_dir" if settings.cache == "persistent" else "the run's token cache directory")
-
-
 def ims_client(request: TokenRequest, settings: Settings, *tokens: str) -> ImsHttpClient:
     """A client for IMS as the settings say; it scrubs every secret of the request, and tokens, from its messages."""
     return ImsHttpClient(
@@ -162,8 +153,8 @@ def with_each_secret(request: TokenRequest, post: Callable[[str], dict]) -> dict
     raise AssertionError("a TokenRequest always holds a secret")  # pragma: no cover
 
 
-def exchange(request: TokenRequest, settings: Settings, now: Callable[[], float] = time.time, warn: Callable[[str], None] | None = None) -> dict:
-    """Sign (for JWT) and POST the token request; return a cache entry. Heavy imports live here."""
+def exchange_with_ims(request: TokenRequest, settings: Settings, now: Callable[[], float] = time.time, warn: Callable[[str], None] | None = None) -> dict:
+    """Sign (for JWT) and POST the token request; return a cache entry. PyJWT and cryptography load here."""
     # PyJWT and cryptography load with _signing, on a cache miss only.
     from ansible_collections.aemops.ims.plugins.module_utils import _signing  # pylint: disable=import-outside-toplevel
 
@@ -219,266 +210,6 @@ def _result(request: TokenRequest, entry: dict, cached: bool, now: float) -> dic
     return {name: value for name, value in result.items() if value is not None}
 
 
-class FailureMemory:
-    """What failed earlier in this run for the same inputs, so that other forks fail at once instead of asking IMS again.
-
-    Without it, an outage or a wrong secret is met by every fork in turn, each after its own
-    retries: 200 hosts x 3 lookups against a failing IMS made 2,400 requests. A note is kept
-    under the hash of what the plugin was given (every option as written, where it came from,
-    the credentials file) in the run's token directory, whatever the cache mode, so never
-    across runs. It is not kept under the token's cache key: a failure can depend on what that
-    key leaves out (a passphrase, ca_path, a proxy). A definitive failure (IMS refused the
-    request, the credentials or key cannot be used) holds for the rest of the run, unless a
-    file it read changes; a transient one (no answer, a timeout, HTTP 5xx or 429 after the
-    retries) for timeout x retries seconds (at least timeout, and at least what IMS's
-    Retry-After asked), after which the next fork asks IMS again.
-    """
-
-    NOTE = "aemops.ims/failure/1"
-
-    def __init__(self, directory: str, inputs: str, files: dict, window: float):
-        # Created when there is something to remember: a run that fails nothing writes nothing.
-        self.notes = TokenCache(directory, "the run's token cache directory")
-        self.name = "f" + inputs
-        self.files = files
-        self.window = window
-
-    @classmethod
-    def of_run(cls, settings: Settings, run_cache_dir: str | None, inputs: str | None, files: dict) -> FailureMemory | None:
-        """The memory of these inputs in this run, or None without a run or inputs, or when the settings bypass it."""
-        if not run_cache_dir or not inputs or settings.cache == "off" or settings.force_refresh:
-            return None
-        return cls(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), inputs, files, settings.timeout * max(settings.retries, 1))
-
-    def check(self, now: float) -> None:
-        """Raise the failure remembered for these inputs, if it still holds."""
-        note = self.notes.read_note(self.name, self.NOTE)
-        if note is None or not isinstance(note.get("message"), str) or note.get("files") != self.files:
-            return
-        until = note.get("until")
-        if until is None:
-            suffix = " (the same error as an earlier task of this run; not retried)"
-        elif isinstance(until, (int, float)) and not isinstance(until, bool) and until > now:
-            suffix = " (the same error as an earlier task of this run; not retried for another %d s)" % math.ceil(until - now)
-        else:
-            return
-        code = note.get("code") if isinstance(note.get("code"), str) else None
-        raise RepeatedFailure(one_line(note["message"], MAX_MESSAGE_LENGTH - len(suffix)) + suffix, code=code)
-
-    def remember(self, error: AemImsError, now: float) -> None:
-        if isinstance(error, RepeatedFailure):
-            return
-        until = None
-        if getattr(error, "retryable", False):
-            until = now + max(self.window, getattr(error, "retry_after", None) or 0)
-        note = {"message": error.msg, "code": error.code, "until": until, "files": self.files}
-        with contextlib.suppress(AemImsError):
-            # Only a speed-up for the other forks: the error itself is what this task reports.
-            TokenCache.open(self.notes.directory, self.notes.label).write_note(self.name, self.NOTE, note)
-
-    def forget(self) -> None:
-        self.notes.discard(self.name)
-
-
-def obtain_token(
-    settings: Settings,
-    credentials_file: str | None = None,
-    run_cache_dir: str | None = None,
-    warn: Callable[[str], None] | None = None,
-    now: Callable[[], float] = time.time,
-    warn_on_cache_hit: bool = True,
-    inputs: str | None = None,
-    reader: PluginInputs = LOCAL_FILES,
-) -> dict:
-    """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
-
-    The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
-    certificate warning repeated hundreds of times would bury the play's output. inputs is
-    the hash of what the plugin was given (_cache.input_fingerprint): failures are remembered
-    under it (FailureMemory), and it is pointed at the token's entry for the lookup's later
-    cache hits. reader reads the files the options name (_credentials.PluginInputs).
-    """
-    # Identities taken before the files are read: a file changed meanwhile is read again next time.
-    files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if inputs and path}
-    memory = FailureMemory.of_run(settings, run_cache_dir, inputs, files)
-    if memory is not None:
-        memory.check(now())
-    request = None
-    try:
-        request = build_token_request(settings, credentials_file, reader)
-        if not settings.validate_certs and not settings.ca_path and warn is not None:
-            warn_unverified_tls(request.origin, run_cache_dir, warn, once_per_run=not warn_on_cache_hit)
-        found = _Found.of(request, settings, run_cache_dir, warn, now, memory)
-        if found.cached:
-            check_certificate_expiry(found.entry.get("certificate_not_after"), request, now(), warn if warn_on_cache_hit else None)
-    except AemImsError as error:
-        if request is not None:
-            # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
-            error.msg = redact(error.msg, request.secret_values())
-        if memory is not None:
-            memory.remember(error, now())
-        raise
-    if inputs and run_cache_dir and found.cache is not None and all(files.values()):
-        run_cache = TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
-        run_cache.write_alias(
-            inputs, found.cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()}
-        )
-    result = _result(request, found.entry, found.cached, now())
-    if settings.validate:
-        result.update(validated=found.confirmed, replaced_invalid=found.replaced)
-    return result
-
-
-class _Found:
-    """A token entry, where it was found and how: cached or fresh, confirmed by IMS, replacing an invalid one."""
-
-    __slots__ = ("entry", "cache", "cached", "confirmed", "replaced")
-
-    def __init__(self, entry: dict, cache: TokenCache | None, cached: bool, confirmed: bool = False, replaced: bool = False):
-        self.entry, self.cache, self.cached, self.confirmed, self.replaced = entry, cache, cached, confirmed, replaced
-
-    @classmethod
-    def of(
-        cls,
-        request: TokenRequest,
-        settings: Settings,
-        run_cache_dir: str | None,
-        warn: Callable[[str], None] | None,
-        now: Callable[[], float],
-        memory: FailureMemory | None = None,
-    ) -> _Found:
-        """The token of the cache if it is usable (and, with validate, confirmed), else one from IMS."""
-        cache = open_cache(settings, run_cache_dir)
-        if cache is None:
-            return cls(exchange(request, settings, now, warn), None, False)
-        key = request.cache_key()
-        if not settings.force_refresh:
-            entry = cache.read(key)
-            fresh_enough = entry is not None and usable(entry, now(), settings.refresh_margin)
-            if fresh_enough and (not settings.validate or confirmed_this_run(run_cache_dir, key, entry)):  # type: ignore[arg-type]
-                return cls(entry, cache, True, confirmed=settings.validate)  # type: ignore[arg-type]
-        # One fork exchanges (or validates); the others wait for its token, or its failure, instead of asking IMS too.
-        replaced = False
-        with cache.lock(key, deadline(settings.timeout, settings.retries) + LOCK_GRACE_SECONDS):
-            if not settings.force_refresh:
-                entry = cache.read(key)
-                if entry is not None and usable(entry, now(), settings.refresh_margin):
-                    if not settings.validate or confirmed_this_run(run_cache_dir, key, entry):
-                        return cls(entry, cache, True, confirmed=settings.validate)
-                    if confirm(request, settings, entry, run_cache_dir):
-                        return cls(entry, cache, True, confirmed=True)
-                    # IMS no longer honours it: it goes from every cache, and a new one is obtained now.
-                    forget_token(key, settings, run_cache_dir)
-                    replaced = True
-            if memory is not None:
-                memory.check(now())
-            try:
-                entry = exchange(request, settings, now, warn)
-            except AemImsError as error:
-                if memory is not None:
-                    # Scrubbed, and kept before the lock is released: the forks waiting for it print this note.
-                    error.msg = redact(error.msg, request.secret_values())
-                    memory.remember(error, now())
-                raise
-            cache.write(key, entry)
-            if settings.validate:
-                # A token IMS just issued needs no confirmation from it: the other forks take it as confirmed.
-                note_confirmed(request, entry, run_cache_dir)
-        if memory is not None:
-            memory.forget()
-        cache.prune(now())
-        return cls(entry, cache, False, replaced=replaced)
-
-
-def warn_unverified_tls(origin: str, run_cache_dir: str | None, warn: Callable[[str], None], once_per_run: bool) -> None:
-    """Say that IMS's certificate goes unchecked: once per task, or once per run and endpoint for the lookup.
-
-    The lookup runs in a fresh process for every host and task, so "once per run" is a
-    marker file in the run's token cache directory that only the first process creates.
-    """
-    if once_per_run and run_cache_dir:
-        directory = os.path.join(run_cache_dir, RUN_CACHE_SUBDIR)
-        try:
-            TokenCache.open(directory, "the run's token cache directory")
-            folder = open_directory(directory, "the run's token cache directory")
-        except AemImsError:
-            folder = -1
-        if folder >= 0:
-            marker = "w%s.warned" % hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]
-            try:
-                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder))
-            except FileExistsError:
-                return
-            except OSError:
-                pass
-            finally:
-                os.close(folder)
-    warn(
-        "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
-        "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % origin
-    )
-
-
-# --- confirming and revoking tokens ----------------------------------------------------------------
-
-
-def confirm(request: TokenRequest, settings: Settings, entry: dict, run_cache_dir: str | None) -> bool:
-    """Ask IMS whether it still honours the entry's token; remember a yes for the rest of the run.
-
-    A failure to ask (no answer, 5xx after the retries) raises: with validate, an
-    unconfirmed token is never served.
-    """
-    token = entry["access_token"]
-    form = {"type": "access_token", "client_id": request.client_id, "token": token}
-    answer, _date = ims_client(request, settings, token).post(VALIDATE_TOKEN_PATH, lambda: form, "token validation", expect=ANSWER_VALIDATION)
-    if answer["valid"]:
-        note_confirmed(request, entry, run_cache_dir)
-    return bool(answer["valid"])
-
-
-def note_confirmed(request: TokenRequest, entry: dict, run_cache_dir: str | None) -> None:
-    """Remember for the rest of the run that IMS honours the entry's token (read by _cache.confirmed_this_run)."""
-    if run_cache_dir:
-        notes = TokenCache.open(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), "the run's token cache directory")
-        notes.write_note("v" + request.cache_key(), CONFIRMED_NOTE, {"token": token_digest(entry["access_token"])})
-
-
-def _caches_of(settings: Settings, run_cache_dir: str | None) -> list[TokenCache]:
-    """Every cache that may hold a token of these settings, whatever their cache mode: the run's and cache_dir.
-
-    An unsafe directory is refused, except the default cache_dir of settings that do not use
-    it: that one is only left alone, as the user never chose it.
-    """
-    chosen = settings.cache == "persistent" or settings.cache_dir is not None
-    caches = []
-    for directory, label, strict in (
-        (cache_directory("run", None, run_cache_dir), "the run's token cache directory", True),
-        (settings.cache_dir or default_persistent_dir(), "cache_dir", chosen),
-    ):
-        if not directory or not os.path.isdir(directory):
-            continue
-        try:
-            check_directory(directory, label)
-        except AemImsError:
-            if strict:
-                raise
-            continue
-        caches.append(TokenCache(directory, label))
-    return caches
-
-
-def forget_token(key: str, settings: Settings, run_cache_dir: str | None, token: str | None = None) -> list[str]:
-    """Remove the entry under key from every cache (only where it holds token, when given); return the tokens removed."""
-    removed = []
-    for cache in _caches_of(settings, run_cache_dir):
-        entry = cache.read(key)
-        if entry is not None and token in (None, entry["access_token"]):
-            cache.discard(key)
-            removed.append(entry["access_token"])
-        cache.discard("v" + key)
-    return removed
-
-
 def invalidate(request: TokenRequest, settings: Settings, token: str) -> None:
     """Ask IMS to invalidate a token of this request's client; it needs the client's secret."""
     client = ims_client(request, settings, token)
@@ -494,29 +225,273 @@ def invalidate(request: TokenRequest, settings: Settings, token: str) -> None:
         raise
 
 
-def revoke_token(
-    settings: Settings, run_cache_dir: str | None = None, now: Callable[[], float] = time.time, check_mode: bool = False, reader: PluginInputs = LOCAL_FILES
-) -> dict:
-    """state=absent: revoke the token of these credentials at IMS, and remove it from every cache.
+class _Found:
+    """A token entry, where it was found and how: cached or fresh, confirmed by IMS, replacing an invalid one."""
 
-    The token is the access_token option when given, else each unexpired token cached for these
-    credentials. In check mode nothing is sent and nothing removed. Returns the result: the
-    request's public summary, revoked (how many tokens) and changed.
+    __slots__ = ("entry", "cache", "cached", "confirmed", "replaced")
+
+    def __init__(self, entry: dict, cache: TokenCache | None, cached: bool, confirmed: bool = False, replaced: bool = False):
+        self.entry, self.cache, self.cached, self.confirmed, self.replaced = entry, cache, cached, confirmed, replaced
+
+
+class TokenService:
+    """One call of the module or the lookup: its settings, the run's state directory, the clock, where warnings go and what reads files.
+
+    The caches are opened when first needed, once per service (a revocation, and a path that
+    needs no cache, create no directory). Getting a token (obtain) takes its steps in order:
+    read, lock, confirm, exchange, write, note, prune.
     """
-    request = build_token_request(settings, inputs=reader)
-    key = request.cache_key()
-    if settings.access_token:
-        tokens = [settings.access_token]
-    else:
-        entries = [cache.read(key) for cache in _caches_of(settings, run_cache_dir)]
-        tokens = sorted({entry["access_token"] for entry in entries if entry is not None and entry["expires_at"] > now()})
-    if not check_mode:
-        for token in tokens:
-            invalidate(request, settings, token)
-            forget_token(key, settings, run_cache_dir, token)
-        if not settings.access_token:
-            # Expired entries too: nothing of these credentials is left behind.
-            forget_token(key, settings, run_cache_dir)
-    result = request.public_summary()
-    result.update(revoked=len(tokens), changed=bool(tokens))
-    return {name: value for name, value in result.items() if value is not None}
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_dir: str | None = None,
+        warn: Callable[[str], None] | None = None,
+        now: Callable[[], float] = time.time,
+        reader: PluginInputs = LOCAL_FILES,
+    ):
+        self.settings = settings
+        # ansible-playbook's per-run temporary directory (plugin_utils._controller.run_cache_dir).
+        self.run_dir = run_dir
+        self.warn = warn
+        self.now = now
+        # Reads the files the options name: the plugins' reader decrypts vault files (_credentials.PluginInputs).
+        self.reader = reader
+
+    # --- the caches ---------------------------------------------------------------------------
+
+    @functools.cached_property
+    def cache(self) -> TokenCache | None:
+        """The cache the settings keep tokens in, created if need be; None when caching is off or impossible."""
+        directory = cache_directory(self.settings.cache, self.settings.cache_dir, self.run_dir)
+        if directory is None:
+            return None
+        return TokenCache.open(directory, "cache_dir" if self.settings.cache == "persistent" else RUN_CACHE_LABEL)
+
+    @functools.cached_property
+    def run_notes(self) -> TokenCache | None:
+        """The run's token directory, created if need be, for aliases, notes and markers; None outside a run."""
+        directory = run_directory(self.run_dir)
+        if directory is None or self.settings.cache == "run":
+            # With cache=run the tokens are kept there too: one directory, opened once.
+            return self.cache if directory is not None else None
+        return TokenCache.open(directory, RUN_CACHE_LABEL)
+
+    @functools.cached_property
+    def every_cache(self) -> list[TokenCache]:
+        """Every existing cache that may hold a token of these settings, whatever their cache mode: the run's and cache_dir.
+
+        An unsafe directory is refused, except the default cache_dir of settings that do not use
+        it: that one is only left alone, as the user never chose it.
+        """
+        chosen = self.settings.cache == "persistent" or self.settings.cache_dir is not None
+        caches = []
+        for directory, label, strict in (
+            (run_directory(self.run_dir), RUN_CACHE_LABEL, True),
+            (self.settings.cache_dir or default_persistent_dir(), "cache_dir", chosen),
+        ):
+            if not directory or not os.path.isdir(directory):
+                continue
+            try:
+                check_directory(directory, label)
+            except AemImsError:
+                if strict:
+                    raise
+                continue
+            caches.append(TokenCache(directory, label))
+        return caches
+
+    # --- getting a token ----------------------------------------------------------------------
+
+    def obtain(self, credentials_file: str | None = None, inputs: str | None = None, warn_on_cache_hit: bool = True) -> dict:
+        """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
+
+        The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
+        certificate warning repeated hundreds of times would bury the play's output. inputs is
+        the hash of what the plugin was given (_cache_reader.input_fingerprint): failures are
+        remembered under it (FailureMemory), and it is pointed at the token's entry for the
+        lookup's later cache hits.
+        """
+        settings = self.settings
+        # Identities taken before the files are read: a file changed meanwhile is read again next time.
+        files = {path: file_identity(path) for path in (credentials_file or settings.service_credentials_file, settings.private_key_file) if inputs and path}
+        memory = FailureMemory.of_run(settings, self.run_dir, inputs, files)
+        if memory is not None:
+            memory.check(self.now())
+        request = None
+        try:
+            request = build_token_request(settings, credentials_file, self.reader)
+            if not settings.validate_certs and not settings.ca_path:
+                self.warn_unverified_tls(request.origin, once_per_run=not warn_on_cache_hit)
+            found = self.find(request, memory)
+            if found.cached:
+                check_certificate_expiry(found.entry.get("certificate_not_after"), request, self.now(), self.warn if warn_on_cache_hit else None)
+        except AemImsError as error:
+            if request is not None:
+                # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
+                error.msg = redact(error.msg, request.secret_values())
+            if memory is not None:
+                memory.remember(error, self.now())
+            raise
+        if inputs and self.run_dir and found.cache is not None and all(files.values()):
+            self.run_notes.write_alias(  # type: ignore[union-attr]
+                inputs, found.cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()}
+            )
+        result = _result(request, found.entry, found.cached, self.now())
+        if settings.validate:
+            result.update(validated=found.confirmed, replaced_invalid=found.replaced)
+        return result
+
+    def find(self, request: TokenRequest, memory: FailureMemory | None = None) -> _Found:
+        """The token of the cache if it is usable (and, with validate, confirmed), else one from IMS."""
+        if self.cache is None:
+            return _Found(self.exchange(request, memory), None, False)
+        key = request.cache_key()
+        entry = self.read(key)
+        if entry is not None:
+            return _Found(entry, self.cache, True, confirmed=self.settings.validate)
+        # One fork exchanges (or validates); the others wait for its token, or its failure, instead of asking IMS too.
+        with self.lock(key):
+            entry, replaced = self.confirm(request, key)
+            if entry is not None:
+                return _Found(entry, self.cache, True, confirmed=self.settings.validate)
+            entry = self.exchange(request, memory)
+            self.write(key, entry)
+            self.note(request, entry)
+        if memory is not None:
+            memory.forget()
+        self.prune()
+        return _Found(entry, self.cache, False, replaced=replaced)
+
+    def read(self, key: str, confirmed_only: bool = True) -> dict | None:
+        """1. The cached entry of key if it may be served: usable and, with validate, confirmed in this run (unless not confirmed_only)."""
+        if self.settings.force_refresh:
+            return None
+        entry = self.cache.read(key)  # type: ignore[union-attr]
+        if not usable(entry, self.now(), self.settings.refresh_margin):
+            return None
+        if confirmed_only and self.settings.validate and not confirmed_this_run(self.run_dir, key, entry):  # type: ignore[arg-type]
+            return None
+        return entry
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[bool]:
+        """2. The lock of key, waited for as long as another fork's whole exchange can take."""
+        with self.cache.lock(key, deadline(self.settings.timeout, self.settings.retries) + LOCK_GRACE_SECONDS) as held:  # type: ignore[union-attr]
+            yield held
+
+    def confirm(self, request: TokenRequest, key: str) -> tuple[dict | None, bool]:
+        """3. Under the lock: the entry another fork left, or, with validate, one IMS confirms now; and whether an invalid one went.
+
+        A token IMS no longer honours goes from every cache, and a new one is obtained.
+        """
+        entry = self.read(key, confirmed_only=False)
+        if entry is None:
+            return None, False
+        if not self.settings.validate or confirmed_this_run(self.run_dir, key, entry) or self.validate_token(request, entry):
+            return entry, False
+        self.forget(key)
+        return None, True
+
+    def exchange(self, request: TokenRequest, memory: FailureMemory | None = None) -> dict:
+        """4. A new token from IMS, unless this run's memory of these inputs holds a failure, which is raised instead."""
+        if memory is not None:
+            memory.check(self.now())
+        try:
+            return exchange_with_ims(request, self.settings, self.now, self.warn)
+        except AemImsError as error:
+            if memory is not None:
+                # Scrubbed, and kept before the lock is released: the forks waiting for it print this note.
+                error.msg = redact(error.msg, request.secret_values())
+                memory.remember(error, self.now())
+            raise
+
+    def write(self, key: str, entry: dict) -> None:
+        """5. Keep the new token for the other forks and tasks."""
+        self.cache.write(key, entry)  # type: ignore[union-attr]
+
+    def note(self, request: TokenRequest, entry: dict) -> None:
+        """6. With validate, a token IMS just issued needs no confirmation from it: the other forks take it as confirmed."""
+        if self.settings.validate:
+            self.note_confirmed(request, entry)
+
+    def prune(self) -> None:
+        """7. Remove what no run will use again from the cache."""
+        self.cache.prune(self.now())  # type: ignore[union-attr]
+
+    def warn_unverified_tls(self, origin: str, once_per_run: bool) -> None:
+        """Say that IMS's certificate goes unchecked: once per task, or once per run and endpoint for the lookup.
+
+        The lookup runs in a fresh process for every host and task, so "once per run" is a
+        marker file in the run's token cache directory that only the first process creates.
+        """
+        if self.warn is None:
+            return
+        if once_per_run and self.run_dir:
+            try:
+                first = self.run_notes.mark_once("w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32])  # type: ignore[union-attr]
+            except AemImsError:
+                first = True
+            if not first:
+                return
+        self.warn(
+            "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
+            "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % origin
+        )
+
+    # --- confirming and revoking tokens -------------------------------------------------------
+
+    def validate_token(self, request: TokenRequest, entry: dict) -> bool:
+        """Ask IMS whether it still honours the entry's token; remember a yes for the rest of the run.
+
+        A failure to ask (no answer, 5xx after the retries) raises: with validate, an
+        unconfirmed token is never served.
+        """
+        token = entry["access_token"]
+        form = {"type": "access_token", "client_id": request.client_id, "token": token}
+        answer, _date = ims_client(request, self.settings, token).post(VALIDATE_TOKEN_PATH, lambda: form, "token validation", expect=ANSWER_VALIDATION)
+        if answer["valid"]:
+            self.note_confirmed(request, entry)
+        return bool(answer["valid"])
+
+    def note_confirmed(self, request: TokenRequest, entry: dict) -> None:
+        """Remember for the rest of the run that IMS honours the entry's token (read by _cache_reader.confirmed_this_run)."""
+        if self.run_notes is not None:
+            self.run_notes.write_note("v" + request.cache_key(), CONFIRMED_NOTE, {"token": token_digest(entry["access_token"])})
+
+    def forget(self, key: str, token: str | None = None) -> list[str]:
+        """Remove the entry under key from every cache (only where it holds token, when given); return the tokens removed."""
+        removed = []
+        for cache in self.every_cache:
+            entry = cache.read(key)
+            if entry is not None and token in (None, entry["access_token"]):
+                cache.discard(key)
+                removed.append(entry["access_token"])
+            cache.discard("v" + key)
+        return removed
+
+    def revoke(self, check_mode: bool = False) -> dict:
+        """state=absent: revoke the token of these credentials at IMS, and remove it from every cache.
+
+        The token is the access_token option when given, else each unexpired token cached for these
+        credentials. In check mode nothing is sent and nothing removed. Returns the result: the
+        request's public summary, revoked (how many tokens) and changed.
+        """
+        settings = self.settings
+        request = build_token_request(settings, inputs=self.reader)
+        key = request.cache_key()
+        if settings.access_token:
+            tokens = [settings.access_token]
+        else:
+            entries = [cache.read(key) for cache in self.every_cache]
+            tokens = sorted({entry["access_token"] for entry in entries if entry is not None and entry["expires_at"] > self.now()})
+        if not check_mode:
+            for token in tokens:
+                invalidate(request, settings, token)
+                self.forget(key, token)
+            if not settings.access_token:
+                # Expired entries too: nothing of these credentials is left behind.
+                self.forget(key)
+        result = request.public_summary()
+        result.update(revoked=len(tokens), changed=bool(tokens))
+        return {name: value for name, value in result.items() if value is not None}

@@ -32,11 +32,6 @@ description:
   - With O(state=absent) it revokes the token of the credentials at IMS instead, and removes it from every cache.
 author:
   - aemops.ims contributors (@aemops)
-requirements:
-  - requests
-  - PyJWT >= 2.4
-  - cryptography
-  - urllib3 >= 2.6
 extends_documentation_fragment:
   - aemops.ims.aem_ims
 options:
@@ -319,7 +314,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aemops.ims.plugins.module_utils._options import argument_spec
+from ansible_collections.aemops.ims.plugins.module_utils._settings import argument_spec
 
 
 def main():

@@ -4,7 +4,8 @@
 
 """Benchmark of the lookup, the module and the token cache, against the bundled IMS emulator.
 
-usage: bench.py [--aem-hosts 40] [--hosts 200] [--forks 10] [--rounds 5] [--markdown FILE]
+usage: bench.py [--aem-hosts 40] [--hosts 200] [--forks 10] [--rounds 9] [--only SECTIONS] [--markdown FILE]
+       bench.py --smoke          (a few hosts, one round: proves the bench runs, judges nothing)
 
 What it runs, each play a real ansible-playbook over local hosts:
 
@@ -13,7 +14,10 @@ What it runs, each play a real ansible-playbook over local hosts:
    from the lookup, from a literal (the floor), or from the module once (run_once + register);
 2. the controller-only play: 200 hosts x 3 set_fact tasks that template the lookup, against
    the same play with a lookup of this collection that returns a constant (its floor: what
-   Ansible charges any lookup of this collection, meta/runtime.yml included);
+   Ansible charges any lookup of this collection, meta/runtime.yml included), and, in the same
+   rounds, against a copy of the collection whose lookup does not call
+   _register_option_definitions() (issue 17 item 3: the registration stays only if it saves
+   at least 5%);
 3. the module against a hand-written ansible.builtin.uri POST of the same JWT exchange;
 4. exchange counts: 200 x 3 lookups with cache=run, and two runs with cache=persistent;
 5. failures: the same 200 x 3 lookups against an IMS that answers 503 to everything (an outage)
@@ -22,11 +26,15 @@ What it runs, each play a real ansible-playbook over local hosts:
 --only picks sections (aem, controller, module, persistent, failures); --collections-path can
 point at another build of the collection, to measure it before a change.
 
-Plays of one comparison run interleaved, in an order that rotates each round, after one
-round that is not counted (the first plays of a session run on cold caches). The figure
-compared is the median CPU time of the whole play (ansible-playbook and every process it
-started, from getrusage of the children), which is steadier than wall time on a shared
-2-CPU machine; wall time is printed too. Ratios are what to compare between machines.
+Method. The plays of one comparison run interleaved, in an order that rotates each round,
+after one round that is not counted (the first plays of a session run on cold caches). The
+figure is the CPU time of the whole play: ansible-playbook and every process it started
+(getrusage of the children), which is steadier than wall time on a shared machine; wall
+time is printed too. Each figure is given as its median over the rounds with its spread
+(min-max and interquartile range). A ratio is taken per round, between the plays of that
+round, so that a slow round slows both sides; its median and spread are reported, and the
+targets are judged on the median of the per-round ratios, from 7 counted rounds up (fewer
+rounds print the figures without a verdict).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import ssl
@@ -48,6 +57,10 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Targets are judged only on this many counted rounds or more (issue 17).
+MIN_ROUNDS = 7
+# The registration of the lookup's option definitions stays only if it saves this much CPU.
+REGISTRATION_SAVING = 0.05
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
@@ -200,7 +213,7 @@ class Bench:
     def requests(self):
         return self.emulator.stats()["by_client"].get(self.client_id, {}).get("requests", 0)
 
-    def run(self, text, hosts, forks, variables, secret_variables=None, cache="run"):
+    def run(self, text, hosts, forks, variables, secret_variables=None, cache="run", collections_path=None):
         playbook = os.path.join(self.workspace, "bench-%d.yml" % abs(hash(text)))
         with open(playbook, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -214,7 +227,7 @@ class Bench:
             command += ["-e", "@" + secrets]
         environment = {name: value for name, value in os.environ.items() if not name.startswith(("AEM_IMS_", "ANSIBLE_"))}
         environment.update(self.environment, AEM_IMS_CACHE=cache)
-        environment.update(ANSIBLE_COLLECTIONS_PATH=self.collections_path, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+        environment.update(ANSIBLE_COLLECTIONS_PATH=collections_path or self.collections_path, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
         before_requests = self.requests()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
@@ -227,25 +240,51 @@ class Bench:
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         return Run(cpu, wall, self.requests() - before_requests)
 
-    def compare(self, plays, hosts, forks, variables, rounds, secret_variables=None):
-        """Run the plays interleaved, rotating their order each round, after one uncounted round."""
+    def compare(self, plays, hosts, forks, variables, rounds, secret_variables=None, paths=None):
+        """Run the plays interleaved, rotating their order each round, after one uncounted round.
+
+        paths maps a play's label to the collections path it runs with (default: the bench's).
+        """
+        paths = paths or {}
         runs = {label: [] for label in plays}
         labels = list(plays)
         for label in labels:
-            self.run(plays[label], hosts, forks, variables, secret_variables)
+            self.run(plays[label], hosts, forks, variables, secret_variables, collections_path=paths.get(label))
         for round_number in range(rounds):
             shift = round_number % len(labels)
             for label in labels[shift:] + labels[:shift]:
-                runs[label].append(self.run(plays[label], hosts, forks, variables, secret_variables))
+                runs[label].append(self.run(plays[label], hosts, forks, variables, secret_variables, collections_path=paths.get(label)))
         return runs
+
+
+def spread(values):
+    """Median, min-max and interquartile range of a figure, as the table shows them."""
+    values = sorted(values)
+    if len(values) > 1:
+        first, _median, third = statistics.quantiles(values, n=4, method="inclusive")
+    else:
+        first = third = values[0]
+    return statistics.median(values), values[0], values[-1], third - first
+
+
+def shown(values, digits=2):
+    middle, low, high, iqr = spread(values)
+    return "%.*f" % (digits, middle), "%.*f-%.*f" % (digits, low, digits, high), "%.*f" % (digits, iqr)
+
+
+def per_round(runs, floor_runs):
+    """The ratio of each counted round: a run against the floor's run of the same round."""
+    return [run.cpu / floor.cpu for run, floor in zip(runs, floor_runs, strict=True)]
 
 
 def median(runs, attribute):
     return statistics.median(getattr(run, attribute) for run in runs)
 
 
-def row(scenario, requests, runs, ratio="", target=""):
-    return (scenario, requests, "%.2f" % median(runs, "cpu"), "%.2f" % median(runs, "wall"), ratio, target)
+def row(scenario, requests, runs, ratios=None, target=""):
+    cpu, cpu_range, cpu_iqr = shown([run.cpu for run in runs])
+    ratio = shown(ratios, 3) if ratios else ("", "", "")
+    return (scenario, requests, cpu, cpu_range, cpu_iqr, "%.2f" % median(runs, "wall")) + ratio + (target,)
 
 
 def sign_jwt(integration, origin, lifetime=600):
@@ -260,14 +299,39 @@ def sign_jwt(integration, origin, lifetime=600):
     return jwt.encode(claims, integration["private_key_pem"], algorithm="RS256")
 
 
-def collection_with_constant_lookup(collections_path, workspace):
-    """A copy of the collection with the constant lookup added, in its own collections path."""
+def collection_copy(collections_path, workspace, name):
+    """A copy of the built collection in a collections path of its own, under workspace/name."""
     source = os.path.join(collections_path, "ansible_collections", "aemops", "ims")
-    target_root = os.path.join(workspace, "collections")
+    target_root = os.path.join(workspace, name)
     target = os.path.join(target_root, "ansible_collections", "aemops", "ims")
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".git", "tests", "build", "__pycache__"))
+    return target_root, target
+
+
+def collection_with_constant_lookup(collections_path, workspace):
+    """A copy of the collection with the constant lookup added."""
+    target_root, target = collection_copy(collections_path, workspace, "collections")
     with open(os.path.join(target, "plugins", "lookup", "bench_constant.py"), "w", encoding="utf-8") as handle:
         handle.write(CONSTANT_LOOKUP)
+    return target_root
+
+
+# The lookup's call at import that hands ansible-core its option definitions (issue 17 item 3).
+REGISTRATION_CALL = re.compile(r"^_register_option_definitions\(\)[ \t]*$", re.MULTILINE)
+
+
+def collection_without_registration(collections_path, workspace):
+    """A copy of the collection whose lookup does not call _register_option_definitions(), or None if it never does."""
+    target_root, target = collection_copy(collections_path, workspace, "collections-unregistered")
+    path = os.path.join(target, "plugins", "lookup", "aem_ims_token.py")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    text, calls = REGISTRATION_CALL.subn("pass  # bench: the registration left out", text)
+    if calls != 1:
+        shutil.rmtree(target_root)
+        return None
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return target_root
 
 
@@ -283,7 +347,18 @@ def machine_description():
 
 
 def table(rows):
-    header = ("scenario", "IMS requests", "CPU s (median)", "wall s (median)", "ratio (CPU)", "target")
+    header = (
+        "scenario",
+        "IMS requests",
+        "CPU s median",
+        "CPU min-max",
+        "CPU IQR",
+        "wall s median",
+        "ratio median",
+        "ratio min-max",
+        "ratio IQR",
+        "target",
+    )
     widths = [max(len(str(row[index])) for row in rows + [header]) for index in range(len(header))]
     lines = ["| " + " | ".join(str(cell).ljust(widths[index]) for index, cell in enumerate(header)) + " |"]
     lines.append("|" + "|".join("-" * (width + 2) for width in widths) + "|")
@@ -296,18 +371,21 @@ def main():
     parser.add_argument("--aem-hosts", type=int, default=40, help="hosts of the AEM-shaped play")
     parser.add_argument("--hosts", type=int, default=200, help="hosts of the controller-only play")
     parser.add_argument("--forks", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5, help="counted rounds per comparison (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=9, help="counted rounds per comparison; targets are judged from %d up" % MIN_ROUNDS)
     parser.add_argument("--collections-path", default=os.environ.get("AEMOPS_IMS_COLLECTIONS_PATH"))
     parser.add_argument("--markdown", help="also write the results as Markdown to this file")
     parser.add_argument("--only", default="aem,controller,module,persistent,failures", help="comma-separated sections to run")
+    parser.add_argument("--smoke", action="store_true", help="a few hosts and one round: shows that the bench runs, judges nothing")
     options = parser.parse_args()
+    if options.smoke:
+        options.hosts, options.aem_hosts, options.forks, options.rounds = min(options.hosts, 4), min(options.aem_hosts, 2), min(options.forks, 2), 1
     sections = set(options.only.split(","))
     if not options.collections_path:
         raise SystemExit("bench: set --collections-path or AEMOPS_IMS_COLLECTIONS_PATH (make bench does)")
 
     workspace = tempfile.mkdtemp(prefix="aemops-ims-bench-")
     process, emulator = emulator_client.start_emulator(os.path.join(workspace, "emulator"), python=sys.executable)
-    rows, failures, samples = [], [], []
+    rows, failures, samples, notes = [], [], [], []
     try:
         integration = emulator.create_integration()
         client_id = integration["client_id"]
@@ -322,23 +400,25 @@ def main():
         base = {"creds_file": creds_file, "ca_path": emulator.ca_path, "aem_url": emulator.origin}
         forks, rounds = options.forks, options.rounds
 
-        def verdict(ratio, limit):
+        def verdict(ratios, limit):
+            ratio = statistics.median(ratios)
+            if rounds < MIN_ROUNDS:
+                return "<= %.2f: not judged (%d rounds < %d)" % (limit, rounds, MIN_ROUNDS)
             met = ratio <= limit
             if not met:
-                failures.append("%.2fx > %.2fx" % (ratio, limit))
+                failures.append("%.3fx > %.2fx" % (ratio, limit))
             return "<= %.2f: %s" % (limit, "met" if met else "NOT met")
 
         def record(title, runs):
             samples.append("%s: CPU %s" % (title, " ".join("%.2f" % run.cpu for run in runs)))
 
-        def report(title, comparison, floor_label, limit):
-            """One row per play of a comparison: its ratio to the floor, and the lookup's against its target."""
-            floor = median(comparison[floor_label], "cpu")
+        def report(title, comparison, floor_label, limit, judged="lookup"):
+            """One row per play of a comparison: its per-round ratios to the floor, and the judged play's against its target."""
             for label, runs in comparison.items():
                 record("%s, %s" % (title, label), runs)
-                ratio = median(runs, "cpu") / floor
+                ratios = per_round(runs, comparison[floor_label])
                 requests = "%d per run" % max(run.requests for run in runs)
-                rows.append(row("%s, %s" % (title, label), requests, runs, "%.3fx" % ratio, verdict(ratio, limit) if label == "lookup" else ""))
+                rows.append(row("%s, %s" % (title, label), requests, runs, ratios, verdict(ratios, limit) if label == judged else ""))
 
         if "aem" in sections:
             # 1. The AEM-shaped play. The literal is a real token, obtained once, as a user would paste it.
@@ -346,11 +426,21 @@ def main():
             aem = bench.compare(AEM_PLAYS, options.aem_hosts, forks, base, rounds, {"literal_token": literal_token})
             report("AEM-shaped: %d hosts x 2 uri calls, forks %d, token from" % (options.aem_hosts, forks), aem, "literal", 1.03)
         if "controller" in sections:
-            # 2. The controller-only play against a constant lookup of this collection.
-            controller = bench.compare(CONTROLLER_PLAYS, options.hosts, forks, base, rounds)
+            # 2. The controller-only play against a constant lookup of this collection and, in the
+            # same rounds, against the lookup without the registration of its option definitions.
+            plays, paths = dict(CONTROLLER_PLAYS), {}
+            unregistered = collection_without_registration(options.collections_path, workspace)
+            if unregistered is not None:
+                plays["lookup without registration"] = CONTROLLER_PLAYS["lookup"]
+                paths["lookup without registration"] = unregistered
+            controller = bench.compare(plays, options.hosts, forks, base, rounds, paths=paths)
             report("controller-only: %d hosts x 3 set_fact, forks %d" % (options.hosts, forks), controller, "constant lookup", 1.20)
             if max(run.requests for run in controller["lookup"]) != 1:
                 failures.append("cache=run made %s requests per run, expected 1" % [run.requests for run in controller["lookup"]])
+            if unregistered is None:
+                notes.append("registration: the lookup does not call _register_option_definitions(); nothing to compare")
+            else:
+                registration(controller, rounds, rows, notes)
         if "module" in sections:
             module_against_uri(bench, integration, base, forks, rounds, rows, record, verdict)
         if "persistent" in sections:
@@ -375,7 +465,13 @@ def main():
         shutil.rmtree(workspace, ignore_errors=True)
 
     description = machine_description()
-    text = "Machine: %s\n\n%s\n\nCPU seconds of each counted run:\n%s\n" % (description, table(rows), "\n".join("- " + line for line in samples))
+    text = "Machine: %s\nCounted rounds: %d (after one uncounted round), interleaved, order rotated each round\n\n%s\n\n" % (
+        description,
+        options.rounds,
+        table(rows),
+    )
+    text += "".join(note + "\n" for note in notes)
+    text += "\nCPU seconds of each counted run:\n%s\n" % "\n".join("- " + line for line in samples)
     print(text)
     if options.markdown:
         with open(options.markdown, "w", encoding="utf-8") as handle:
@@ -384,20 +480,40 @@ def main():
         raise SystemExit("bench: " + "; ".join(failures))
 
 
+def registration(controller, rounds, rows, notes):
+    """Issue 17 item 3: what the lookup's registration of its option definitions saves, per round, in the same run."""
+    savings = [1 - ratio for ratio in per_round(controller["lookup"], controller["lookup without registration"])]
+    saving, low, high, iqr = spread(savings)
+    if rounds < MIN_ROUNDS:
+        decision = "not judged (%d rounds < %d)" % (rounds, MIN_ROUNDS)
+    else:
+        decision = "keep it" if saving >= REGISTRATION_SAVING else "delete it"
+    notes.append(
+        "registration: the lookup with _register_option_definitions() costs %.1f%% less CPU than without (per round: median %.1f%%, "
+        "min-max %.1f%% to %.1f%%, IQR %.1f points); >= %.0f%% to keep it: %s"
+        % (100 * saving, 100 * saving, 100 * low, 100 * high, 100 * iqr, 100 * REGISTRATION_SAVING, decision)
+    )
+
+
 def module_against_uri(bench, integration, base, forks, rounds, rows, record, verdict):
     """3. The module against a hand-written exchange (a JWT signed anew for each run)."""
     emulator = bench.emulator
     module_runs, uri_runs = [], []
-    for _round in range(rounds + 1):
-        module_runs.append(bench.run(MODULE_PLAY, 1, forks, base))
+    for round_number in range(rounds + 1):
         variables = dict(base, origin=emulator.origin, client_id=integration["client_id"], jwt_token=sign_jwt(integration, emulator.origin))
-        uri_runs.append(bench.run(URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]}))
+        plays = [
+            lambda: module_runs.append(bench.run(MODULE_PLAY, 1, forks, base)),
+            lambda variables=variables: uri_runs.append(bench.run(URI_PLAY, 1, forks, variables, {"client_secret": integration["client_secrets"][0]})),
+        ]
+        # Interleaved, the order swapped each round, as in Bench.compare.
+        for play in plays if round_number % 2 == 0 else plays[::-1]:
+            play()
     module_runs, uri_runs = module_runs[1:], uri_runs[1:]
     record("module", module_runs)
     record("uri", uri_runs)
-    ratio = median(module_runs, "cpu") / median(uri_runs, "cpu")
-    rows.append(row("module (cache=off), one exchange, 1 host", "1", module_runs, "%.3fx" % ratio, verdict(ratio, 1.0)))
-    rows.append(row("ansible.builtin.uri posting a pre-signed JWT, 1 host", "1", uri_runs, "1x", ""))
+    ratios = per_round(module_runs, uri_runs)
+    rows.append(row("module (cache=off), one exchange, 1 host", "1", module_runs, ratios, verdict(ratios, 1.0)))
+    rows.append(row("ansible.builtin.uri posting a pre-signed JWT, 1 host", "1", uri_runs, per_round(uri_runs, uri_runs), ""))
 
 
 def _token_from_emulator(emulator, integration):

@@ -21,9 +21,9 @@ wall-clock and the CPU seconds of everything the gate ran::
 
     == units + coverage (ansible-core 2.16.19/py3.11): 31s ok (cpu 45s)
 
-Every gate runs even when another failed, so one run shows every failure. The
-summary at the end repeats the timed lines; the exit code is non-zero when any
-gate failed.
+A failed gate stops only the gates that depend on it: every other gate still runs, so
+one run shows every failure that can be seen. The summary at the end repeats the timed
+lines; the exit code is non-zero when any gate failed or was not run.
 
 With ``--rounds N`` the whole gate set runs N times, each round from a clean DIR
 (everything in it is removed first, except the directory that holds LOG_DIR), with

@@ -55,8 +55,8 @@ def test_suites_and_targets_are_read_from_the_tree(root):
 
 
 def test_a_new_suite_needs_only_a_copy_of_a_target(root):
-    add_suite(root, "first_hour")
-    missing = "suite tests/integration/first_hour/ has no target: add tests/integration/targets/first_hour/"
+    add_suite(root, "new_suite")
+    missing = "suite tests/integration/new_suite/ has no target: add tests/integration/targets/new_suite/"
     assert check.problems(root) == [missing + " (runme.sh and aliases as the others have them)"]
     add_target(root, "first_hour")
     assert check.problems(root) == []

@@ -312,20 +312,20 @@ def build_catalogue(good, encrypted, emulator, directory):
             "file_missing",
             {"service_credentials_file": str(missing)},
             {},
-            "service credentials file %s (from the service_credentials_file option) does not exist" % missing,
+            "service credentials file %s (from the task argument service_credentials_file) does not exist" % missing,
         ),
         (
             "file_under_a_file",
             {"service_credentials_file": str(under_a_file)},
             {},
-            "service credentials file %s (from the service_credentials_file option) does not exist" % under_a_file,
+            "service credentials file %s (from the task argument service_credentials_file) does not exist" % under_a_file,
         ),
         ("file_is_a_directory", {"service_credentials_file": str(a_directory)}, {}, "service credentials file %s is a directory, not a file" % a_directory),
         (
             "private_key_file_missing",
             dict(good_args, private_key_file=str(missing)),
             {},
-            "private_key_file %s (from the private_key_file option) does not exist" % missing,
+            "private_key_file %s (from the task argument private_key_file) does not exist" % missing,
         ),
         # --- private keys ---
         (
@@ -385,7 +385,7 @@ def build_catalogue(good, encrypted, emulator, directory):
             "key_inline_not_pem",
             dict(good_args),
             {"private_key": "this is not a key at all"},
-            "the private key from the private_key option is not a PEM private key: no '-----BEGIN ... PRIVATE KEY-----' line",
+            "the private key from the task argument private_key is not a PEM private key: no '-----BEGIN ... PRIVATE KEY-----' line",
         ),
         # --- options ---
         (
@@ -479,14 +479,14 @@ def build_catalogue(good, encrypted, emulator, directory):
             "both_credentials_and_file",
             dict(good_args),
             {"service_credentials": aem},
-            "service_credentials (from the service_credentials option) and service_credentials_file (from the service_credentials_file option) "
+            "service_credentials (from the task argument service_credentials) and service_credentials_file (from the task argument service_credentials_file) "
             "are both set: set only one",
         ),
         (
             "both_private_key_and_file",
             dict(good_args, private_key_file=str(encrypted_key)),
             {"private_key": good.integration["private_key_pem"]},
-            "private_key (from the private_key option) and private_key_file (from the private_key_file option) are both set: set only one",
+            "private_key (from the task argument private_key) and private_key_file (from the task argument private_key_file) are both set: set only one",
         ),
         ("fact_name_invalid", dict(good_args, fact_name="1-token"), {}, "fact_name must be a valid variable name, got '1-token'", None, True),
         # --- the token's lifecycle ---
@@ -534,13 +534,13 @@ def build_catalogue(good, encrypted, emulator, directory):
             "endpoint_from_the_file_secret_from_an_option",
             dict(good_args),
             {"client_secret": vaulted_secret},
-            refused_endpoint % (label(good_file), endpoint, "the client_secret comes from the client_secret option"),
+            refused_endpoint % (label(good_file), endpoint, "the client_secret comes from the task argument client_secret"),
         ),
         (
             "endpoint_from_the_file_key_from_an_option",
             dict(good_args, private_key_file=str(good_key)),
             {},
-            refused_endpoint % (label(good_file), endpoint, "the private key comes from the private_key_file option"),
+            refused_endpoint % (label(good_file), endpoint, "the private key comes from the task argument private_key_file"),
         ),
         ("file_is_a_fifo", {"service_credentials_file": str(fifo)}, {}, "service credentials file %s is not a regular file" % fifo),
     ]
@@ -585,7 +585,11 @@ def build_catalogue(good, encrypted, emulator, directory):
     normalised = []
     for case in cases:
         name, args, secret_args, message = case[:4]
-        lookup_message = case[4] if len(case) > 4 and case[4] else message
+        if name in CHECKED_OPTION:
+            # The strict pass ends its message with where the value came from.
+            message += " (from the task argument %s)" % CHECKED_OPTION[name]
+        # The same message from the lookup, but for the word for where a value came from.
+        lookup_message = case[4] if len(case) > 4 and case[4] else (message and message.replace("the task argument ", "the keyword "))
         module_only = len(case) > 5 and case[5]
         lookup_only = len(case) > 6 and case[6]
         normalised.append((name, args, secret_args, message, lookup_message, module_only, lookup_only))
@@ -593,6 +597,34 @@ def build_catalogue(good, encrypted, emulator, directory):
     for pem in (openssh_pem.decode("ascii"), ec_pem.decode("ascii")):
         extra_secrets.append(pem)
     return normalised, extra_secrets
+
+
+# The inputs the strict pass refuses (plugins/module_utils/_settings.py), and the option each one names.
+CHECKED_OPTION = {
+    "access_token_without_state_absent": "access_token",
+    "auth_method_unknown": "auth_method",
+    "ca_path_a_directory": "ca_path",
+    "ca_path_missing": "ca_path",
+    "cache_sometimes": "cache",
+    "client_id_a_list": "client_id",
+    "endpoint_bad_port": "ims_endpoint",
+    "endpoint_ftp": "ims_endpoint",
+    "endpoint_plain_http": "ims_endpoint",
+    "endpoint_port_not_a_number": "ims_endpoint",
+    "endpoint_with_path": "ims_endpoint",
+    "endpoint_with_query": "ims_endpoint",
+    "endpoint_with_user": "ims_endpoint",
+    "fact_name_invalid": "fact_name",
+    "jwt_lifetime_5": "jwt_lifetime",
+    "metascopes_a_dict": "metascopes",
+    "proxy_url_without_scheme": "proxy_url",
+    "refresh_margin_negative": "refresh_margin",
+    "retries_11": "retries",
+    "service_credentials_an_integer": "service_credentials",
+    "state_gone": "state",
+    "timeout_negative": "timeout",
+    "validate_maybe": "validate",
+}
 
 
 def first_hour_cases(good, files, label, good_args, net):
@@ -637,20 +669,20 @@ def first_hour_cases(good, files, label, good_args, net):
             "org_id_without_adobeorg",
             dict(good_args, org_id="0123456789ABCDEF01234567"),
             {},
-            "org_id from the org_id option must be an IMS organization ID of the form <ID>@AdobeOrg, got '0123456789ABCDEF01234567': " + identity_help,
+            "org_id from the task argument org_id must be an IMS organization ID of the form <ID>@AdobeOrg, got '0123456789ABCDEF01234567': " + identity_help,
         ),
         (
             "technical_account_id_not_techacct",
             dict(good_args, technical_account_id="89ABCDEF0123456789ABCDEF@example.com"),
             {},
-            "technical_account_id from the technical_account_id option must be a technical account ID of the form <ID>@techacct.adobe.com, "
+            "technical_account_id from the task argument technical_account_id must be a technical account ID of the form <ID>@techacct.adobe.com, "
             "got '89ABCDEF0123456789ABCDEF@example.com': " + account_help,
         ),
         (
             "technical_account_email_as_id",
             dict(good_args, technical_account_id=integration["email"]),
             {},
-            "technical_account_id from the technical_account_id option is the technical account's email (integration.email in the %s), not "
+            "technical_account_id from the task argument technical_account_id is the technical account's email (integration.email in the %s), not "
             "its ID: use the other ...@techacct.adobe.com value of the credentials (id in AEM service credentials, technical_account_id in "
             "the project JSON)" % label(good_args["service_credentials_file"]),
         ),
@@ -658,7 +690,7 @@ def first_hour_cases(good, files, label, good_args, net):
             "private_key_escaped_twice",
             dict(good_args),
             {"private_key": twice_escaped},
-            "the private key from the private_key option holds literal backslashes, as when its line breaks are escaped twice: give the "
+            "the private key from the task argument private_key holds literal backslashes, as when its line breaks are escaped twice: give the "
             "key with real line breaks, or escaped once",
         ),
     ]
@@ -781,7 +813,8 @@ def test_bad_input_catalogue_module_and_lookup(ansible, make_credentials, fresh_
             continue
         if core != lookup_expected:
             problems.append("%s (lookup):\n    expected: %s\n    got:      %s" % (name, lookup_expected, core))
-        if lookup_expected == message and isinstance(got, str) and core != got:
+        as_keyword = message and message.replace("the task argument ", "the keyword ")
+        if lookup_expected == as_keyword and isinstance(got, str) and core != got.replace("the task argument ", "the keyword "):
             problems.append("%s: module and lookup differ:\n    module: %s\n    lookup: %s" % (name, got, core))
         if "\n" in wrapped:
             problems.append("%s (lookup): the message is not one line" % name)

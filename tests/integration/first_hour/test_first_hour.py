@@ -213,8 +213,8 @@ def test_first_hour_vault_relative_paths_observable(ansible, make_credentials, f
     )
     lines = [match.groups() for match in summary.finditer(run.stdout)]
     sources = [line[2] for line in lines]
-    assert "service_credentials_file %s (from the service_credentials_file option)" % aem_file in sources, sources
-    assert "service_credentials_file %s (from the service_credentials_file option)" % project in sources, sources
+    assert "service_credentials_file %s (from the task argument service_credentials_file)" % aem_file in sources, sources
+    assert "service_credentials_file %s (from the task argument service_credentials_file)" % project in sources, sources
     assert "the term %s" % aem_file in sources, sources
     assert "service_credentials_file %s (from variable aem_ims_service_credentials_file)" % project in sources, sources
     assert all(line[0] == aem.client_id and line[1] == origin and line[3] == "jwt" for line in lines), lines
@@ -239,13 +239,13 @@ def test_first_hour_vault_relative_paths_observable(ansible, make_credentials, f
     assert "vault" in message.split(": ", 1)[1].lower() and message.endswith("(--vault-password-file, --vault-id or --ask-vault-pass)"), message
     assert re.fullmatch(
         r"IMS rejected the JWT exchange: HTTP 400 invalid_token: Could not match JWT signature to any of the bindings \(x-debug-id [0-9a-f-]+\)\. "
-        r"Hint: org_id \(from the org_id option\) set over the credentials may not be this integration's; or the private key does not "
+        r"Hint: org_id \(from the task argument org_id\) set over the credentials may not be this integration's; or the private key does not "
         r"belong to it, or its certificate expired or was revoked in the AEM Developer Console",
         result["other_org"]["msg"],
     ), result["other_org"]["msg"]
     tried = "tried %s, %s" % (files / "nowhere.json", workspace / "nowhere.json")
     assert result["nowhere_module"]["msg"] == (
-        "service credentials file nowhere.json (from the service_credentials_file option) does not exist: a relative path is looked for in "
+        "service credentials file nowhere.json (from the task argument service_credentials_file) does not exist: a relative path is looked for in "
         "the playbook's (or role's) files/ directory and its own directory, as lookup('file') does; " + tried
     )
     assert lookup_message(result["nowhere_lookup"]["msg"]) == (

@@ -148,9 +148,9 @@ def test_a_credentials_file_cannot_send_outside_secrets_to_its_own_endpoint(
         "integration.imsEndpoint in the service credentials file %s names the IMS endpoint https://%s, which is not an Adobe IMS host "
         "(*.adobelogin.com), and %s, not from that document: refusing to use it there. Set ims_endpoint explicitly to use that endpoint"
     )
-    assert result["m_secret"]["msg"] == refused % (path, emulator.endpoint, "the client_secret comes from the client_secret option")
-    assert result["m_key"]["msg"] == refused % (path, emulator.endpoint, "the private key comes from the private_key_file option")
-    assert _lookup_failure(result["l_secret"], lookup_message) == refused % (path, emulator.endpoint, "the client_secret comes from the client_secret option")
+    assert result["m_secret"]["msg"] == refused % (path, emulator.endpoint, "the client_secret comes from the task argument client_secret")
+    assert result["m_key"]["msg"] == refused % (path, emulator.endpoint, "the private key comes from the task argument private_key_file")
+    assert _lookup_failure(result["l_secret"], lookup_message) == refused % (path, emulator.endpoint, "the client_secret comes from the keyword client_secret")
     for name in ("m_explicit", "l_explicit", "m_own"):
         assert token_owner(result[name]) == shared.client_id
     # The refused tasks sent nothing: the three requests are those of the trusted ones.

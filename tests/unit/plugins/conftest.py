@@ -26,7 +26,8 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.aemops.ims.plugins.module_utils import _ims_client
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
-from ansible_collections.aemops.ims.plugins.module_utils._options import OPTIONS, settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._options import OPTIONS
+from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
 
 # Identifiers in the shapes Adobe uses; none of them is a real account.
 ORG_ID = "0123456789ABCDEF01234567@AdobeOrg"

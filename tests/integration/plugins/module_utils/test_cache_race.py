@@ -6,7 +6,7 @@
 
 Ansible forks a worker per host and task; when a play starts, every fork misses the cache at
 once. Here 50 Python processes (not threads: file locks are per process) load the core, block
-on a pipe, are released together by one write, and call obtain_token against the emulator.
+on a pipe, are released together by one write, and call TokenService.obtain against the emulator.
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ CHILD = textwrap.dedent(
     options = json.loads(sys.argv[3])
     run_cache_dir = options.pop("_run_cache_dir")
 
-    from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
-    from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+    from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
+    from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 
     settings = settings_from_options(options)
     os.write(ready, b"r")
     os.close(ready)
     os.read(go, 1)  # the barrier: every process waits here until the test writes
     released = time.time()
-    result = obtain_token(settings, run_cache_dir=run_cache_dir)
+    result = TokenService(settings, run_cache_dir).obtain()
     print(json.dumps({"access_token": result["access_token"], "cached": result["cached"], "client_id": result["client_id"],
                       "released": released, "done": time.time()}))
     """

@@ -633,7 +633,7 @@ def test_failures_have_exact_one_line_messages_and_leak_nothing(
     expected = {
         "no_secret": "client_secret is missing: looked in the client_secret option or AEM_IMS_CLIENT_SECRET and "
         "integration.technicalAccount.clientSecret in the service credentials file %s" % files["no_secret"],
-        "missing": "service credentials file %s (from the service_credentials_file option) does not exist" % files["missing"],
+        "missing": "service credentials file %s (from the task argument service_credentials_file) does not exist" % files["missing"],
         "directory": "service credentials file %s is a directory, not a file" % files["directory"],
         "not_json": "service credentials file %s is not valid JSON: Expecting value (line 1, column 1)" % files["not_json"],
         "not_utf8": "service credentials file %s is not UTF-8 text" % files["not_utf8"],

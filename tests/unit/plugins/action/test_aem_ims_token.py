@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib
+import types
 import json
 import os
 import re
@@ -46,7 +47,7 @@ UNEXPECTED = (
 
 
 class Obtained:
-    """obtain_token stand-in: records its calls, returns TOKEN or raises what it is told."""
+    """TokenService.obtain stand-in: records its calls, returns TOKEN or raises what it is told."""
 
     def __init__(self):
         self.calls = []
@@ -59,11 +60,27 @@ class Obtained:
         return dict(TOKEN)
 
 
+class Service:
+    """What the action plugin builds in place of TokenService(settings, run_dir, warn): each step goes to its stand-in."""
+
+    def __init__(self, obtained, revoked=None):
+        self.obtained, self.revoked = obtained, revoked
+
+    def __call__(self, settings, run_dir=None, warn=None, now=None, reader=None):
+        built = {"run_cache_dir": run_dir} if warn is None else {"run_cache_dir": run_dir, "warn": warn}
+        if reader is not None:
+            built["reader"] = reader
+        return types.SimpleNamespace(
+            obtain=lambda **kwargs: self.obtained(settings, **built, **kwargs), revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs)
+        )
+
+
 @pytest.fixture
 def obtained(monkeypatch, tmp_path):
     fake = Obtained()
     plugin_module = importlib.import_module(PLUGIN_MODULE)
-    monkeypatch.setattr(plugin_module, "obtain_token", fake)
+    fake.service = Service(fake)
+    monkeypatch.setattr(plugin_module, "TokenService", fake.service)
     monkeypatch.setattr(plugin_module, "run_cache_dir", lambda: str(tmp_path))
     return fake
 
@@ -138,7 +155,7 @@ def test_settings_cache_directory_and_warn_reach_obtain_token(obtained, tmp_path
     assert settings.cache_dir == str(tmp_path / "c")
     assert kwargs["run_cache_dir"] == str(tmp_path)
     assert kwargs["warn"] is _controller.warn
-    assert settings.where("client_id") == "the client_id option"
+    assert settings.where("client_id") == "the task argument client_id"
     assert settings.where("org_id") == "the org_id option or AEM_IMS_ORG_ID"
 
 
@@ -152,7 +169,7 @@ def test_environment_variables_are_read_and_named(obtained, monkeypatch):
     assert settings.where("client_id") == "environment variable AEM_IMS_CLIENT_ID"
     run({"client_id": "task-client"})
     settings = obtained.calls[-1][0]
-    assert (settings.client_id, settings.where("client_id")) == ("task-client", "the client_id option")
+    assert (settings.client_id, settings.where("client_id")) == ("task-client", "the task argument client_id")
 
 
 def test_empty_environment_variables_mean_unset(obtained, monkeypatch):
@@ -178,7 +195,7 @@ def test_environment_errors_name_the_option(obtained, monkeypatch):
     monkeypatch.setenv("AEM_IMS_VALIDATE_CERTS", "ture")
     result = run({"client_id": CLIENT_ID})
     assert_failure(result)
-    assert result["msg"] == "validate_certs must be a boolean (true or false), got 'ture'"
+    assert result["msg"] == "validate_certs must be a boolean (true or false), got 'ture' (from environment variable AEM_IMS_VALIDATE_CERTS)"
     assert obtained.calls == []
 
 
@@ -209,7 +226,7 @@ def test_async_is_refused(obtained):
 def test_option_errors_fail_with_one_line(obtained):
     result = run({"jwt_lifetime": 5})
     assert_failure(result)
-    assert result["msg"] == "jwt_lifetime must be between 10 and 86400, got 5"
+    assert result["msg"] == "jwt_lifetime must be between 10 and 86400, got 5 (from the task argument jwt_lifetime)"
     assert obtained.calls == []
 
 
@@ -307,7 +324,7 @@ GIVEN_TOKEN = "eyJ.Token-To-Revoke-From-The-Task-2718.sig"
 
 
 class Revoked:
-    """revoke_token stand-in: records its calls, returns what it is given or raises what it is told."""
+    """TokenService.revoke stand-in: records its calls, returns what it is given or raises what it is told."""
 
     def __init__(self):
         self.calls = []
@@ -324,7 +341,7 @@ class Revoked:
 @pytest.fixture
 def revoked(monkeypatch, obtained):
     fake = Revoked()
-    monkeypatch.setattr(importlib.import_module(PLUGIN_MODULE), "revoke_token", fake)
+    obtained.service.revoked = fake
     return fake
 
 
@@ -370,11 +387,14 @@ def test_validate_comes_from_aem_ims_validate(obtained, monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ({"state": "gone"}, "state must be one of present, absent, got 'gone'"),
-        ({"access_token": GIVEN_TOKEN}, "access_token is the token to revoke with state=absent; state is present"),
-        ({"access_token": GIVEN_TOKEN, "state": "present"}, "access_token is the token to revoke with state=absent; state is present"),
-        ({"access_token": [GIVEN_TOKEN], "state": "absent"}, "access_token must be a string, got a list"),
-        ({"validate": "maybe"}, "validate must be a boolean (true or false), got 'maybe'"),
+        ({"state": "gone"}, "state must be one of present, absent, got 'gone' (from the task argument state)"),
+        ({"access_token": GIVEN_TOKEN}, "access_token is the token to revoke with state=absent; state is present (from the task argument access_token)"),
+        (
+            {"access_token": GIVEN_TOKEN, "state": "present"},
+            "access_token is the token to revoke with state=absent; state is present (from the task argument access_token)",
+        ),
+        ({"access_token": [GIVEN_TOKEN], "state": "absent"}, "access_token must be a string, got a list (from the task argument access_token)"),
+        ({"validate": "maybe"}, "validate must be a boolean (true or false), got 'maybe' (from the task argument validate)"),
     ],
 )
 def test_bad_lifecycle_arguments_fail_with_one_line(revoked, obtained, args, message):

@@ -15,7 +15,7 @@ from ansible.plugins.loader import fragment_loader, lookup_loader
 from ansible.utils.plugin_docs import get_docstring, get_plugin_docs
 
 from ansible_collections.aemops.ims.plugins.doc_fragments.aem_ims import ModuleDocFragment
-from ansible_collections.aemops.ims.plugins.module_utils import _options
+from ansible_collections.aemops.ims.plugins.module_utils import _options, _settings
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, OPTIONS, SECRET_OPTIONS, plugin_option_definitions
 
 NAME = "aemops.ims.aem_ims_token"
@@ -98,7 +98,7 @@ def test_options_kept_out_of_ansible_cfg():
 
 
 def test_secret_options_are_the_no_log_ones():
-    spec = _options.argument_spec()
+    spec = _settings.argument_spec()
     assert set(SECRET_OPTIONS) == {name for name, entry in spec.items() if entry.get("no_log")}
     assert set(SECRET_OPTIONS) == {"service_credentials", "client_secret", "private_key", "private_key_passphrase", "proxy_url", "access_token"}
 
@@ -127,7 +127,7 @@ def test_merged_module_documentation_as_ansible_doc_sees_it():
 
 def test_the_argument_spec_says_what_the_module_documentation_says():
     doc = get_docstring(os.path.join(PLUGINS_DIR, "modules", "aem_ims_token.py"), fragment_loader, collection_name="aemops.ims", plugin_type="module")[0]
-    spec = _options.argument_spec()
+    spec = _settings.argument_spec()
     assert set(spec) == set(doc["options"])
     for name, entry in spec.items():
         assert {key: entry[key] for key in SPEC_KEYS if key in entry} == {key: doc["options"][name][key] for key in SPEC_KEYS if key in doc["options"][name]}
@@ -193,10 +193,19 @@ def test_registered_definitions_say_what_the_merged_lookup_documentation_says(mo
     registered = plugin_option_definitions()
     assert list(registered) == ["_terms", *LOOKUP_OPTIONS]
     assert set(merged) == set(registered)
-    assert what_ansible_core_acts_on(merged) == what_ansible_core_acts_on(registered)
+    # The same sources and defaults; the registered ones take every value as written (type raw,
+    # no choices, no elements) for the strict pass to convert, where the documented ones convert.
+    as_written = {"type", "choices", "elements"}
+
+    def sources_and_defaults(definitions):
+        acted_on = what_ansible_core_acts_on(definitions)
+        return {name: {key: value for key, value in entry.items() if name == "_terms" or key not in as_written} for name, entry in acted_on.items()}
+
+    assert sources_and_defaults(merged) == sources_and_defaults(registered)
     for name in LOOKUP_OPTIONS:
+        assert registered[name]["type"] == "raw"
         # Nothing documented that the registered definitions leave out (aliases, deprecation...) but what only ansible-doc shows.
-        assert set(merged[name]) - set(DOC_ONLY_KEYS) == set(registered[name]) - {"description"}, name
+        assert set(merged[name]) - set(DOC_ONLY_KEYS) - as_written == set(registered[name]) - {"description", "type"}, name
         assert merged[name].get("version_added") == ADDED.get(name)
     assert merged["client_id"]["env"] == [{"name": "AEM_IMS_CLIENT_ID"}]
     assert merged["cache"]["choices"] == ["run", "persistent", "off"]

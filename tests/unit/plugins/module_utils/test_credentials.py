@@ -32,7 +32,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._credentials import (
     read_text_file,
 )
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CredentialsError, KeyMaterialError, OptionError
-from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,

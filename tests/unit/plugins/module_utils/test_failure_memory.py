@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests of _token_service.FailureMemory: one failure per credential per run, as one exchange."""
+"""Tests of _failure_memory.FailureMemory: one failure per credential per run, as one exchange."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ import re
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import RUN_CACHE_SUBDIR, TokenCache, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import RUN_CACHE_SUBDIR, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
+    AemImsError,
     CredentialsError,
     ImsResponseError,
     RepeatedFailure,
     TransportError,
 )
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import FailureMemory, obtain_token
+from ansible_collections.aemops.ims.plugins.module_utils._failure_memory import FailureMemory
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import CLIENT_SECRET, build_settings
+from ansible_collections.aemops.ims.tests.unit.plugins.token_service_calls import obtain_token
 
 NOW = 1_767_225_600.0
 DEFINITIVE = " (the same error as an earlier task of this run; not retried)"
@@ -50,7 +53,7 @@ class Exchanges:
 @pytest.fixture
 def exchanges(monkeypatch):
     fake = Exchanges()
-    monkeypatch.setattr(_token_service, "exchange", fake)
+    monkeypatch.setattr(_token_service, "exchange_with_ims", fake)
     return fake
 
 
@@ -66,7 +69,8 @@ INPUTS = "i" + "7" * 64
 
 
 def failure(settings, run_dir, now, inputs=INPUTS):
-    with pytest.raises(Exception) as info:
+    # The collection's own errors only: a TypeError from a bug is no expected failure.
+    with pytest.raises(AemImsError) as info:
         obtain_token(settings, run_cache_dir=str(run_dir), now=now, inputs=inputs)
     return info.value
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import os
 import re
 import time
 
@@ -1076,3 +1077,11 @@ def test_the_client_repr_shows_no_secret():
     client = ImsHttpClient(ORIGIN, proxy_url="http://user:Pr0xyPassw0rd@proxy:3128", secrets=[CLIENT_SECRET])
     for shown in (repr(client), str(client), repr(client.session)):
         assert CLIENT_SECRET not in shown and "Pr0xyPassw0rd" not in shown
+
+
+def test_the_user_agent_names_the_version_in_galaxy_yml():
+    """USER_AGENT reads the version from _options.COLLECTION_VERSION, which must say what galaxy.yml says."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_ims_client.__file__))))
+    with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as handle:
+        version = re.search(r"^version: *(\S+)", handle.read(), re.MULTILINE).group(1)
+    assert "aemops.ims/%s (+https://github.com/aemops/ims)" % version == USER_AGENT

@@ -17,11 +17,11 @@ import re
 import pytest
 import requests
 
-from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, TokenCache, token_digest
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, token_digest
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError, ImsResponseError, RepeatedFailure, TransportError
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import confirm, forget_token, obtain_token, revoke_token
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -32,6 +32,7 @@ from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
     build_settings,
     make_certificate,
 )
+from ansible_collections.aemops.ims.tests.unit.plugins.token_service_calls import forget_token, obtain_token, revoke_token
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 DAY = 86400.0
@@ -256,7 +257,7 @@ def test_the_validation_is_made_under_the_lock_of_the_token(creds, fake_ims, run
     settings = s2s(creds, validate=True)
     in_cache(run_cache(run_dir), settings, CACHED)
     held = []
-    real_lock, real_confirm = TokenCache.lock, _token_service.confirm
+    real_lock, real_confirm = TokenCache.lock, TokenService.validate_token
 
     def lock(self, key, wait):
         held.append(key)
@@ -267,7 +268,7 @@ def test_the_validation_is_made_under_the_lock_of_the_token(creds, fake_ims, run
         return real_confirm(*args)
 
     monkeypatch.setattr(TokenCache, "lock", lock)
-    monkeypatch.setattr(_token_service, "confirm", spied_confirm)
+    monkeypatch.setattr(TokenService, "validate_token", spied_confirm)
     valid(fake_ims)
     assert obtain_token(settings, run_cache_dir=run_dir, now=clock())["validated"] is True
 
@@ -398,7 +399,7 @@ def test_a_token_or_secret_ims_echoes_in_a_validation_error_is_scrubbed(creds, f
     assert "token ******** of the client with secret ******** is malformed" in one_line(info.value)
 
 
-# --- confirm ----------------------------------------------------------------------------------
+# --- validate_token ----------------------------------------------------------------------------
 
 
 def test_confirm_remembers_a_yes_and_only_a_yes(creds, fake_ims, run_dir):
@@ -406,13 +407,13 @@ def test_confirm_remembers_a_yes_and_only_a_yes(creds, fake_ims, run_dir):
     request = build_token_request(settings)
     entry = {"access_token": CACHED}
     valid(fake_ims, False)
-    assert confirm(request, settings, entry, run_dir) is False
+    assert TokenService(settings, run_dir).validate_token(request, entry) is False
     assert not os.path.exists(run_cache(run_dir))
     valid(fake_ims)
-    assert confirm(request, settings, entry, run_dir) is True
+    assert TokenService(settings, run_dir).validate_token(request, entry) is True
     assert os.path.exists(note_path(run_dir, settings))
     valid(fake_ims)
-    assert confirm(request, settings, entry, None) is True
+    assert TokenService(settings, None).validate_token(request, entry) is True
     assert [call["fields"] for call in fake_ims.calls] == [validation_form(CACHED)] * 3
 
 

@@ -16,23 +16,18 @@ import jwt
 import pytest
 
 from ansible_collections.aemops.ims.plugins.module_utils import _token_service
-from ansible_collections.aemops.ims.plugins.module_utils._cache import (
-    STALE_FILE_SECONDS,
-    RUN_CACHE_SUBDIR,
-    TokenCache,
-    entry_for_fingerprint,
-    input_fingerprint,
-)
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import RUN_CACHE_SUBDIR, entry_for_fingerprint, input_fingerprint
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import STALE_FILE_SECONDS, TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
-from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, CacheError, CredentialsError, ImsResponseError, KeyMaterialError
+from ansible_collections.aemops.ims.plugins.module_utils._errors import CacheError, CredentialsError, ImsResponseError, KeyMaterialError
 from ansible_collections.aemops.ims.plugins.module_utils._ims_client import deadline
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import (
     LOCK_GRACE_SECONDS,
     MAX_LIFETIME_SECONDS,
     check_certificate_expiry,
     expiry_from_answer,
+    TokenService,
     iso_utc,
-    obtain_token,
 )
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
     CLIENT_ID,
@@ -45,6 +40,7 @@ from ansible_collections.aemops.ims.tests.unit.plugins.conftest import (
     build_settings,
     fake_access_token,
 )
+from ansible_collections.aemops.ims.tests.unit.plugins.token_service_calls import obtain_token
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 DAY = 86400.0
@@ -90,7 +86,7 @@ class Exchanges:
 @pytest.fixture
 def exchanges(monkeypatch):
     fake = Exchanges()
-    monkeypatch.setattr(_token_service, "exchange", fake)
+    monkeypatch.setattr(_token_service, "exchange_with_ims", fake)
     return fake
 
 
@@ -324,11 +320,11 @@ def test_absurd_cached_expiry_is_not_a_crash(creds, exchanges, tmp_path):
     settings = build_settings(service_credentials=creds.aem())
     cache = TokenCache.open(str(tmp_path / RUN_CACHE_SUBDIR))
     cache.write(build_token_request(settings).cache_key(), {"access_token": "odd", "issued_at": NOW, "expires_at": 1e300})
-    try:
-        result = obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
-    except AemImsError:
-        return
+    result = obtain_token(settings, run_cache_dir=str(tmp_path), now=clock())
+    # An expiry beyond year 2286 makes the entry corrupt: it is replaced by a token from IMS.
+    assert (result["cached"], result["access_token"], exchanges.calls) == (False, "token-1", 1)
     assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", result["expires_at"])
+    assert build_token_request(settings).cache_key() and cache.read(build_token_request(settings).cache_key())["access_token"] == "token-1"
 
 
 # --- result -----------------------------------------------------------------------------------
@@ -497,12 +493,16 @@ def test_a_key_that_does_not_match_the_certificate_fails_before_any_request(cred
 
 
 def test_absurd_expires_in_is_not_a_crash(creds, fake_ims):
+    # Beyond any unit of any IMS endpoint: refused as an answer, with one line.
     fake_ims.token(expires_in=1e20)
-    try:
-        result = obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
-    except AemImsError:
-        return
+    with pytest.raises(ImsResponseError) as info:
+        obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
+    assert "IMS answered the OAuth Server-to-Server token request without a usable expires_in" in info.value.msg
+    # Long but possible: taken, and no token is kept longer than MAX_LIFETIME_SECONDS.
+    fake_ims.token(expires_in=9e9)
+    result = obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), now=clock())
     assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", result["expires_at"])
+    assert result["expires_in"] == MAX_LIFETIME_SECONDS
 
 
 # --- certificate expiry on a miss and on a hit ------------------------------------------------
@@ -588,7 +588,7 @@ def test_an_alias_is_stored_in_the_run_directory(creds, keys, exchanges, tmp_pat
     key_file = tmp_path / "private.key"
     key_file.write_text(keys.pkcs1)
     settings = build_settings(service_credentials_file=str(path), private_key_file=str(key_file), refresh_margin=300)
-    result = _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
+    result = obtain_token(settings, run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     alias = read_alias(str(tmp_path))
     # It points at the entry and remembers what it was obtained with; it holds no token.
     assert alias["directory"] == os.path.join(str(tmp_path), RUN_CACHE_SUBDIR) and "access_token" not in json.dumps(alias)
@@ -607,25 +607,25 @@ def test_an_alias_records_a_lookup_term_rather_than_the_option(creds, exchanges,
     option = tmp_path / "option.json"
     option.write_text(json.dumps(creds.aem()))
     settings = build_settings(service_credentials_file=str(option))
-    _token_service.obtain_token(settings, credentials_file=str(term), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
+    obtain_token(settings, credentials_file=str(term), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert list(read_alias(str(tmp_path))["files"]) == [str(term)]
 
 
 def test_an_alias_points_at_a_persistent_entry(creds, exchanges, tmp_path):
     settings = build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(tmp_path / "persistent"))
-    _token_service.obtain_token(settings, run_cache_dir=str(tmp_path / "run"), inputs=FINGERPRINT)
+    obtain_token(settings, run_cache_dir=str(tmp_path / "run"), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path / "run"))["directory"] == str(tmp_path / "persistent")
     assert read_alias(str(tmp_path / "run"))["files"] == {}
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path / "run"), time.time())["access_token"] == "token-1"
 
 
 def test_no_alias_without_a_cache_a_run_directory_or_an_alias(creds, exchanges, tmp_path):
-    _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
+    obtain_token(build_settings(service_credentials=creds.flat_s2s(), cache="off"), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path)) is None
     assert os.listdir(str(tmp_path)) == []
     settings = build_settings(service_credentials=creds.flat_s2s(), cache="persistent", cache_dir=str(tmp_path / "persistent"))
-    _token_service.obtain_token(settings, run_cache_dir=None, inputs=FINGERPRINT)
-    _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path))
+    obtain_token(settings, run_cache_dir=None, inputs=FINGERPRINT)
+    obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path))
     assert cache_files(str(tmp_path / RUN_CACHE_SUBDIR)) == [build_token_request(settings).cache_key() + ".json"]
 
 
@@ -634,7 +634,7 @@ def test_no_alias_when_a_file_read_cannot_be_stated(creds, exchanges, tmp_path, 
     path = tmp_path / "creds.json"
     path.write_text(json.dumps(creds.flat_s2s()))
     monkeypatch.setattr(_token_service, "file_identity", lambda name: None)
-    _token_service.obtain_token(build_settings(service_credentials_file=str(path)), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
+    obtain_token(build_settings(service_credentials_file=str(path)), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path)) is None
     assert exchanges.calls == 1
 
@@ -642,10 +642,10 @@ def test_no_alias_when_a_file_read_cannot_be_stated(creds, exchanges, tmp_path, 
 def test_no_alias_after_a_failure(creds, exchanges, tmp_path):
     exchanges.failure = ImsResponseError("IMS rejected it", status=400, code="invalid_scope")
     with pytest.raises(ImsResponseError):
-        _token_service.obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
+        obtain_token(build_settings(service_credentials=creds.flat_s2s()), run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert read_alias(str(tmp_path)) is None
     with pytest.raises(CredentialsError):
-        _token_service.obtain_token(build_settings(client_id="x"), run_cache_dir=str(tmp_path), inputs="i" + "4" * 64)
+        obtain_token(build_settings(client_id="x"), run_cache_dir=str(tmp_path), inputs="i" + "4" * 64)
     assert read_alias(str(tmp_path)) is None and read_alias(str(tmp_path), "i" + "4" * 64) is None
 
 
@@ -655,7 +655,7 @@ def test_an_alias_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, t
     os.chmod(str(directory), 0o777)
     settings = build_settings(service_credentials=creds.flat_s2s())
     with pytest.raises(CacheError) as info:
-        _token_service.obtain_token(settings, run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
+        obtain_token(settings, run_cache_dir=str(tmp_path), inputs=FINGERPRINT)
     assert info.value.msg.startswith("the run's token cache directory %s is writable by other users (mode 0777)" % directory)
     assert exchanges.calls == 0
 
@@ -663,7 +663,7 @@ def test_an_alias_with_an_unsafe_run_directory_fails_clearly(creds, exchanges, t
 def test_the_lookup_fingerprint_is_what_an_alias_is_stored_under(creds, exchanges, tmp_path):
     values = {"service_credentials": creds.flat_s2s()}
     fingerprint = input_fingerprint(values, {"service_credentials": "the service_credentials option"}, None)
-    _token_service.obtain_token(build_settings(**values), run_cache_dir=str(tmp_path), inputs=fingerprint)
+    obtain_token(build_settings(**values), run_cache_dir=str(tmp_path), inputs=fingerprint)
     assert entry_for_fingerprint(fingerprint, str(tmp_path), time.time())["access_token"] == "token-1"
 
 
@@ -705,10 +705,10 @@ _CACHE_HIT = r"""
 import json, sys
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 _AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
-from ansible_collections.aemops.ims.plugins.module_utils._options import settings_from_options
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import obtain_token
+from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 settings = settings_from_options({"service_credentials_file": sys.argv[2]})
-result = obtain_token(settings, run_cache_dir=sys.argv[3], warn=print)
+result = TokenService(settings, sys.argv[3], print).obtain()
 if sys.argv[4] == "control":
     # Proves that the measurement below sees the heavy packages when they are loaded.
     from ansible_collections.aemops.ims.plugins.module_utils import _signing  # noqa: F401
@@ -844,3 +844,24 @@ def test_an_entry_in_use_is_not_pruned(tmp_path):
     assert cache.read(key) is not None
     cache.prune(now)
     assert cache.read(key) is None
+
+
+# --- one service per call ----------------------------------------------------------------------
+
+
+def test_a_service_opens_its_cache_once_and_only_when_a_step_needs_it(creds, exchanges, tmp_path, monkeypatch):
+    opened = []
+    real_open = TokenCache.open.__func__
+
+    def recording_open(cls, directory, label="cache_dir"):
+        opened.append(directory)
+        return real_open(cls, directory, label)
+
+    monkeypatch.setattr(TokenCache, "open", classmethod(recording_open))
+    service = TokenService(build_settings(service_credentials=creds.aem()), str(tmp_path / "run"), now=clock())
+    # A miss (read, lock, exchange, write, prune, the alias) and then a hit: the run's directory is opened once.
+    assert [service.obtain(inputs=FINGERPRINT)["cached"] for _unused in range(2)] == [False, True]
+    assert (opened, exchanges.calls) == ([os.path.join(str(tmp_path / "run"), RUN_CACHE_SUBDIR)], 1)
+    # With cache=off nothing is opened and no directory is created.
+    TokenService(build_settings(service_credentials=creds.aem(), cache="off"), str(tmp_path / "off"), now=clock()).obtain(inputs=FINGERPRINT)
+    assert len(opened) == 1 and not os.path.exists(tmp_path / "off" / RUN_CACHE_SUBDIR)

@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+exec ../setup_pytest_suite/run_suite.sh "$@"
