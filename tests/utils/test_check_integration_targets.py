@@ -58,7 +58,7 @@ def test_a_new_suite_needs_only_a_copy_of_a_target(root):
     add_suite(root, "new_suite")
     missing = "suite tests/integration/new_suite/ has no target: add tests/integration/targets/new_suite/"
     assert check.problems(root) == [missing + " (runme.sh and aliases as the others have them)"]
-    add_target(root, "first_hour")
+    add_target(root, "new_suite")
     assert check.problems(root) == []
 
 
