@@ -119,7 +119,8 @@ def _register_option_definitions():
     So that ansible-core hands every value over as written (_options.plugin_option_definitions).
     The loader derives definitions from DOCUMENTATION only where none are registered, after the
     import. Without these methods it does so: the lookup works, but a typed value is converted
-    leniently first ("ture" reads as false), as a unit test shows.
+    leniently first ("ture" reads as false), as a unit test shows. It is kept for that, not for
+    speed: make bench finds no saving (docs/docsite/rst/benchmarks.rst).
     """
     config = getattr(C, "config", None)
     if not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):

@@ -487,10 +487,12 @@ def registration(controller, rounds, rows, notes):
     if rounds < MIN_ROUNDS:
         decision = "not judged (%d rounds < %d)" % (rounds, MIN_ROUNDS)
     else:
-        decision = "keep it" if saving >= REGISTRATION_SAVING else "delete it"
+        # Issue 17 asked for the registration only as a speed-up; it is also what hands ansible-core's values over as
+        # written (the lookup's docstring), so a saving below the bar is reported, not acted on, here.
+        decision = "it pays for itself" if saving >= REGISTRATION_SAVING else "no speed-up worth keeping it for"
     notes.append(
         "registration: the lookup with _register_option_definitions() costs %.1f%% less CPU than without (per round: median %.1f%%, "
-        "min-max %.1f%% to %.1f%%, IQR %.1f points); >= %.0f%% to keep it: %s"
+        "min-max %.1f%% to %.1f%%, IQR %.1f points); >= %.0f%% would justify it as a speed-up: %s"
         % (100 * saving, 100 * saving, 100 * low, 100 * high, 100 * iqr, 100 * REGISTRATION_SAVING, decision)
     )
 
