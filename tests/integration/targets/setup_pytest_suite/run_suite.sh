@@ -57,18 +57,21 @@ fi
 # The suites expect what the venvs of make give them: ansible-core installed for sys.executable.
 # ansible-test's controller Python (its venv under tests/output/.tmp/delegation/, or the container's
 # Python) has ansible only on PYTHONPATH and ansible-playbook only on PATH, and two places of the
-# suites miss that: conftest.py runs the ansible-playbook beside sys.executable, and
+# suites miss that: conftest.py runs the ansible-playbook (first_hour: ansible-vault) beside sys.executable, and
 # test_cache_race.py starts sys.executable with a PYTHONPATH of the collections path alone. Until
 # they fall back to PATH and keep PYTHONPATH, the suite runs on the Python of a venv made here,
 # which sees the controller Python's packages and ansible (a .pth file) and has ansible-test's
-# ansible-playbook beside it. Nothing is installed and nothing of ansible-test's is changed.
+# ansible-* commands beside it. Nothing is installed and nothing of ansible-test's is changed.
 if [ ! -x "$(dirname "$PYTHON")/ansible-playbook" ]; then
     shim=$work/suite-python
     "$PYTHON" -m venv --without-pip --clear "$shim"
     "$PYTHON" -c 'import os, sys, ansible
 print("\n".join([p for p in sys.path if p.endswith(("site-packages", "dist-packages"))] + [os.path.dirname(os.path.dirname(ansible.__file__))]))' \
         >"$("$shim/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/controller-python.pth"
-    ln -s "$(command -v ansible-playbook)" "$shim/bin/ansible-playbook"
+    # Every ansible-* command of ansible-test's: the first_hour suite runs ansible-vault too.
+    for tool in "$(dirname "$(command -v ansible-playbook)")"/ansible*; do
+        ln -sfn "$tool" "$shim/bin/$(basename "$tool")"
+    done
     PYTHON=$shim/bin/python
 fi
 
