@@ -13,8 +13,6 @@ lookup share one token cache.
 
 from __future__ import annotations
 
-import time
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import input_fingerprint
@@ -22,14 +20,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsEr
 from ansible_collections.aemops.ims.plugins.module_utils._options import SECRET_OPTIONS
 from ansible_collections.aemops.ims.plugins.module_utils._settings import module_option_values, settings_from_options
 from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
-from ansible_collections.aemops.ims.plugins.plugin_utils._controller import (
-    credential_source,
-    public_message,
-    retry_progress,
-    run_cache_dir,
-    token_summary,
-    warn,
-)
+from ansible_collections.aemops.ims.plugins.plugin_utils._controller import obtain_tokens, public_message, retry_progress, run_cache_dir, warn
 from ansible_collections.aemops.ims.plugins.plugin_utils._files import ControllerFiles
 
 
@@ -67,9 +58,7 @@ class ActionModule(ActionBase):
                 result["_ansible_no_log"] = True
                 return result
             # Getting a token changes nothing anywhere, so check mode gets a real token too.
-            started = time.monotonic()
-            token = TokenService(settings, run_cache_dir(), warn, reader=files).obtain(inputs=input_fingerprint(values, origins, None))
-            self._display.v(token_summary(token, credential_source(settings), time.monotonic() - started))
+            (token,) = obtain_tokens(settings, files, [(None, None, input_fingerprint(values, origins, None))])
         except Exception as error:  # pylint: disable=broad-exception-caught
             if not isinstance(error, AemImsError):
                 self._display.vvv("aemops.ims.aem_ims_token: unexpected %s" % type(error).__name__)

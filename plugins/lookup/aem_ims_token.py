@@ -154,23 +154,13 @@ class LookupModule(LookupBase):
                     return tokens
             # pylint: disable=import-outside-toplevel
             from ansible_collections.aemops.ims.plugins.module_utils._settings import settings_from_options
-            from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
-            from ansible_collections.aemops.ims.plugins.plugin_utils import _controller
-            from ansible_collections.aemops.ims.plugins.plugin_utils._controller import run_cache_dir, warn
+            from ansible_collections.aemops.ims.plugins.plugin_utils._controller import obtain_tokens
 
             settings = settings_from_options(values, origins, lookup=True)
             secrets += settings.secret_values()
             files = self._controller_files(variables)
             files.resolve_settings(settings)
-            service = TokenService(settings, run_cache_dir(), warn, reader=files)
-            tokens = []
-            for term, path, fingerprint in zip(terms or [None], paths, fingerprints, strict=True):
-                started = time.monotonic()
-                result = service.obtain(path, inputs=fingerprint, warn_on_cache_hit=False)
-                source = _controller.credential_source(settings, None if term is None else path)
-                Display().v(_controller.token_summary(result, source, time.monotonic() - started, lookup=True))
-                tokens.append(result["access_token"])
-            return tokens
+            return [result["access_token"] for result in obtain_tokens(settings, files, zip(terms or [None], paths, fingerprints, strict=True), lookup=True)]
         except Exception as error:  # pylint: disable=broad-exception-caught
             from ansible_collections.aemops.ims.plugins.plugin_utils._controller import public_message  # pylint: disable=import-outside-toplevel
 

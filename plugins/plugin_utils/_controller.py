@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import os
+import time
 import traceback
+from collections.abc import Iterable
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -18,6 +20,7 @@ from ansible.utils.display import Display
 from ansible_collections.aemops.ims.plugins.module_utils._endpoints import proxy_credentials
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, one_line, redact
 from ansible_collections.aemops.ims.plugins.module_utils._options import PLUGIN_NAME
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import TokenService
 
 display = Display()
 
@@ -88,3 +91,17 @@ def token_summary(result: dict, source: str, seconds: float, lookup: bool = Fals
 def retry_progress(message: str) -> None:
     """A retry of a request to IMS, shown at -v (the core's ImsHttpClient says what failed and how long it waits)."""
     display.v("%s: %s" % (PLUGIN_NAME, message))
+
+
+def obtain_tokens(settings, reader, requests: Iterable[tuple[str | None, str | None, str]], lookup: bool = False) -> list[dict]:
+    """A token for each (term, credentials file, input fingerprint), by one TokenService, each shown at -v in one secret-free line."""
+    service = TokenService(settings, run_cache_dir(), warn, reader=reader)
+    results = []
+    for term, credentials_file, fingerprint in requests:
+        started = time.monotonic()
+        # The lookup's cache hit is silent: a template may call it for every host and task.
+        result = service.obtain(credentials_file, inputs=fingerprint, warn_on_cache_hit=not lookup)
+        source = credential_source(settings, None if term is None else credentials_file)
+        display.v(token_summary(result, source, time.monotonic() - started, lookup))
+        results.append(result)
+    return results

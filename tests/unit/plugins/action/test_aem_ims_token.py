@@ -71,7 +71,7 @@ class Service:
         if reader is not None:
             built["reader"] = reader
         return types.SimpleNamespace(
-            obtain=lambda **kwargs: self.obtained(settings, **built, **kwargs), revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs)
+            obtain=lambda credentials_file=None, **kwargs: self.obtained(settings, **built, **kwargs), revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs)
         )
 
 
@@ -80,8 +80,10 @@ def obtained(monkeypatch, tmp_path):
     fake = Obtained()
     plugin_module = importlib.import_module(PLUGIN_MODULE)
     fake.service = Service(fake)
-    monkeypatch.setattr(plugin_module, "TokenService", fake.service)
-    monkeypatch.setattr(plugin_module, "run_cache_dir", lambda: str(tmp_path))
+    # Getting a token goes through plugin_utils._controller.obtain_tokens; revoking is the action's own.
+    for module in (plugin_module, _controller):
+        monkeypatch.setattr(module, "TokenService", fake.service)
+        monkeypatch.setattr(module, "run_cache_dir", lambda: str(tmp_path))
     return fake
 
 

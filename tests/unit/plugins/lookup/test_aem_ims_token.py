@@ -24,7 +24,7 @@ from ansible.playbook.task import Task
 from ansible.plugins.loader import action_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.aemops.ims.plugins.module_utils import _settings, _token_service
+from ansible_collections.aemops.ims.plugins.module_utils import _settings
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import CONFIRMED_NOTE, RUN_CACHE_SUBDIR, token_digest
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
@@ -79,7 +79,7 @@ def run_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def obtained(monkeypatch, run_dir):
     fake = Obtained()
-    monkeypatch.setattr(_token_service, "TokenService", fake.service)
+    monkeypatch.setattr(_controller, "TokenService", fake.service)
     return fake
 
 
