@@ -71,7 +71,8 @@ class Service:
         if reader is not None:
             built["reader"] = reader
         return types.SimpleNamespace(
-            obtain=lambda credentials_file=None, **kwargs: self.obtained(settings, **built, **kwargs), revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs)
+            obtain=lambda credentials_file=None, **kwargs: self.obtained(settings, **built, **kwargs),
+            revoke=lambda **kwargs: self.revoked(settings, **built, **kwargs),
         )
 
 
