@@ -231,7 +231,7 @@ notes:
     of a credential type, empty ones too), so the option's default applies.
 """
 
-    # Only for plugins (the lookup): where ansible-core itself reads the options from.
+    # Only for plugins (the lookup): where ansible-core itself reads the options from, one option a row.
     # Precedence: keyword argument > variable > environment variable > ansible.cfg > default.
     # The lookup registers them with type raw instead (_options.plugin_option_definitions).
     PLUGINS = r"""
@@ -243,98 +243,30 @@ options:
     env: [{name: AEM_IMS_SERVICE_CREDENTIALS_FILE}]
     ini: [{section: aem_ims, key: service_credentials_file}]
     vars: [{name: aem_ims_service_credentials_file}]
-  service_credentials:
-    env: [{name: AEM_IMS_SERVICE_CREDENTIALS}]
-    vars: [{name: aem_ims_service_credentials}]
-  credential_name:
-    env: [{name: AEM_IMS_CREDENTIAL_NAME}]
-    ini: [{section: aem_ims, key: credential_name}]
-    vars: [{name: aem_ims_credential_name}]
-  credential_id:
-    env: [{name: AEM_IMS_CREDENTIAL_ID}]
-    ini: [{section: aem_ims, key: credential_id}]
-    vars: [{name: aem_ims_credential_id}]
-  auth_method:
-    env: [{name: AEM_IMS_AUTH_METHOD}]
-    ini: [{section: aem_ims, key: auth_method}]
-    vars: [{name: aem_ims_auth_method}]
-  client_id:
-    env: [{name: AEM_IMS_CLIENT_ID}]
-    ini: [{section: aem_ims, key: client_id}]
-    vars: [{name: aem_ims_client_id}]
-  client_secret:
-    env: [{name: AEM_IMS_CLIENT_SECRET}]
-    vars: [{name: aem_ims_client_secret}]
-  org_id:
-    env: [{name: AEM_IMS_ORG_ID}]
-    ini: [{section: aem_ims, key: org_id}]
-    vars: [{name: aem_ims_org_id}]
+  service_credentials: {env: [{name: AEM_IMS_SERVICE_CREDENTIALS}], vars: [{name: aem_ims_service_credentials}]}
+  credential_name: {env: [{name: AEM_IMS_CREDENTIAL_NAME}], ini: [{section: aem_ims, key: credential_name}], vars: [{name: aem_ims_credential_name}]}
+  credential_id: {env: [{name: AEM_IMS_CREDENTIAL_ID}], ini: [{section: aem_ims, key: credential_id}], vars: [{name: aem_ims_credential_id}]}
+  auth_method: {env: [{name: AEM_IMS_AUTH_METHOD}], ini: [{section: aem_ims, key: auth_method}], vars: [{name: aem_ims_auth_method}]}
+  client_id: {env: [{name: AEM_IMS_CLIENT_ID}], ini: [{section: aem_ims, key: client_id}], vars: [{name: aem_ims_client_id}]}
+  client_secret: {env: [{name: AEM_IMS_CLIENT_SECRET}], vars: [{name: aem_ims_client_secret}]}
+  org_id: {env: [{name: AEM_IMS_ORG_ID}], ini: [{section: aem_ims, key: org_id}], vars: [{name: aem_ims_org_id}]}
   technical_account_id:
-    env: [{name: AEM_IMS_TECHNICAL_ACCOUNT_ID}]
-    ini: [{section: aem_ims, key: technical_account_id}]
-    vars: [{name: aem_ims_technical_account_id}]
-  private_key:
-    env: [{name: AEM_IMS_PRIVATE_KEY}]
-    vars: [{name: aem_ims_private_key}]
-  private_key_file:
-    env: [{name: AEM_IMS_PRIVATE_KEY_FILE}]
-    ini: [{section: aem_ims, key: private_key_file}]
-    vars: [{name: aem_ims_private_key_file}]
-  private_key_passphrase:
-    env: [{name: AEM_IMS_PRIVATE_KEY_PASSPHRASE}]
-    vars: [{name: aem_ims_private_key_passphrase}]
-  metascopes:
-    env: [{name: AEM_IMS_METASCOPES}]
-    ini: [{section: aem_ims, key: metascopes}]
-    vars: [{name: aem_ims_metascopes}]
-  scopes:
-    env: [{name: AEM_IMS_SCOPES}]
-    ini: [{section: aem_ims, key: scopes}]
-    vars: [{name: aem_ims_scopes}]
-  ims_endpoint:
-    env: [{name: AEM_IMS_ENDPOINT}]
-    ini: [{section: aem_ims, key: ims_endpoint}]
-    vars: [{name: aem_ims_ims_endpoint}]
-  jwt_lifetime:
-    env: [{name: AEM_IMS_JWT_LIFETIME}]
-    ini: [{section: aem_ims, key: jwt_lifetime}]
-    vars: [{name: aem_ims_jwt_lifetime}]
-  validate_certs:
-    env: [{name: AEM_IMS_VALIDATE_CERTS}]
-    ini: [{section: aem_ims, key: validate_certs}]
-    vars: [{name: aem_ims_validate_certs}]
-  ca_path:
-    env: [{name: AEM_IMS_CA_PATH}]
-    ini: [{section: aem_ims, key: ca_path}]
-    vars: [{name: aem_ims_ca_path}]
-  proxy_url:
-    env: [{name: AEM_IMS_PROXY_URL}]
-    vars: [{name: aem_ims_proxy_url}]
-  timeout:
-    env: [{name: AEM_IMS_TIMEOUT}]
-    ini: [{section: aem_ims, key: timeout}]
-    vars: [{name: aem_ims_timeout}]
-  retries:
-    env: [{name: AEM_IMS_RETRIES}]
-    ini: [{section: aem_ims, key: retries}]
-    vars: [{name: aem_ims_retries}]
-  cache:
-    env: [{name: AEM_IMS_CACHE}]
-    ini: [{section: aem_ims, key: cache}]
-    vars: [{name: aem_ims_cache}]
-  cache_dir:
-    env: [{name: AEM_IMS_CACHE_DIR}]
-    ini: [{section: aem_ims, key: cache_dir}]
-    vars: [{name: aem_ims_cache_dir}]
-  refresh_margin:
-    env: [{name: AEM_IMS_REFRESH_MARGIN}]
-    ini: [{section: aem_ims, key: refresh_margin}]
-    vars: [{name: aem_ims_refresh_margin}]
-  force_refresh:
-    env: [{name: AEM_IMS_FORCE_REFRESH}]
-    vars: [{name: aem_ims_force_refresh}]
-  validate:
-    env: [{name: AEM_IMS_VALIDATE}]
-    ini: [{section: aem_ims, key: validate}]
-    vars: [{name: aem_ims_validate}]
+    {env: [{name: AEM_IMS_TECHNICAL_ACCOUNT_ID}], ini: [{section: aem_ims, key: technical_account_id}], vars: [{name: aem_ims_technical_account_id}]}
+  private_key: {env: [{name: AEM_IMS_PRIVATE_KEY}], vars: [{name: aem_ims_private_key}]}
+  private_key_file: {env: [{name: AEM_IMS_PRIVATE_KEY_FILE}], ini: [{section: aem_ims, key: private_key_file}], vars: [{name: aem_ims_private_key_file}]}
+  private_key_passphrase: {env: [{name: AEM_IMS_PRIVATE_KEY_PASSPHRASE}], vars: [{name: aem_ims_private_key_passphrase}]}
+  metascopes: {env: [{name: AEM_IMS_METASCOPES}], ini: [{section: aem_ims, key: metascopes}], vars: [{name: aem_ims_metascopes}]}
+  scopes: {env: [{name: AEM_IMS_SCOPES}], ini: [{section: aem_ims, key: scopes}], vars: [{name: aem_ims_scopes}]}
+  ims_endpoint: {env: [{name: AEM_IMS_ENDPOINT}], ini: [{section: aem_ims, key: ims_endpoint}], vars: [{name: aem_ims_ims_endpoint}]}
+  jwt_lifetime: {env: [{name: AEM_IMS_JWT_LIFETIME}], ini: [{section: aem_ims, key: jwt_lifetime}], vars: [{name: aem_ims_jwt_lifetime}]}
+  validate_certs: {env: [{name: AEM_IMS_VALIDATE_CERTS}], ini: [{section: aem_ims, key: validate_certs}], vars: [{name: aem_ims_validate_certs}]}
+  ca_path: {env: [{name: AEM_IMS_CA_PATH}], ini: [{section: aem_ims, key: ca_path}], vars: [{name: aem_ims_ca_path}]}
+  proxy_url: {env: [{name: AEM_IMS_PROXY_URL}], vars: [{name: aem_ims_proxy_url}]}
+  timeout: {env: [{name: AEM_IMS_TIMEOUT}], ini: [{section: aem_ims, key: timeout}], vars: [{name: aem_ims_timeout}]}
+  retries: {env: [{name: AEM_IMS_RETRIES}], ini: [{section: aem_ims, key: retries}], vars: [{name: aem_ims_retries}]}
+  cache: {env: [{name: AEM_IMS_CACHE}], ini: [{section: aem_ims, key: cache}], vars: [{name: aem_ims_cache}]}
+  cache_dir: {env: [{name: AEM_IMS_CACHE_DIR}], ini: [{section: aem_ims, key: cache_dir}], vars: [{name: aem_ims_cache_dir}]}
+  refresh_margin: {env: [{name: AEM_IMS_REFRESH_MARGIN}], ini: [{section: aem_ims, key: refresh_margin}], vars: [{name: aem_ims_refresh_margin}]}
+  force_refresh: {env: [{name: AEM_IMS_FORCE_REFRESH}], vars: [{name: aem_ims_force_refresh}]}
+  validate: {env: [{name: AEM_IMS_VALIDATE}], ini: [{section: aem_ims, key: validate}], vars: [{name: aem_ims_validate}]}
 """
