@@ -33,7 +33,11 @@ METHOD_S2S = "oauth_server_to_server"
 STAGE_IMS_HOST = "ims-na1-stg1.adobelogin.com"
 
 # What CredentialDocument.get accepts for each expected type, and how a message names it.
-_EXPECTED = {str: (str, "a string"), list: ((list, str), "a list or a comma-separated string"), dict: (dict, "an object")}
+_EXPECTED: dict[type, tuple[type | tuple[type, ...], str]] = {
+    str: (str, "a string"),
+    list: ((list, str), "a list or a comma-separated string"),
+    dict: (dict, "an object"),
+}
 
 
 class CredentialDocument:
