@@ -4,14 +4,11 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""The shapes of credentials documents Adobe hands out, one extractor each.
+"""The shapes of credentials documents Adobe hands out, one extractor each, into an Extracted: values under option names, and where each is.
 
-Each extractor reads one shape into an Extracted: the values it holds under the names of
-the options, and the path of each in the document, for messages. Merging them with the
-options is _credentials.build_token_request's job. The shapes are described by Adobe's
-"Generating Access Tokens for Server-Side APIs" (AEM service credentials), adobe/aio-cli-plugin-app:
-schema/config.schema.json (project JSON), adobe/asset-compute-client: test/resources/oauthServerToServer.json
-(flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
+The shapes are described by Adobe's "Generating Access Tokens for Server-Side APIs" (AEM service credentials),
+adobe/aio-cli-plugin-app: schema/config.schema.json (project JSON), adobe/asset-compute-client:
+test/resources/oauthServerToServer.json (flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
 """
 
 from __future__ import annotations
@@ -128,14 +125,10 @@ def _put_fields(extracted: Extracted, document: CredentialDocument, prefix: str,
             extracted.put(name, document.get(prefix + key), prefix + key)
 
 
-# --- AEM as a Cloud Service service credentials (AEM Developer Console) --------------------------
-#
-# {"ok": true, "integration": {"imsEndpoint", "metascopes" (a comma-separated string), "technicalAccount":
-# {"clientId", "clientSecret"}, "email", "id", "org", "privateKey", "publicKey", "certificateExpirationDate"},
-# "statusCode": 200}; older downloads have the integration's fields at the top level.
-
-
 def extract_aem_service_credentials(document: CredentialDocument, settings=None) -> Extracted:
+    """AEM as a Cloud Service service credentials (AEM Developer Console): {"ok": true, "integration": {"imsEndpoint", "metascopes"
+    (a comma-separated string), "technicalAccount": {"clientId", "clientSecret"}, "email", "id", "org", "privateKey", "publicKey",
+    "certificateExpirationDate"}, "statusCode": 200}; older downloads have the integration's fields at the top level."""
     extracted = Extracted(FORMAT_AEM)
     prefix = "integration." if "integration" in document.data else ""
     if document.data.get("ok") is False or document.data.get("statusCode") not in (None, 200):
@@ -152,13 +145,6 @@ def extract_aem_service_credentials(document: CredentialDocument, settings=None)
     _put_fields(extracted, document, prefix, org_id="org", technical_account_id="id", email="email", ims_endpoint="imsEndpoint", metascopes="metascopes")
     _put_fields(extracted, document, prefix, private_key="privateKey", certificate="publicKey", certificate_expiration="certificateExpirationDate")
     return extracted
-
-
-# --- Adobe Developer Console project (workspace) JSON ---------------------------------------------
-#
-# {"project": {"org": {"ims_org_id"}, "workspace": {"details": {"credentials": [{"id", "name",
-# "integration_type", "jwt": {...} and/or "oauth_server_to_server": {...}}]}}}}. The private key of a JWT
-# credential is not in this file.
 
 
 def _credential_label(credential) -> str:
@@ -202,6 +188,8 @@ def _choose_console_credential(document: CredentialDocument, credentials: list, 
 
 
 def extract_developer_console_project(document: CredentialDocument, settings) -> Extracted:
+    """An Adobe Developer Console project (workspace) JSON: {"project": {"org": {"ims_org_id"}, "workspace": {"details": {"credentials":
+    [{"id", "name", "integration_type", "jwt": {...} and/or "oauth_server_to_server": {...}}]}}}}, without a JWT credential's private key."""
     extracted = Extracted(FORMAT_CONSOLE)
     extracted.put("org_id", document.get("project.org.ims_org_id"), "project.org.ims_org_id")
     credentials = document.get("project.workspace.details.credentials", object, required=True)
@@ -226,12 +214,8 @@ def extract_developer_console_project(document: CredentialDocument, settings) ->
     return extracted
 
 
-# --- The flat OAuth Server-to-Server JSON ----------------------------------------------------------
-#
-# {"ORG_ID", "CLIENT_ID", "CLIENT_SECRETS": [...], "TECHNICAL_ACCOUNT_ID", "TECHNICAL_ACCOUNT_EMAIL", "SCOPES": [...]}
-
-
 def extract_oauth_s2s_flat(document: CredentialDocument, settings=None) -> Extracted:
+    """Flat OAuth Server-to-Server: {"ORG_ID", "CLIENT_ID", "CLIENT_SECRETS": [...], "TECHNICAL_ACCOUNT_ID", "TECHNICAL_ACCOUNT_EMAIL", "SCOPES": [...]}."""
     extracted = Extracted(FORMAT_S2S_FLAT)
     extracted.put("client_id", document.get("CLIENT_ID"), "CLIENT_ID")
     # Unlike the other shapes, the list's order wins: a CLIENT_SECRET that is also listed is not moved first.
@@ -242,14 +226,10 @@ def extract_oauth_s2s_flat(document: CredentialDocument, settings=None) -> Extra
     return extracted
 
 
-# --- An aio-lib-ims context ------------------------------------------------------------------------
-#
-# JWT: {"client_id", "client_secret", "technical_account_id", "meta_scopes", "ims_org_id", "private_key",
-# "passphrase", "env"}; OAuth Server-to-Server: {"client_id", "client_secrets", "technical_account_email",
-# "technical_account_id", "scopes", "ims_org_id"}. "env": "stage" means the stage IMS.
-
-
 def extract_aio_context(document: CredentialDocument, settings=None) -> Extracted:
+    """An aio-lib-ims context. JWT: {"client_id", "client_secret", "technical_account_id", "meta_scopes", "ims_org_id", "private_key",
+    "passphrase", "env"}; OAuth Server-to-Server: {"client_id", "client_secrets", "technical_account_email", "technical_account_id",
+    "scopes", "ims_org_id"}. "env": "stage" means the stage IMS."""
     extracted = Extracted(FORMAT_AIO)
     extracted.put("client_id", document.get("client_id"), "client_id")
     single = document.get("client_secret")

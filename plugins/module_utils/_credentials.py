@@ -300,18 +300,9 @@ class TokenRequest:
 
     def cache_key(self) -> str:
         """A hash of who is asking for what; no identifier or secret is readable from it."""
-        material = [
-            CACHE_KEY_VERSION,
-            self.origin,
-            self.auth_method,
-            self.client_id,
-            self.org_id,
-            self.technical_account_id,
-            sorted(self.metascopes),
-            sorted(self.scopes),
-            [_sha256(secret) for secret in self.client_secrets],
-            _sha256(self.private_key) if self.private_key else None,
-        ]
+        who = [CACHE_KEY_VERSION, self.origin, self.auth_method, self.client_id, self.org_id, self.technical_account_id]
+        secrets = [[_sha256(secret) for secret in self.client_secrets], _sha256(self.private_key) if self.private_key else None]
+        material = [*who, sorted(self.metascopes), sorted(self.scopes), *secrets]
         return hashlib.sha256(json.dumps(material, separators=(",", ":")).encode("utf-8")).hexdigest()
 
     def secret_values(self) -> list[str]:
@@ -327,16 +318,15 @@ class TokenRequest:
 
     def public_summary(self) -> dict[str, object]:
         """The non-secret facts about the request, returned to the user."""
-        summary: dict[str, object] = {
+        requested = "metascopes" if self.auth_method == METHOD_JWT else "scopes"
+        return {
             "auth_method": self.auth_method,
             "client_id": self.client_id,
             "ims_endpoint": self.origin,
             "credentials_format": self.credentials_format,
             "email": self.email,
+            requested: list(getattr(self, requested)),
         }
-        requested = "metascopes" if self.auth_method == METHOD_JWT else "scopes"
-        summary[requested] = list(getattr(self, requested))
-        return summary
 
 
 class _Merge:
@@ -418,10 +408,9 @@ class _Merge:
             )
 
 
-# The forms of Adobe's published credential examples (AdobeDocs/adobeio-auth JWT/JWT.md; the AEM service credentials
-# of AdobeDocs/experience-manager-learn.en and adobe/aemcs-api-client-lib): the organization ID ends in @AdobeOrg, the
-# technical account ID in @techacct.adobe.com. Its local part is 24 hex digits in every example, the technical account's
-# email is a UUID at the same domain: documented by example only, so that difference is only warned about.
+# The forms of Adobe's published credential examples (AdobeDocs/adobeio-auth JWT/JWT.md; the AEM service credentials of
+# AdobeDocs/experience-manager-learn.en and adobe/aemcs-api-client-lib): the organization ID ends in @AdobeOrg, the technical account
+# ID in @techacct.adobe.com, its local part 24 hex digits, the account's email a UUID there: by example only, so that is only warned about.
 _ORG_SUFFIX = "@adobeorg"
 _TECHNICAL_ACCOUNT_SUFFIX = "@techacct.adobe.com"
 _UUID_LOCAL_PART = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}@", re.IGNORECASE)
@@ -434,8 +423,7 @@ def _quoted(value: str) -> str:
 
 def _where_found(merge: _Merge, name: str) -> str:
     """Where a value in use came from: its option's source, else its place in the document."""
-    option_value = getattr(merge.settings, name)
-    if option_value not in (None, (), []):
+    if getattr(merge.settings, name) not in (None, (), []):
         return merge.given_by(name)
     return merge.document_path(name) or merge.where(name)
 
