@@ -13,7 +13,6 @@ building a request imports neither PyJWT nor cryptography.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -56,6 +55,19 @@ def read_checked_bytes(path: str, what: str) -> bytes:
     label = "%s %s" % (what, path)
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            info = os.fstat(descriptor)
+            if stat.S_ISDIR(info.st_mode):
+                raise CredentialsError("%s is a directory, not a file" % label, field=what)
+            if not stat.S_ISREG(info.st_mode):
+                raise CredentialsError("%s is not a regular file" % label, field=what)
+            if info.st_size > MAX_FILE_BYTES:
+                raise CredentialsError(
+                    "%s is too large (%d bytes; credentials are a few KiB, the limit is %d bytes)" % (label, info.st_size, MAX_FILE_BYTES), field=what
+                )
+            return os.read(descriptor, MAX_FILE_BYTES + 1)
+        finally:
+            os.close(descriptor)
     except FileNotFoundError:
         shown = path if os.path.isabs(path) else "%s (%s)" % (path, os.path.abspath(path))
         raise CredentialsError("%s %s does not exist" % (what, shown), field=what) from None
@@ -65,21 +77,6 @@ def read_checked_bytes(path: str, what: str) -> bytes:
         raise CredentialsError("%s %s: permission denied" % (label, problem), field=what) from None
     except OSError as error:
         raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise CredentialsError("%s is a directory, not a file" % label, field=what)
-        if not stat.S_ISREG(info.st_mode):
-            raise CredentialsError("%s is not a regular file" % label, field=what)
-        if info.st_size > MAX_FILE_BYTES:
-            raise CredentialsError(
-                "%s is too large (%d bytes; credentials are a few KiB, the limit is %d bytes)" % (label, info.st_size, MAX_FILE_BYTES), field=what
-            )
-        return os.read(descriptor, MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
-    finally:
-        os.close(descriptor)
 
 
 def decode_text(data: bytes, label: str, what: str) -> str:
@@ -149,14 +146,14 @@ def parse_json_object(text: str, label: str, field_name: str) -> dict:
     return document
 
 
-def _credentials_file_document(path: str, inputs: PluginInputs) -> CredentialDocument:
-    label = "service credentials file %s" % path
-    return CredentialDocument(parse_json_object(inputs.read(path, "service credentials file"), label, "service_credentials_file"), label)
-
-
 def _only_one(settings: Settings, name: str, other: str) -> None:
     if getattr(settings, name) is not None and getattr(settings, other) is not None:
         raise OptionError("%s (from %s) and %s (from %s) are both set: set only one" % (name, settings.where(name), other, settings.where(other)), field=name)
+
+
+def _credentials_file_document(path: str, inputs: PluginInputs) -> CredentialDocument:
+    label = "service credentials file %s" % path
+    return CredentialDocument(parse_json_object(inputs.read(path, "service credentials file"), label, "service_credentials_file"), label)
 
 
 def load_document(settings: Settings, credentials_file: str | None = None, inputs: PluginInputs = LOCAL_FILES) -> CredentialDocument | None:
@@ -178,7 +175,6 @@ def load_document(settings: Settings, credentials_file: str | None = None, input
 
 
 def extract(document: CredentialDocument, settings: Settings) -> Extracted:
-    """What the document holds, read by the extractor of its shape."""
     shape = detect_format(document.data)
     if shape == LOCAL_DEVELOPMENT_TOKEN:
         raise CredentialsError(
@@ -211,7 +207,7 @@ def normalize_private_key(text: object, where: str) -> str:
     if "-----BEGIN" not in pem and pem:
         try:
             decoded = base64.b64decode(re.sub(r"\s+", "", pem), validate=True)
-        except (binascii.Error, ValueError):
+        except ValueError:  # binascii.Error is one
             decoded = b""
         if b"-----BEGIN" in decoded and decoded.isascii():
             pem = decoded.decode("ascii").strip()
