@@ -325,14 +325,14 @@ class TokenRequest:
         }
 
 
+@dataclass
 class _Merge:
     """Options over the document, and where each value was looked for, for messages."""
 
-    def __init__(self, settings: Settings, extracted: Extracted | None, source: str, inputs: PluginInputs = LOCAL_FILES):
-        self.settings = settings
-        self.extracted = extracted
-        self.source = source
-        self.inputs = inputs
+    settings: Settings
+    extracted: Extracted | None
+    source: str
+    inputs: PluginInputs
 
     def where(self, name: str) -> str:
         """Where an option came from, or every place the plugin looked for it."""
