@@ -94,7 +94,6 @@ def normalize_metascopes(values) -> list[str]:
 
 
 def detect_format(data: dict) -> str | None:
-    """Name the shape of a credentials document, or None."""
     if "accessToken" in data and "integration" not in data:
         return LOCAL_DEVELOPMENT_TOKEN
     if isinstance(data.get("integration"), dict) or "technicalAccount" in data:

@@ -211,8 +211,7 @@ def normalize_private_key(text: object, where: str) -> str:
             decoded = b""
         if b"-----BEGIN" in decoded and decoded.isascii():
             pem = decoded.decode("ascii").strip()
-    if "\\n" in pem:
-        pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
+    pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
     if "\\" in pem:
         # PEM has no backslash: one left once \\n escapes became line breaks was escaped twice (\\\\n) on its way here.
         raise KeyMaterialError(
