@@ -4,14 +4,11 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""The shapes of credentials documents Adobe hands out, one extractor each.
+"""The shapes of credentials documents Adobe hands out, one extractor each, into an Extracted: values under option names, and where each is.
 
-Each extractor reads one shape into an Extracted: the values it holds under the names of
-the options, and the path of each in the document, for messages. Merging them with the
-options is _credentials.build_token_request's job. The shapes are described by Adobe's
-"Generating Access Tokens for Server-Side APIs" (AEM service credentials), adobe/aio-cli-plugin-app:
-schema/config.schema.json (project JSON), adobe/asset-compute-client: test/resources/oauthServerToServer.json
-(flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
+The shapes are described by Adobe's "Generating Access Tokens for Server-Side APIs" (AEM service credentials),
+adobe/aio-cli-plugin-app: schema/config.schema.json (project JSON), adobe/asset-compute-client:
+test/resources/oauthServerToServer.json (flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
 """
 
 from __future__ import annotations
@@ -32,6 +29,13 @@ METHOD_JWT = "jwt"
 METHOD_S2S = "oauth_server_to_server"
 STAGE_IMS_HOST = "ims-na1-stg1.adobelogin.com"
 
+# What CredentialDocument.get accepts for each expected type, and how a message names it.
+_EXPECTED: dict[type, tuple[type | tuple[type, ...], str]] = {
+    str: (str, "a string"),
+    list: ((list, str), "a list or a comma-separated string"),
+    dict: (dict, "an object"),
+}
+
 
 class CredentialDocument:
     """A parsed credentials document and its label ("service credentials file /etc/aem/x.json"), with typed accessors."""
@@ -49,18 +53,13 @@ class CredentialDocument:
                     raise CredentialsError("%s is missing from %s" % (path, self.label), field=path)
                 return None
             node = node[part]
-        if node is None or (isinstance(node, str) and not node.strip() and expected is str):
+        if node is None or (expected is str and isinstance(node, str) and not node.strip()):
             return None
-        if expected is str and not isinstance(node, str):
-            raise CredentialsError("%s in %s must be a string, got %s" % (path, self.label, describe_type(node, json=True)), field=path)
-        if expected is list and not isinstance(node, (list, str)):
-            raise CredentialsError(
-                "%s in %s must be a list or a comma-separated string, got %s" % (path, self.label, describe_type(node, json=True)), field=path
-            )
+        accepted, described = _EXPECTED.get(expected, (object, ""))
+        if not isinstance(node, accepted):
+            raise CredentialsError("%s in %s must be %s, got %s" % (path, self.label, described, describe_type(node, json=True)), field=path)
         if expected is list and isinstance(node, list) and not all(isinstance(item, str) for item in node):
             raise CredentialsError("%s in %s must hold strings only" % (path, self.label), field=path)
-        if expected is dict and not isinstance(node, dict):
-            raise CredentialsError("%s in %s must be an object, got %s" % (path, self.label, describe_type(node, json=True)), field=path)
         return node.strip() if isinstance(node, str) and expected is str else node
 
 
@@ -86,20 +85,15 @@ class Extracted:
 
 def normalize_metascopes(values) -> list[str]:
     """Accept `ent_aem_cloud_api`, `/s/ent_aem_cloud_api` or a full claim URL; de-duplicate."""
-    names: list[str] = []
+    names = []
     for value in values or ():
         name = str(value).strip()
         match = re.match(r"^(?:[a-z]+://[^/]+)?/?s/(.+)$", name)
-        if match:
-            name = match.group(1)
-        name = name.strip("/ ")
-        if name and name not in names:
-            names.append(name)
-    return names
+        names.append((match.group(1) if match else name).strip("/ "))
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def detect_format(data: dict) -> str | None:
-    """Name the shape of a credentials document, or None."""
     if "accessToken" in data and "integration" not in data:
         return LOCAL_DEVELOPMENT_TOKEN
     if isinstance(data.get("integration"), dict) or "technicalAccount" in data:
@@ -117,21 +111,23 @@ def detect_format(data: dict) -> str | None:
 
 def _secrets(single, several) -> list[str]:
     """A credential's client secrets, the single one first, each once."""
-    secrets: list[str] = []
-    for secret in ([single] if single else []) + split_list(several, split_items=False):
-        if secret not in secrets:
-            secrets.append(secret)
-    return secrets
+    return list(dict.fromkeys(([single] if single else []) + split_list(several, split_items=False)))
 
 
-# --- AEM as a Cloud Service service credentials (AEM Developer Console) --------------------------
-#
-# {"ok": true, "integration": {"imsEndpoint", "metascopes" (a comma-separated string), "technicalAccount":
-# {"clientId", "clientSecret"}, "email", "id", "org", "privateKey", "publicKey", "certificateExpirationDate"},
-# "statusCode": 200}; older downloads have the integration's fields at the top level.
+def _put_fields(extracted: Extracted, document: CredentialDocument, prefix: str, **fields: str) -> None:
+    """Put the value of each option's field (prefix + key) of the document; scopes and metascopes are lists."""
+    for name, key in fields.items():
+        if name in ("scopes", "metascopes"):
+            items = split_list(document.get(prefix + key, list))
+            extracted.put(name, normalize_metascopes(items) if name == "metascopes" else items, prefix + key)
+        else:
+            extracted.put(name, document.get(prefix + key), prefix + key)
 
 
 def extract_aem_service_credentials(document: CredentialDocument, settings=None) -> Extracted:
+    """AEM as a Cloud Service service credentials (AEM Developer Console): {"ok": true, "integration": {"imsEndpoint", "metascopes"
+    (a comma-separated string), "technicalAccount": {"clientId", "clientSecret"}, "email", "id", "org", "privateKey", "publicKey",
+    "certificateExpirationDate"}, "statusCode": 200}; older downloads have the integration's fields at the top level."""
     extracted = Extracted(FORMAT_AEM)
     prefix = "integration." if "integration" in document.data else ""
     if document.data.get("ok") is False or document.data.get("statusCode") not in (None, 200):
@@ -145,20 +141,9 @@ def extract_aem_service_credentials(document: CredentialDocument, settings=None)
     document.get(prefix + "technicalAccount", dict)
     extracted.put("client_id", document.get(prefix + "technicalAccount.clientId"), prefix + "technicalAccount.clientId")
     extracted.put("client_secrets", _secrets(document.get(prefix + "technicalAccount.clientSecret"), None), prefix + "technicalAccount.clientSecret")
-    for name, key in (("org_id", "org"), ("technical_account_id", "id"), ("email", "email"), ("ims_endpoint", "imsEndpoint")):
-        extracted.put(name, document.get(prefix + key), prefix + key)
-    extracted.put("metascopes", normalize_metascopes(split_list(document.get(prefix + "metascopes", list))), prefix + "metascopes")
-    extracted.put("private_key", document.get(prefix + "privateKey", str), prefix + "privateKey")
-    extracted.put("certificate", document.get(prefix + "publicKey"), prefix + "publicKey")
-    extracted.put("certificate_expiration", document.get(prefix + "certificateExpirationDate"), prefix + "certificateExpirationDate")
+    _put_fields(extracted, document, prefix, org_id="org", technical_account_id="id", email="email", ims_endpoint="imsEndpoint", metascopes="metascopes")
+    _put_fields(extracted, document, prefix, private_key="privateKey", certificate="publicKey", certificate_expiration="certificateExpirationDate")
     return extracted
-
-
-# --- Adobe Developer Console project (workspace) JSON ---------------------------------------------
-#
-# {"project": {"org": {"ims_org_id"}, "workspace": {"details": {"credentials": [{"id", "name",
-# "integration_type", "jwt": {...} and/or "oauth_server_to_server": {...}}]}}}}. The private key of a JWT
-# credential is not in this file.
 
 
 def _credential_label(credential) -> str:
@@ -171,9 +156,9 @@ def _choose_console_credential(document: CredentialDocument, credentials: list, 
     usable = [item for item in credentials if isinstance(item.get("jwt"), dict) or isinstance(item.get("oauth_server_to_server"), dict)]
     listed = ", ".join(_credential_label(item) for item in credentials) or "none"
     if settings.credential_id or settings.credential_name:
-        wanted_field = "credential_id" if settings.credential_id else "credential_name"
-        wanted = settings.credential_id or settings.credential_name
         key = "id" if settings.credential_id else "name"
+        wanted_field = "credential_" + key
+        wanted = getattr(settings, wanted_field)
         chosen = [item for item in credentials if str(item.get(key)) == wanted]
         if not chosen:
             raise CredentialsError(
@@ -186,10 +171,9 @@ def _choose_console_credential(document: CredentialDocument, credentials: list, 
                 field=wanted_field,
             )
         return chosen[0]
-    if settings.auth_method == METHOD_JWT:
-        usable = [item for item in usable if isinstance(item.get("jwt"), dict)]
-    elif settings.auth_method == METHOD_S2S:
-        usable = [item for item in usable if isinstance(item.get("oauth_server_to_server"), dict)]
+    if settings.auth_method != "auto":
+        # The methods are named as the credential's blocks are.
+        usable = [item for item in usable if isinstance(item.get(settings.auth_method), dict)]
     if not usable:
         kind = "JWT or OAuth Server-to-Server" if settings.auth_method == "auto" else settings.auth_method
         raise CredentialsError("%s holds no %s credential (credentials: %s)" % (document.label, kind, listed), field="credentials")
@@ -203,6 +187,8 @@ def _choose_console_credential(document: CredentialDocument, credentials: list, 
 
 
 def extract_developer_console_project(document: CredentialDocument, settings) -> Extracted:
+    """An Adobe Developer Console project (workspace) JSON: {"project": {"org": {"ims_org_id"}, "workspace": {"details": {"credentials":
+    [{"id", "name", "integration_type", "jwt": {...} and/or "oauth_server_to_server": {...}}]}}}}, without a JWT credential's private key."""
     extracted = Extracted(FORMAT_CONSOLE)
     extracted.put("org_id", document.get("project.org.ims_org_id"), "project.org.ims_org_id")
     credentials = document.get("project.workspace.details.credentials", object, required=True)
@@ -213,63 +199,45 @@ def extract_developer_console_project(document: CredentialDocument, settings) ->
     sub = CredentialDocument(credential, document.label)
     secrets: list[str] = []
     # During a migration a credential carries both blocks; the JWT one comes first.
-    for block in ("jwt", "oauth_server_to_server"):
+    for block in (METHOD_JWT, METHOD_S2S):
         if not isinstance(credential.get(block), dict):
             continue
         extracted.blocks.append(block)
-        extracted.put("client_id", sub.get(block + ".client_id"), "%s.%s.client_id" % (base, block))
-        extracted.put("technical_account_id", sub.get(block + ".technical_account_id"), "%s.%s.technical_account_id" % (base, block))
-        extracted.put("email", sub.get(block + ".technical_account_email"), "%s.%s.technical_account_email" % (base, block))
-        for secret in _secrets(sub.get(block + ".client_secret"), sub.get(block + ".client_secrets", list)):
-            if secret not in secrets:
-                secrets.append(secret)
-        extracted.paths.setdefault("client_secrets", "%s.%s.client_secret%s" % (base, block, "" if block == "jwt" else "s"))
-    extracted.put("client_secrets", secrets, extracted.paths["client_secrets"])
+        for name, key in (("client_id", "client_id"), ("technical_account_id", "technical_account_id"), ("email", "technical_account_email")):
+            extracted.put(name, sub.get("%s.%s" % (block, key)), "%s.%s.%s" % (base, block, key))
+        secrets += _secrets(sub.get(block + ".client_secret"), sub.get(block + ".client_secrets", list))
+        extracted.paths.setdefault("client_secrets", "%s.%s.client_secret%s" % (base, block, "" if block == METHOD_JWT else "s"))
+    extracted.put("client_secrets", list(dict.fromkeys(secrets)), extracted.paths["client_secrets"])
     extracted.put("metascopes", normalize_metascopes(split_list(sub.get("jwt.meta_scopes", list))), base + ".jwt.meta_scopes")
     extracted.put("scopes", split_list(sub.get("oauth_server_to_server.scopes", list)), base + ".oauth_server_to_server.scopes")
     return extracted
 
 
-# --- The flat OAuth Server-to-Server JSON ----------------------------------------------------------
-#
-# {"ORG_ID", "CLIENT_ID", "CLIENT_SECRETS": [...], "TECHNICAL_ACCOUNT_ID", "TECHNICAL_ACCOUNT_EMAIL", "SCOPES": [...]}
-
-
 def extract_oauth_s2s_flat(document: CredentialDocument, settings=None) -> Extracted:
+    """Flat OAuth Server-to-Server: {"ORG_ID", "CLIENT_ID", "CLIENT_SECRETS": [...], "TECHNICAL_ACCOUNT_ID", "TECHNICAL_ACCOUNT_EMAIL", "SCOPES": [...]}."""
     extracted = Extracted(FORMAT_S2S_FLAT)
     extracted.put("client_id", document.get("CLIENT_ID"), "CLIENT_ID")
     # Unlike the other shapes, the list's order wins: a CLIENT_SECRET that is also listed is not moved first.
     secrets = split_list(document.get("CLIENT_SECRETS", list), split_items=False)
     single = document.get("CLIENT_SECRET")
     extracted.put("client_secrets", secrets if single in secrets or not single else [single, *secrets], "CLIENT_SECRETS")
-    extracted.put("org_id", document.get("ORG_ID"), "ORG_ID")
-    extracted.put("technical_account_id", document.get("TECHNICAL_ACCOUNT_ID"), "TECHNICAL_ACCOUNT_ID")
-    extracted.put("email", document.get("TECHNICAL_ACCOUNT_EMAIL"), "TECHNICAL_ACCOUNT_EMAIL")
-    extracted.put("scopes", split_list(document.get("SCOPES", list)), "SCOPES")
+    _put_fields(extracted, document, "", org_id="ORG_ID", technical_account_id="TECHNICAL_ACCOUNT_ID", email="TECHNICAL_ACCOUNT_EMAIL", scopes="SCOPES")
     return extracted
 
 
-# --- An aio-lib-ims context ------------------------------------------------------------------------
-#
-# JWT: {"client_id", "client_secret", "technical_account_id", "meta_scopes", "ims_org_id", "private_key",
-# "passphrase", "env"}; OAuth Server-to-Server: {"client_id", "client_secrets", "technical_account_email",
-# "technical_account_id", "scopes", "ims_org_id"}. "env": "stage" means the stage IMS.
-
-
 def extract_aio_context(document: CredentialDocument, settings=None) -> Extracted:
+    """An aio-lib-ims context. JWT: {"client_id", "client_secret", "technical_account_id", "meta_scopes", "ims_org_id", "private_key",
+    "passphrase", "env"}; OAuth Server-to-Server: {"client_id", "client_secrets", "technical_account_email", "technical_account_id",
+    "scopes", "ims_org_id"}. "env": "stage" means the stage IMS."""
     extracted = Extracted(FORMAT_AIO)
     extracted.put("client_id", document.get("client_id"), "client_id")
     single = document.get("client_secret")
     extracted.put("client_secrets", _secrets(single, document.get("client_secrets", list)), "client_secret" if single else "client_secrets")
-    extracted.put("org_id", document.get("ims_org_id"), "ims_org_id")
-    extracted.put("technical_account_id", document.get("technical_account_id"), "technical_account_id")
-    extracted.put("email", document.get("technical_account_email"), "technical_account_email")
-    extracted.put("metascopes", normalize_metascopes(split_list(document.get("meta_scopes", list))), "meta_scopes")
-    extracted.put("scopes", split_list(document.get("scopes", list)), "scopes")
+    _put_fields(extracted, document, "", org_id="ims_org_id", technical_account_id="technical_account_id", email="technical_account_email")
+    _put_fields(extracted, document, "", metascopes="meta_scopes", scopes="scopes", private_key_passphrase="passphrase")
     # A list of PEM lines is accepted too (aio-lib-ims does): normalize_private_key checks the type.
     key = document.data.get("private_key")
     extracted.put("private_key", key if key not in ("", None) else None, "private_key")
-    extracted.put("private_key_passphrase", document.get("passphrase"), "passphrase")
     if document.get("env") == "stage":
         extracted.put("ims_endpoint", STAGE_IMS_HOST, "env")
     return extracted

@@ -6,17 +6,13 @@
 
 """From options and a credentials document to a TokenRequest: who asks IMS for what, with which secret.
 
-Reads the document (a file or the service_credentials option), lets the extractor of its
-shape (_credential_shapes) say what it holds, and merges the options over it; every
-failure is one line that names the option or the document's field. Standard library only:
-the private key and certificate are parsed at exchange time (_signing), so that building a
-request imports neither PyJWT nor cryptography.
+Standard library only: the private key and certificate are parsed at exchange time (_signing), so that
+building a request imports neither PyJWT nor cryptography.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -51,18 +47,27 @@ _PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN ((?:RSA |EC |DSA |ENCRYPTED |OPENSS
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,40}$")
 
 
-# --- reading ---------------------------------------------------------------------------------------
-
-
 def read_checked_bytes(path: str, what: str) -> bytes:
     """The bytes of a small file; every failure becomes one line naming the file.
 
-    Opened first and then checked (fstat), without blocking: a path swapped for a FIFO or a
-    device after a check would otherwise hang the task.
+    Opened without blocking, then checked (fstat): a path swapped for a FIFO or a device after a check would otherwise hang the task.
     """
     label = "%s %s" % (what, path)
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            info = os.fstat(descriptor)
+            if stat.S_ISDIR(info.st_mode):
+                raise CredentialsError("%s is a directory, not a file" % label, field=what)
+            if not stat.S_ISREG(info.st_mode):
+                raise CredentialsError("%s is not a regular file" % label, field=what)
+            if info.st_size > MAX_FILE_BYTES:
+                raise CredentialsError(
+                    "%s is too large (%d bytes; credentials are a few KiB, the limit is %d bytes)" % (label, info.st_size, MAX_FILE_BYTES), field=what
+                )
+            return os.read(descriptor, MAX_FILE_BYTES + 1)
+        finally:
+            os.close(descriptor)
     except FileNotFoundError:
         shown = path if os.path.isabs(path) else "%s (%s)" % (path, os.path.abspath(path))
         raise CredentialsError("%s %s does not exist" % (what, shown), field=what) from None
@@ -72,27 +77,6 @@ def read_checked_bytes(path: str, what: str) -> bytes:
         raise CredentialsError("%s %s: permission denied" % (label, problem), field=what) from None
     except OSError as error:
         raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise CredentialsError("%s is a directory, not a file" % label, field=what)
-        if not stat.S_ISREG(info.st_mode):
-            raise CredentialsError("%s is not a regular file" % label, field=what)
-        if info.st_size > MAX_FILE_BYTES:
-            raise CredentialsError(
-                "%s is too large (%d bytes; credentials are a few KiB, the limit is %d bytes)" % (label, info.st_size, MAX_FILE_BYTES), field=what
-            )
-        data = b""
-        while len(data) <= MAX_FILE_BYTES:
-            chunk = os.read(descriptor, MAX_FILE_BYTES + 1)
-            if not chunk:
-                break
-            data += chunk
-    except OSError as error:
-        raise CredentialsError("%s cannot be read: %s" % (label, error.strerror or error), field=what) from None
-    finally:
-        os.close(descriptor)
-    return data
 
 
 def decode_text(data: bytes, label: str, what: str) -> str:
@@ -103,18 +87,14 @@ def decode_text(data: bytes, label: str, what: str) -> str:
 
 
 def read_text_file(path: str, what: str) -> str:
-    """Read a small UTF-8 text file; every failure becomes one line naming the file."""
     return decode_text(read_checked_bytes(path, what), "%s %s" % (what, path), what)
 
 
 class PluginInputs:
-    """How the plugin around the core reads what it is given: the files options name, and where options come from.
+    """How the plugin around the core reads the files options name, and names where options come from.
 
-    This base is what the core can do alone: it reads a file as it is (a relative path from the
-    current directory) and names the module's sources of an option in messages. On the
-    controller the plugins pass plugin_utils._files.ControllerFiles instead, which finds a
-    relative path as lookup('file') does and decrypts a vault-encrypted file in memory with
-    the play's vault secrets: the core receives the text and never opens those paths itself.
+    This base reads a file as it is and names the module's sources. On the controller the plugins pass
+    plugin_utils._files.ControllerFiles, which finds a relative path as lookup('file') does and decrypts vault files in memory.
     """
 
     lookup = False
@@ -127,26 +107,23 @@ class PluginInputs:
 
     def sources(self, name: str) -> str:
         """Every place the plugin reads option name from, in words, for "is missing: looked in ..." messages."""
-        option = OPTIONS[name]
         if not self.lookup:
-            return "the %s option or %s" % (name, option.env)
-        places = ["the %s keyword" % name, "variable %s" % option.variable, "environment variable %s" % option.env]
-        if option.in_ini:
-            places.append("%s in the [aem_ims] section of ansible.cfg" % name)
+            return "the %s option or %s" % (name, OPTIONS[name].env)
+        places = ["the %s keyword" % name, *self._lookup_alternatives(name)]
         return "%s or %s" % (", ".join(places[:-1]), places[-1])
 
     def alternatives(self, name: str) -> str:
         """The places other than the option itself that the plugin reads option name from, for "set <option> (or ...)"."""
+        return " or ".join(self._lookup_alternatives(name)) if self.lookup else OPTIONS[name].env or ""
+
+    @staticmethod
+    def _lookup_alternatives(name: str) -> list[str]:
         option = OPTIONS[name]
-        if not self.lookup:
-            return option.env or ""
         places = ["variable %s" % option.variable, "environment variable %s" % option.env]
-        if option.in_ini:
-            places.append("%s in the [aem_ims] section of ansible.cfg" % name)
-        return " or ".join(places)
+        return [*places, "%s in the [aem_ims] section of ansible.cfg" % name] if option.in_ini else places
 
     def warn(self, message: str) -> None:
-        """A warning about the inputs that does not stop the task (the base has nowhere to show it)."""
+        """A warning that does not stop the task; the base has nowhere to show it."""
 
 
 LOCAL_FILES = PluginInputs()
@@ -169,6 +146,11 @@ def parse_json_object(text: str, label: str, field_name: str) -> dict:
     return document
 
 
+def _only_one(settings: Settings, name: str, other: str) -> None:
+    if getattr(settings, name) is not None and getattr(settings, other) is not None:
+        raise OptionError("%s (from %s) and %s (from %s) are both set: set only one" % (name, settings.where(name), other, settings.where(other)), field=name)
+
+
 def _credentials_file_document(path: str, inputs: PluginInputs) -> CredentialDocument:
     label = "service credentials file %s" % path
     return CredentialDocument(parse_json_object(inputs.read(path, "service credentials file"), label, "service_credentials_file"), label)
@@ -178,13 +160,8 @@ def load_document(settings: Settings, credentials_file: str | None = None, input
     """The credentials document to read (a lookup term wins over the options), or None when only single options are given."""
     if credentials_file is not None:
         return _credentials_file_document(os.path.expanduser(str(credentials_file)), inputs)
+    _only_one(settings, "service_credentials", "service_credentials_file")
     inline = settings.service_credentials
-    if inline is not None and settings.service_credentials_file is not None:
-        raise OptionError(
-            "service_credentials (from %s) and service_credentials_file (from %s) are both set: set only one"
-            % (settings.where("service_credentials"), settings.where("service_credentials_file")),
-            field="service_credentials",
-        )
     if isinstance(inline, str):
         stripped = inline.strip()
         if stripped and stripped[0] not in "{[" and (stripped.startswith(("/", "~", ".")) or stripped.endswith(".json")):
@@ -198,7 +175,6 @@ def load_document(settings: Settings, credentials_file: str | None = None, input
 
 
 def extract(document: CredentialDocument, settings: Settings) -> Extracted:
-    """What the document holds, read by the extractor of its shape."""
     shape = detect_format(document.data)
     if shape == LOCAL_DEVELOPMENT_TOKEN:
         raise CredentialsError(
@@ -217,16 +193,11 @@ def extract(document: CredentialDocument, settings: Settings) -> Extracted:
     return EXTRACTORS[shape](document, settings)
 
 
-# --- key material ----------------------------------------------------------------------------------
-
-
 def normalize_private_key(text: object, where: str) -> str:
     """Return the key as PEM text with \\n line endings, from the forms found in the wild.
 
-    AEM ships PKCS#1 with \\r\\n inside JSON; people paste keys into environment
-    variables with literal backslash-n, or base64-encode the whole PEM to survive CI
-    systems (adobe/jwt-auth#61). Only the armour is checked here; parsing waits for
-    the exchange, which imports cryptography.
+    AEM ships PKCS#1 with \\r\\n inside JSON; people paste keys into environment variables with literal
+    backslash-n, or base64-encode the whole PEM to survive CI systems (adobe/jwt-auth#61). Only the armour is checked here.
     """
     if isinstance(text, list) and all(isinstance(line, str) for line in text):
         text = "\n".join(text)
@@ -236,12 +207,11 @@ def normalize_private_key(text: object, where: str) -> str:
     if "-----BEGIN" not in pem and pem:
         try:
             decoded = base64.b64decode(re.sub(r"\s+", "", pem), validate=True)
-        except (binascii.Error, ValueError):
+        except ValueError:  # binascii.Error is one
             decoded = b""
         if b"-----BEGIN" in decoded and decoded.isascii():
             pem = decoded.decode("ascii").strip()
-    if "\\n" in pem:
-        pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
+    pem = pem.replace("\\r\\n", "\n").replace("\\n", "\n")
     if "\\" in pem:
         # PEM has no backslash: one left once \\n escapes became line breaks was escaped twice (\\\\n) on its way here.
         raise KeyMaterialError(
@@ -249,15 +219,9 @@ def normalize_private_key(text: object, where: str) -> str:
             "line breaks, or escaped once" % where,
             field="private_key",
         )
-    lines = []
-    for line in pem.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = line.strip()
-        if line:
-            lines.append(line)
-        # Traditional encrypted PEM (Proc-Type/DEK-Info) needs its blank line after the headers.
-        if line.startswith("DEK-Info:"):
-            lines.append("")
-    pem = "\n".join(lines)
+    lines = [line.strip() for line in pem.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    # Traditional encrypted PEM (Proc-Type/DEK-Info) needs its blank line after the headers.
+    pem = "\n".join(line + "\n" if line.startswith("DEK-Info:") else line for line in lines if line)
     if not pem:
         raise KeyMaterialError("the private key from %s is empty" % where, field="private_key")
     begin = _PRIVATE_KEY_BEGIN.search(pem)
@@ -298,9 +262,6 @@ def _checked_expiration(value: str | None, where: str) -> str | None:
     return value
 
 
-# --- the request -----------------------------------------------------------------------------------
-
-
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -334,34 +295,17 @@ class TokenRequest:
 
     def cache_key(self) -> str:
         """A hash of who is asking for what; no identifier or secret is readable from it."""
-        material = [
-            CACHE_KEY_VERSION,
-            self.origin,
-            self.auth_method,
-            self.client_id,
-            self.org_id,
-            self.technical_account_id,
-            sorted(self.metascopes),
-            sorted(self.scopes),
-            [_sha256(secret) for secret in self.client_secrets],
-            _sha256(self.private_key) if self.private_key else None,
-        ]
+        who = [CACHE_KEY_VERSION, self.origin, self.auth_method, self.client_id, self.org_id, self.technical_account_id]
+        secrets = [[_sha256(secret) for secret in self.client_secrets], _sha256(self.private_key) if self.private_key else None]
+        material = [*who, sorted(self.metascopes), sorted(self.scopes), *secrets]
         return hashlib.sha256(json.dumps(material, separators=(",", ":")).encode("utf-8")).hexdigest()
 
     def secret_values(self) -> list[str]:
-        values = list(self.client_secrets)
-        if self.private_key:
-            values.append(self.private_key)
-        if self.private_key_passphrase:
-            values.append(self.private_key_passphrase)
-        return values
+        return [*self.client_secrets, *(value for value in (self.private_key, self.private_key_passphrase) if value)]
 
     def api_headers(self, access_token: str) -> dict[str, str]:
-        """The headers Adobe's APIs authenticate with: the bearer token, the API key and, when known, the IMS org.
-
-        AEM needs only Authorization; Adobe I/O gateway APIs also x-api-key (the client ID); the
-        Cloud Manager API also x-gw-ims-org-id. AEM ignores the headers it does not use.
-        """
+        """The headers Adobe's APIs authenticate with: AEM needs only Authorization (and ignores the others), Adobe I/O
+        gateway APIs also x-api-key (the client ID), the Cloud Manager API also x-gw-ims-org-id (when the org is known)."""
         headers = {"Authorization": "Bearer " + access_token, "x-api-key": self.client_id}
         if self.org_id:
             headers["x-gw-ims-org-id"] = self.org_id
@@ -369,28 +313,25 @@ class TokenRequest:
 
     def public_summary(self) -> dict[str, object]:
         """The non-secret facts about the request, returned to the user."""
-        summary: dict[str, object] = {
+        requested = "metascopes" if self.auth_method == METHOD_JWT else "scopes"
+        return {
             "auth_method": self.auth_method,
             "client_id": self.client_id,
             "ims_endpoint": self.origin,
             "credentials_format": self.credentials_format,
             "email": self.email,
+            requested: list(getattr(self, requested)),
         }
-        if self.auth_method == METHOD_JWT:
-            summary["metascopes"] = list(self.metascopes)
-        else:
-            summary["scopes"] = list(self.scopes)
-        return summary
 
 
+@dataclass
 class _Merge:
     """Options over the document, and where each value was looked for, for messages."""
 
-    def __init__(self, settings: Settings, extracted: Extracted | None, source: str, inputs: PluginInputs = LOCAL_FILES):
-        self.settings = settings
-        self.extracted = extracted
-        self.source = source
-        self.inputs = inputs
+    settings: Settings
+    extracted: Extracted | None
+    source: str
+    inputs: PluginInputs
 
     def where(self, name: str) -> str:
         """Where an option came from, or every place the plugin looked for it."""
@@ -418,25 +359,18 @@ class _Merge:
     def private_key(self) -> tuple[str | None, str | None]:
         """The private key as PEM, and where it came from: the options first, then the document."""
         settings = self.settings
-        if settings.private_key is not None and settings.private_key_file is not None:
-            raise OptionError(
-                "private_key (from %s) and private_key_file (from %s) are both set: set only one"
-                % (settings.where("private_key"), settings.where("private_key_file")),
-                field="private_key",
-            )
+        _only_one(settings, "private_key", "private_key_file")
         if settings.private_key is not None:
-            where = settings.where("private_key")
-            return normalize_private_key(settings.private_key, where), where
-        if settings.private_key_file is not None:
-            where = "private_key_file %s" % settings.private_key_file
-            return normalize_private_key(self.inputs.read(settings.private_key_file, "private_key_file"), where), where
-        if self.document_value("private_key") is not None:
-            where = self.document_path("private_key")
-            return normalize_private_key(self.document_value("private_key"), where), where
-        return None, None
+            text, where = settings.private_key, settings.where("private_key")
+        elif settings.private_key_file is not None:
+            text, where = self.inputs.read(settings.private_key_file, "private_key_file"), "private_key_file %s" % settings.private_key_file
+        elif self.document_value("private_key") is not None:
+            text, where = self.document_value("private_key"), self.document_path("private_key")
+        else:
+            return None, None
+        return normalize_private_key(text, where), where
 
     def origin(self) -> str:
-        """The IMS origin: the ims_endpoint option, else the document's, else production IMS."""
         if self.settings.ims_endpoint is not None:
             return self.settings.ims_endpoint
         endpoint = self.document_value("ims_endpoint")
@@ -447,10 +381,8 @@ class _Merge:
     def check_endpoint_trust(self, origin: str, auth_method: str) -> None:
         """Refuse to send secrets from elsewhere to an endpoint a credentials document chose.
 
-        A shared or tampered credentials file could otherwise name a listener of its own
-        (any local user can listen on a loopback port) and collect a client secret that came
-        from vault or an AWX credential. A document's endpoint is trusted with its own
-        secrets, and Adobe's IMS hosts with any; an explicit ims_endpoint always is.
+        A shared or tampered file could name a listener of its own (any local user can listen on a loopback port) and collect
+        a client secret from vault or AWX. A document's endpoint is trusted with its own secrets, Adobe's IMS hosts with any.
         """
         if self.settings.ims_endpoint is not None or not self.document_value("ims_endpoint") or is_adobe_ims(origin):
             return
@@ -471,10 +403,9 @@ class _Merge:
             )
 
 
-# The forms of Adobe's published credential examples (AdobeDocs/adobeio-auth JWT/JWT.md; the AEM service credentials
-# of AdobeDocs/experience-manager-learn.en and adobe/aemcs-api-client-lib): the organization ID ends in @AdobeOrg, the
-# technical account ID in @techacct.adobe.com. Its local part is 24 hex digits in every example, the technical account's
-# email is a UUID at the same domain: documented by example only, so that difference is only warned about.
+# The forms of Adobe's published credential examples (AdobeDocs/adobeio-auth JWT/JWT.md; the AEM service credentials of
+# AdobeDocs/experience-manager-learn.en and adobe/aemcs-api-client-lib): the organization ID ends in @AdobeOrg, the technical account
+# ID in @techacct.adobe.com, its local part 24 hex digits, the account's email a UUID there: by example only, so that is only warned about.
 _ORG_SUFFIX = "@adobeorg"
 _TECHNICAL_ACCOUNT_SUFFIX = "@techacct.adobe.com"
 _UUID_LOCAL_PART = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}@", re.IGNORECASE)
@@ -487,8 +418,7 @@ def _quoted(value: str) -> str:
 
 def _where_found(merge: _Merge, name: str) -> str:
     """Where a value in use came from: its option's source, else its place in the document."""
-    option_value = getattr(merge.settings, name)
-    if option_value not in (None, (), []):
+    if getattr(merge.settings, name) not in (None, (), []):
         return merge.given_by(name)
     return merge.document_path(name) or merge.where(name)
 
@@ -532,33 +462,18 @@ def _check_jwt_identity(request: TokenRequest, merge: _Merge) -> None:
 _CREDENTIAL_OPTIONS = ("client_id", "client_secret", "org_id", "technical_account_id", "private_key", "private_key_file")
 
 
-def no_credentials_message(inputs: PluginInputs) -> str:
-    """The one message for a task given no credentials at all, listing the ways to give them."""
-    if inputs.lookup:
-        ways = "a term or service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)"
-        elsewhere = "as keywords, aem_ims_* variables or AEM_IMS_* environment variables"
-    else:
-        ways = "service_credentials_file (a credentials file), service_credentials (inline JSON or a dict)"
-        elsewhere = "as task arguments or AEM_IMS_* environment variables"
-    return (
-        "no credentials were given: set %s, or the single fields client_id and client_secret with scopes (OAuth Server-to-Server) "
-        "or with org_id, technical_account_id and private_key_file (JWT), %s. In AWX or Ansible Automation Platform, attach the "
-        "collection's AEM IMS credential to the job template: it sets the AEM_IMS_* variables" % (ways, elsewhere)
-    )
-
-
 def build_token_request(settings: Settings, credentials_file: str | None = None, inputs: PluginInputs = LOCAL_FILES) -> TokenRequest:
-    """Resolve options and credentials into a TokenRequest, with one-line errors.
-
-    inputs reads the files the options name (see PluginInputs); the default reads them as they are.
-    """
-    if (
-        credentials_file is None
-        and settings.service_credentials is None
-        and settings.service_credentials_file is None
-        and all(getattr(settings, name) is None for name in _CREDENTIAL_OPTIONS)
-    ):
-        raise CredentialsError(no_credentials_message(inputs), field="service_credentials")
+    """Resolve options and credentials into a TokenRequest, with one-line errors; inputs reads the files the options name."""
+    no_document = credentials_file is None and settings.service_credentials is None and settings.service_credentials_file is None
+    if no_document and all(getattr(settings, name) is None for name in _CREDENTIAL_OPTIONS):
+        term, elsewhere = ("a term or ", "keywords, aem_ims_* variables") if inputs.lookup else ("", "task arguments")
+        raise CredentialsError(
+            "no credentials were given: set %sservice_credentials_file (a credentials file), service_credentials (inline JSON or a dict), or the "
+            "single fields client_id and client_secret with scopes (OAuth Server-to-Server) or with org_id, technical_account_id and private_key_file "
+            "(JWT), as %s or AEM_IMS_* environment variables. In AWX or Ansible Automation Platform, attach the collection's AEM IMS credential to "
+            "the job template: it sets the AEM_IMS_* variables" % (term, elsewhere),
+            field="service_credentials",
+        )
     document = load_document(settings, credentials_file, inputs)
     extracted = extract(document, settings) if document is not None else None
     source = document.label if document is not None else FORMAT_OPTIONS
