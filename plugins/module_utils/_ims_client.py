@@ -21,10 +21,10 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from types import ModuleType
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     ImsResponseError,
@@ -35,20 +35,6 @@ from ansible_collections.aemops.ims.plugins.module_utils._errors import (
     redact,
 )
 from ansible_collections.aemops.ims.plugins.module_utils._options import COLLECTION_VERSION
-
-
-def _import_requests() -> ModuleType:
-    # Imported on first use, when a request is sent: the module's cache hit imports this module
-    # (deadline(), the paths) but sends nothing, and requests costs more to import than a templated task.
-    try:
-        import requests  # pylint: disable=import-outside-toplevel
-    except ImportError as error:
-        raise MissingDependencyError(
-            "talking to IMS needs the Python package requests on the Ansible controller: pip install requests (missing: %s)"
-            % (getattr(error, "name", None) or error)
-        ) from None
-    return requests
-
 
 JWT_EXCHANGE_PATH = "/ims/exchange/jwt"
 CLIENT_CREDENTIALS_PATH = "/ims/token/v3"
@@ -64,18 +50,25 @@ ANSWER_EMPTY = "empty"
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 10.0
+MAX_RETRY_AFTER_SECONDS = 86400.0
+# Beyond the deadline, the time an attempt's thread has to report what ended it.
+DEADLINE_GRACE = 1.0
 MAX_BODY_BYTES = 256 * 1024
 # Bytes asked of the socket at a time while reading an answer, so that the deadline is
 # checked between reads: a server that drips its answer cannot stretch the call.
 READ_CHUNK_BYTES = 16 * 1024
-MAX_RETRY_AFTER_SECONDS = 86400.0
 # Ten billion: no unit of any IMS endpoint makes a real lifetime this long.
 MAX_EXPIRES_IN = 1e10
 USER_AGENT = "aemops.ims/%s (+https://github.com/aemops/ims)" % COLLECTION_VERSION
 # The form fields whose values are secret: scrubbed from anything an answer quotes.
 SECRET_FIELDS = ("client_secret", "jwt_token", "token")
-
-_BAD_SECRET = re.compile(r"client_secret", re.IGNORECASE)
+# What IMS's error codes usually mean for these options; _hint tells some cases apart by IMS's description.
+_CODE_HINTS = {
+    "invalid_token": "IMS could not decode the JWT; check org_id, technical_account_id and the private key",
+    "invalid_scope": "the metascopes or scopes do not match those of the integration; copy them from the credentials",
+    "unauthorized_client": "the credential is not allowed this grant; check auth_method (jwt or oauth_server_to_server)",
+    "invalid_jti": "the binding requires a unique integer jti claim",
+}
 
 
 def deadline(timeout: float, retries: int) -> float:
@@ -85,43 +78,34 @@ def deadline(timeout: float, retries: int) -> float:
 
 def is_bad_client_secret(error: Exception) -> bool:
     """IMS's answer to a rotated-out secret: the next secret of the credential may still work."""
-    return isinstance(error, ImsResponseError) and error.code == "invalid_client" and bool(_BAD_SECRET.search(error.description or ""))
+    return isinstance(error, ImsResponseError) and error.code == "invalid_client" and "client_secret" in (error.description or "").lower()
 
 
-def _hint(
-    code: str | None, description: str | None, status: int | None, origin: str, server_date: str | None, identity_sources: Iterable[str] = ()
-) -> str | None:
+def _hint(code: str | None, description: str | None, status: int, origin: str, server_date: str | None, identity_sources: Sequence[str]) -> str | None:
     text = (description or "").lower()
     if code == "invalid_token" and "bindings" in text:
-        overridden = list(identity_sources)
-        if overridden:
+        if identity_sources:
             # Values set over the credentials are the likelier mistake: name them first.
             return (
                 "%s set over the credentials may not be this integration's; or the private key does not belong to it, or its certificate "
-                "expired or was revoked in the AEM Developer Console" % " and ".join(overridden)
+                "expired or was revoked in the AEM Developer Console" % " and ".join(identity_sources)
             )
         return (
             "the private key does not belong to this integration, or its certificate expired or was revoked in the AEM Developer Console; "
             "download the service credentials again"
         )
-    if code == "invalid_token" and (re.search(r"expire|not yet valid|clock|\biat\b", text)):
+    if code == "invalid_token" and re.search(r"expire|not yet valid|clock|\biat\b", text):
         local = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
         return "the controller clock looks wrong (clock skew): local time is %s, IMS time is %s" % (local, server_date or "unknown")
-    if code == "invalid_token":
-        return "IMS could not decode the JWT; check org_id, technical_account_id and the private key"
-    if code == "invalid_scope":
-        return "the metascopes or scopes do not match those of the integration; copy them from the credentials"
     if code == "invalid_client" and "client_secret" in text:
         return "the client_secret is wrong, or was rotated out in the Developer Console"
     if code == "invalid_client":
         return "unknown client_id, or the wrong IMS environment (stage or production: ims_endpoint is %s)" % origin
-    if code == "unauthorized_client":
-        return "the credential is not allowed this grant; check auth_method (jwt or oauth_server_to_server)"
-    if code == "invalid_jti":
-        return "the binding requires a unique integer jti claim"
+    if code in _CODE_HINTS:
+        return _CODE_HINTS[code]
     if status == 429:
         return "IMS is rate limiting token requests; cache: run or cache: persistent avoids most of them"
-    if status is not None and status >= 500:
+    if status >= 500:
         return "IMS had a server error; try again later"
     return None
 
@@ -144,12 +128,11 @@ def _retry_after_seconds(value: str | None) -> float | None:
         return None
     value = value.strip()
     if re.fullmatch(r"[0-9]+", value):
-        return MAX_RETRY_AFTER_SECONDS if len(value) > 9 else min(float(value), MAX_RETRY_AFTER_SECONDS)
+        # float() of any length of digits is at most inf, which the cap bounds.
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
@@ -174,15 +157,15 @@ def interpret_response(
     origin: str,
     secrets: list[str],
     expect: str = ANSWER_TOKEN,
-    identity_sources: Iterable[str] = (),
+    identity_sources: Sequence[str] = (),
 ) -> tuple[dict, str | None]:
     """Return (the parsed success JSON, the Date header), or raise ImsResponseError with one line.
 
-    expect says what a success is: a token (ANSWER_TOKEN), a validation verdict
-    ({"valid": true|false}, ANSWER_VALIDATION) or anything at all (ANSWER_EMPTY, for the
-    invalidation, which answers 200 with an empty body). identity_sources names the JWT issuer and
-    subject that options set, for the hint of IMS's binding error. Everything quoted from the answer is reduced to printable text and scrubbed of the
-    request's secrets: a misbehaving server or proxy could echo them back.
+    expect says what a success is: a token, a validation verdict ({"valid": true|false}) or
+    anything at all (the invalidation answers 200 with an empty body). identity_sources names the
+    JWT issuer and subject that options set, for the hint of IMS's binding error. Everything quoted
+    from the answer is reduced to printable text and scrubbed of the request's secrets: a
+    misbehaving server or proxy could echo them back.
     """
     content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
     debug_id = headers.get("x-debug-id")
@@ -206,10 +189,9 @@ def interpret_response(
         if expect == ANSWER_VALIDATION:
             if not isinstance(data.get("valid"), bool):
                 raise fail("IMS answered the %s with HTTP %d but without a true or false valid" % (what, status))
-            return data, server_date
-        if not isinstance(data.get("access_token"), str) or not data.get("access_token"):
+        elif not isinstance(data.get("access_token"), str) or not data["access_token"]:
             raise fail("IMS answered the %s with HTTP %d but without an access_token" % (what, status))
-        if not _usable_expires_in(data.get("expires_in")):
+        elif not _usable_expires_in(data.get("expires_in")):
             raise fail("IMS answered the %s without a usable expires_in" % what)
         return data, server_date
     if 300 <= status < 400:
@@ -218,6 +200,7 @@ def interpret_response(
         raise fail(
             "IMS answered the %s with a redirect (HTTP %d%s): check ims_endpoint (%s)" % (what, status, " to " + target.group(1) if target else "", origin)
         )
+    code = description = None
     if isinstance(data, dict) and data.get("error"):
         # Scrubbed before they are cut short: a secret cut in half would no longer be recognised.
         code = _printable(redact(str(data.get("error")), secrets), 60)
@@ -225,22 +208,16 @@ def interpret_response(
         message = "IMS rejected the %s: HTTP %d %s" % (what, status, code)
         if description:
             message += ": " + description.rstrip(". ")
-        if debug_id:
-            message += " (x-debug-id %s)" % debug_id
-        hint = _hint(code, description, status, origin, server_date, identity_sources)
-        if hint:
-            message += ". Hint: " + hint
-        raise fail(message, code=code, description=description, debug_id=debug_id)
-    if data is None:
+    elif data is None:
         message = "IMS answered the %s with HTTP %d and a non-JSON body (%s): '%s'" % (what, status, content_type, _excerpt(body, secrets))
     else:
         message = "IMS answered the %s with HTTP %d and JSON without an error code" % (what, status)
     if debug_id:
         message += " (x-debug-id %s)" % debug_id
-    hint = _hint(None, None, status, origin, server_date)
+    hint = _hint(code, description, status, origin, server_date, identity_sources)
     if hint:
         message += ". Hint: " + hint
-    raise fail(message)
+    raise fail(message, code=code, description=description, debug_id=debug_id)
 
 
 def _tls_reason(error: Exception) -> str:
@@ -267,10 +244,6 @@ def _connection_reason(error: Exception) -> str:
     return "connection failed"
 
 
-# Beyond the deadline, the time an attempt's thread has to report what ended it.
-DEADLINE_GRACE = 1.0
-
-
 def _verify(validate_certs: bool, ca_path: str | None) -> bool | str:
     """What requests verifies IMS's certificate against: ca_path, else REQUESTS_CA_BUNDLE as requests reads it, else the system store."""
     if ca_path:
@@ -280,29 +253,12 @@ def _verify(validate_certs: bool, ca_path: str | None) -> bool | str:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
-def _require_socks(proxy_url: str) -> None:
-    """requests speaks SOCKS only with PySocks installed (requests[socks]); say so before any request."""
-    import importlib.util  # pylint: disable=import-outside-toplevel
-
-    if importlib.util.find_spec("socks") is None:
-        scheme = proxy_url.split(":", 1)[0].lower()
-        raise OptionError(
-            "proxy_url is a %s:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
-            "or use an http:// proxy" % scheme,
-            field="proxy_url",
-        )
-
-
-def _set_read_timeout(raw: object, seconds: float) -> None:
-    """Give the next socket read of an answer at most `seconds` (urllib3 2: the response's connection)."""
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.settimeout(max(0.05, seconds))
-
-
 class ImsHttpClient:
-    """Posts form-encoded token requests to IMS with retries, a deadline and safe errors."""
+    """Posts form-encoded token requests to IMS with retries, a deadline and safe errors.
+
+    progress, when given, is told of each retry (its reason and wait) in one secret-free line:
+    the plugins show it at -v. identity_sources: see interpret_response.
+    """
 
     def __init__(
         self,
@@ -317,22 +273,37 @@ class ImsHttpClient:
         progress: Callable[[str], None] | None = None,
         identity_sources: Iterable[str] = (),
     ):
-        """progress, when given, is told of each retry (its reason and wait) in one secret-free line:
-        the plugins show it at -v. identity_sources: see interpret_response."""
-        self.requests = requests = _import_requests()
+        # Imported here, when a request is to be sent: a cache hit imports this module for deadline()
+        # and the paths, and requests costs more to import than a templated task.
+        try:
+            import requests  # pylint: disable=import-outside-toplevel
+        except ImportError as error:
+            raise MissingDependencyError(
+                "talking to IMS needs the Python package requests on the Ansible controller: pip install requests (missing: %s)"
+                % (getattr(error, "name", None) or error)
+            ) from None
+        self.requests = requests
         self.origin = origin
         self.timeout = float(timeout)
         self.retries = int(retries)
-        self.ca_path = ca_path
         self.proxy_url = proxy_url
         self.secrets = list(secrets)
         self.sleep = sleep
         self.progress = progress
         self.identity_sources = list(identity_sources)
         self.attempts = 0
-        self._limit: float | None = None
+        # When the current post() must end (time.monotonic()), all attempts and waits included.
+        self._limit = 0.0
         if proxy_url and proxy_url.lower().startswith("socks"):
-            _require_socks(proxy_url)
+            import importlib.util  # pylint: disable=import-outside-toplevel
+
+            # requests speaks SOCKS only with PySocks installed (requests[socks]): say so before any request.
+            if importlib.util.find_spec("socks") is None:
+                raise OptionError(
+                    "proxy_url is a %s:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
+                    "or use an http:// proxy" % proxy_url.split(":", 1)[0].lower(),
+                    field="proxy_url",
+                )
         self.session = requests.Session()
         # The environment is read here, not by requests: with trust_env, requests lets
         # HTTPS_PROXY win over an explicit proxy and sends ~/.netrc credentials to IMS.
@@ -348,14 +319,11 @@ class ImsHttpClient:
         requests = self.requests
         what_proxy = " through proxy_url" if self.proxy_url else ""
         try:
-            if self.verify is False:
-                import warnings
-
-                with warnings.catch_warnings():
+            with warnings.catch_warnings() if self.verify is False else contextlib.nullcontext():
+                if self.verify is False:
+                    # urllib3 warns of every unverified request; the token service warns once that validate_certs is false.
                     warnings.simplefilter("ignore")
-                    response = self._send(url, fields, attempt_timeout)
-            else:
-                response = self._send(url, fields, attempt_timeout)
+                return self._send(url, fields, attempt_timeout)
         except requests.exceptions.SSLError as error:
             raise TransportError(
                 "TLS certificate problem talking to %s%s: %s. If IMS is reached through a TLS-inspecting proxy or a private CA, "
@@ -381,7 +349,6 @@ class ImsHttpClient:
                 retryable=False,
                 field="ca_path",
             ) from None
-        return response
 
     def _send(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         requests = self.requests
@@ -397,7 +364,7 @@ class ImsHttpClient:
             stream=True,
         )
         try:
-            body = self._read_body(response, attempt_timeout)
+            body = self._read_body(response.raw, attempt_timeout)
         except requests.exceptions.RequestException:
             raise
         except Exception as error:  # pylint: disable=broad-exception-caught
@@ -409,32 +376,28 @@ class ImsHttpClient:
             response.close()
         return response.status_code, response.headers, body
 
-    def _read_body(self, response, attempt_timeout: float) -> bytes:
+    def _read_body(self, raw, attempt_timeout: float) -> bytes:
         """The answer's body, at most MAX_BODY_BYTES once decoded, read within the call's deadline.
 
         The timeout of requests bounds each socket read, not the whole answer: a server that
         sends one byte every half second would hold the call for ever. So the body is read a
         chunk at a time, each read given only the time left, and the deadline ends the call.
         """
-        raw = response.raw
-        read = getattr(raw, "read1", None) or raw.read
         body = b""
         while len(body) <= MAX_BODY_BYTES:
-            remaining = self._remaining(attempt_timeout)
+            remaining = min(attempt_timeout, self._limit - time.monotonic())
             if remaining <= 0:
                 raise self.requests.exceptions.ReadTimeout()
-            _set_read_timeout(raw, remaining)
-            chunk = read(min(READ_CHUNK_BYTES, MAX_BODY_BYTES + 1 - len(body)), decode_content=True)
+            # urllib3 2: the socket of the response's connection.
+            sock = getattr(getattr(raw, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.settimeout(max(0.05, remaining))
+            chunk = raw.read1(min(READ_CHUNK_BYTES, MAX_BODY_BYTES + 1 - len(body)), decode_content=True)
             if not chunk:
                 break
             body += chunk
         return body[: MAX_BODY_BYTES + 1]
-
-    def _remaining(self, attempt_timeout: float) -> float:
-        """Seconds this attempt may still read: its timeout, and never past the call's deadline."""
-        if self._limit is None:
-            return attempt_timeout
-        return min(attempt_timeout, self._limit - time.monotonic())
 
     def _attempt(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         """One attempt, abandoned when the call's deadline passes, whatever the server does.
@@ -443,8 +406,6 @@ class ImsHttpClient:
         such as a server that drips its headers. An abandoned attempt's thread ends when its
         socket read times out or the process exits.
         """
-        if self._limit is None:
-            return self._post_once(url, fields, attempt_timeout)
         outcome: dict[str, object] = {}
 
         def run() -> None:
@@ -467,10 +428,7 @@ class ImsHttpClient:
         return outcome["answer"]  # type: ignore[return-value]
 
     def post(self, path: str, make_fields: Callable[[], dict], what: str, expect: str = ANSWER_TOKEN) -> tuple[dict, str | None]:
-        """POST the fields make_fields() returns (fresh on each attempt); return (json, Date header).
-
-        expect is what a success answers (see interpret_response).
-        """
+        """POST the fields make_fields() returns (fresh on each attempt); return what interpret_response does."""
         url = self.origin + path
         started = time.monotonic()
         limit = self._limit = started + deadline(self.timeout, self.retries)
@@ -478,8 +436,7 @@ class ImsHttpClient:
         while True:
             attempt += 1
             self.attempts += 1
-            remaining = limit - time.monotonic()
-            attempt_timeout = max(1.0, min(self.timeout, remaining))
+            attempt_timeout = max(1.0, min(self.timeout, limit - time.monotonic()))
             fields = make_fields()
             # The signed JWT is a secret too, and so is every form of the client secret an answer could echo.
             self.secrets.extend(str(fields[name]) for name in SECRET_FIELDS if fields.get(name))
@@ -488,31 +445,26 @@ class ImsHttpClient:
                 return interpret_response(status, headers, body, what, self.origin, self.secrets, expect, self.identity_sources)
             except (TransportError, ImsResponseError) as error:
                 elapsed = time.monotonic() - started
-                if not getattr(error, "retryable", False) or attempt > self.retries:
-                    if attempt > 1 and getattr(error, "retryable", False):
-                        error.msg = one_line("%s (gave up after %d attempts in %.1f s)" % (error.msg, attempt, elapsed))
-                    raise
-                wait = self._wait_before(attempt, error)
-                if wait is None or time.monotonic() + wait + 1.0 > limit:
-                    if isinstance(error, ImsResponseError) and error.retry_after and error.retry_after > RETRY_AFTER_CAP:
-                        error.msg = one_line(
-                            "%s (IMS asked to retry after %d s, longer than the %d s this client waits)" % (error.msg, error.retry_after, RETRY_AFTER_CAP)
-                        )
-                    elif attempt > 1:
-                        error.msg = one_line("%s (gave up after %d attempts in %.1f s)" % (error.msg, attempt, elapsed))
-                    raise
-                if self.progress is not None:
-                    self.progress(
-                        "the %s to IMS at %s failed (attempt %d of %d, after %.1f s): %s; retrying in %.1f s"
-                        % (what, self.origin, attempt, self.retries + 1, elapsed, one_line(error.msg, 200), wait)
+                retry_after = getattr(error, "retry_after", None)
+                may_retry = error.retryable and attempt <= self.retries
+                if may_retry and retry_after is not None and retry_after > RETRY_AFTER_CAP:
+                    error.msg = one_line(
+                        "%s (IMS asked to retry after %d s, longer than the %d s this client waits)" % (error.msg, retry_after, RETRY_AFTER_CAP)
                     )
-                self.sleep(wait)
-
-    def _wait_before(self, attempt: int, error: Exception) -> float | None:
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            if retry_after > RETRY_AFTER_CAP:
-                return None
-            return retry_after
-        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** (attempt - 1)))
-        return backoff * random.uniform(0.75, 1.25)
+                    raise
+                if may_retry:
+                    if retry_after is None:
+                        wait = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** (attempt - 1))) * random.uniform(0.75, 1.25)
+                    else:
+                        wait = retry_after
+                    if time.monotonic() + wait + 1.0 <= limit:
+                        if self.progress is not None:
+                            self.progress(
+                                "the %s to IMS at %s failed (attempt %d of %d, after %.1f s): %s; retrying in %.1f s"
+                                % (what, self.origin, attempt, self.retries + 1, elapsed, one_line(error.msg, 200), wait)
+                            )
+                        self.sleep(wait)
+                        continue
+                if attempt > 1 and error.retryable:
+                    error.msg = one_line("%s (gave up after %d attempts in %.1f s)" % (error.msg, attempt, elapsed))
+                raise
