@@ -33,11 +33,10 @@ except ImportError as import_error:
 else:
     CRYPTO_IMPORT_ERROR = None
 
-# cryptography checks an RSA key's internal consistency on every load, about 0.1 s, which
-# the first fork of a play pays while the others wait for its token. That check protects
-# decryption; this key only signs one JWT, and check_certificate() compares it with the
-# credentials' certificate, when there is one, before anything is signed. A damaged key
-# still fails to parse, or IMS rejects its signature.
+# cryptography (39 and later) checks an RSA key's consistency on every load, about 0.1 s that the
+# first fork of a play pays while the others wait. That check protects decryption; this key only
+# signs one JWT, after check_certificate() compared it with the credentials' certificate when there
+# is one. A damaged key still fails to parse, or IMS rejects its signature.
 _FAST_RSA_LOAD: dict[str, bool] = {}
 if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >= 39:
     _FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True}
@@ -51,16 +50,12 @@ def _require_crypto() -> None:
         )
 
 
-def _is_encrypted(pem: str) -> bool:
-    return "BEGIN ENCRYPTED PRIVATE KEY" in pem or "Proc-Type: 4,ENCRYPTED" in pem
-
-
 def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
     """Load the RSA private key of a TokenRequest, with a one-line error for each way it can fail."""
     _require_crypto()
     where = request.private_key_source or "the credentials"
     pem = request.private_key or ""
-    encrypted = _is_encrypted(pem)
+    encrypted = "BEGIN ENCRYPTED PRIVATE KEY" in pem or "Proc-Type: 4,ENCRYPTED" in pem
     passphrase = request.private_key_passphrase
     if encrypted and not passphrase:
         raise KeyMaterialError(
@@ -73,10 +68,8 @@ def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
         key = serialization.load_pem_private_key(pem.encode("ascii", "replace"), password=password, **_FAST_RSA_LOAD)
     except (ValueError, TypeError):
         if encrypted:
-            # cryptography cannot always tell a wrong passphrase from a damaged PEM: with a
-            # wrong passphrase about one decryption in 256 ends in valid padding and then
-            # fails as unparsable data. One message for both keeps the answer the same
-            # for the same input.
+            # cryptography cannot always tell a wrong passphrase from a damaged PEM (about one wrong
+            # decryption in 256 ends in valid padding): one message for both keeps the answer stable.
             raise KeyMaterialError(
                 "private_key_passphrase is wrong or the PEM is damaged: the private key from %s could not be decrypted" % where,
                 field="private_key_passphrase",
@@ -88,25 +81,16 @@ def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
         raise KeyMaterialError("the private key from %s uses an unsupported algorithm or encryption" % where, field="private_key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         kind = type(key).__name__.replace("_", "").replace("PrivateKey", "").replace("Elliptic", "") or "non-RSA"
-        kind = {"": "non-RSA"}.get(kind, kind)
         article = "an" if kind[:1] in "AEIOU" else "a"
         raise KeyMaterialError("the private key from %s is %s %s key: IMS signs with RS256 and needs an RSA key" % (where, article, kind), field="private_key")
     return key
 
 
-def _not_after(certificate: x509.Certificate) -> datetime:
-    not_after = getattr(certificate, "not_valid_after_utc", None)
-    if not_after is None:
-        not_after = certificate.not_valid_after.replace(tzinfo=timezone.utc)
-    return not_after
-
-
 def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | None:
     """Return the certificate's notAfter as an ISO-8601 string, or the credentials' stated date.
 
-    Before anything goes over the network: a key that does not belong to the
-    certificate would make IMS answer only "Could not match JWT signature to any of the
-    bindings", which does not say which half is wrong.
+    Checked before anything is sent: to a key that does not belong to the certificate IMS answers
+    only "Could not match JWT signature to any of the bindings", which does not say which half is wrong.
     """
     _require_crypto()
     if request.certificate:
@@ -123,7 +107,9 @@ def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | No
                 % (request.private_key_source, request.source),
                 field="private_key",
             )
-        return _not_after(certificate).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # not_valid_after_utc came with cryptography 42.
+        not_after = getattr(certificate, "not_valid_after_utc", None) or certificate.not_valid_after.replace(tzinfo=timezone.utc)
+        return not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
     if request.certificate_expiration:
         parsed = datetime.fromisoformat(request.certificate_expiration.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
@@ -135,15 +121,13 @@ def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | No
 def build_jwt(request: TokenRequest, key: rsa.RSAPrivateKey, lifetime: int, now: float) -> str:
     """The signed JWT for /ims/exchange/jwt. `exp` and `iat` are integers, as IMS insists."""
     _require_crypto()
-    issued_at = int(now)
     claims = {
         "iss": request.org_id,
         "sub": request.technical_account_id,
         "aud": "%s/c/%s" % (request.origin, request.client_id),
-        "iat": issued_at,
-        "exp": issued_at + int(lifetime),
+        "iat": int(now),
+        "exp": int(now) + int(lifetime),
+        **{"%s/s/%s" % (request.origin, metascope): True for metascope in request.metascopes},
     }
-    for metascope in request.metascopes:
-        claims["%s/s/%s" % (request.origin, metascope)] = True
-    token = jwt.encode(claims, key, algorithm="RS256")
-    return token.decode("ascii") if isinstance(token, bytes) else token
+    # A str: PyJWT 2 (requirements.txt asks for 2.4 or later) no longer returns bytes.
+    return jwt.encode(claims, key, algorithm="RS256")
