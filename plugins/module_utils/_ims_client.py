@@ -6,16 +6,14 @@
 
 """The HTTP side of a token request: one POST to IMS, retried when it is worth it.
 
-Every answer that is not a token becomes one line with the HTTP status, IMS's error
-code and description, its x-debug-id and a hint. Response headers and request bodies
-are never quoted: request bodies hold the client secret and the JWT.
+Every answer that is not a token becomes one line with the HTTP status, IMS's error code and
+description, its x-debug-id and a hint; never a request body, which holds the client secret and the JWT.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import random
 import re
@@ -26,14 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from ansible_collections.aemops.ims.plugins.module_utils._errors import (
-    ImsResponseError,
-    MissingDependencyError,
-    OptionError,
-    TransportError,
-    one_line,
-    redact,
-)
+from ansible_collections.aemops.ims.plugins.module_utils._errors import ImsResponseError, MissingDependencyError, OptionError, TransportError, one_line, redact
 from ansible_collections.aemops.ims.plugins.module_utils._options import COLLECTION_VERSION
 
 JWT_EXCHANGE_PATH = "/ims/exchange/jwt"
@@ -54,14 +45,11 @@ MAX_RETRY_AFTER_SECONDS = 86400.0
 # Beyond the deadline, the time an attempt's thread has to report what ended it.
 DEADLINE_GRACE = 1.0
 MAX_BODY_BYTES = 256 * 1024
-# Bytes asked of the socket at a time while reading an answer, so that the deadline is
-# checked between reads: a server that drips its answer cannot stretch the call.
+# Bytes asked of the socket at a time, so that the deadline is checked between reads: a server that drips its answer cannot stretch the call.
 READ_CHUNK_BYTES = 16 * 1024
 # Ten billion: no unit of any IMS endpoint makes a real lifetime this long.
 MAX_EXPIRES_IN = 1e10
 USER_AGENT = "aemops.ims/%s (+https://github.com/aemops/ims)" % COLLECTION_VERSION
-# The form fields whose values are secret: scrubbed from anything an answer quotes.
-SECRET_FIELDS = ("client_secret", "jwt_token", "token")
 # What IMS's error codes usually mean for these options; _hint tells some cases apart by IMS's description.
 _CODE_HINTS = {
     "invalid_token": "IMS could not decode the JWT; check org_id, technical_account_id and the private key",
@@ -124,9 +112,7 @@ def _excerpt(body: bytes, secrets: list[str]) -> str:
 
 def _retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds (delta-seconds or HTTP-date), capped; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
+    value = (value or "").strip()
     if re.fullmatch(r"[0-9]+", value):
         # float() of any length of digits is at most inf, which the cap bounds.
         return min(float(value), MAX_RETRY_AFTER_SECONDS)
@@ -134,19 +120,18 @@ def _retry_after_seconds(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return min(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()), MAX_RETRY_AFTER_SECONDS)
+    seconds = (when.replace(tzinfo=when.tzinfo or timezone.utc) - datetime.now(timezone.utc)).total_seconds()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
 def _printable(value: object, limit: int) -> str:
     """A header or JSON value made safe for a one-line message: printable ASCII, bounded length."""
-    text = re.sub(r"[^\x20-\x7e]+", " ", str(value))
-    return one_line(text, limit)
+    return one_line(re.sub(r"[^\x20-\x7e]+", " ", str(value)), limit)
 
 
 def _usable_expires_in(value: object) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and 0 < value < MAX_EXPIRES_IN
+    # The bounds also refuse inf and nan.
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < MAX_EXPIRES_IN
 
 
 def interpret_response(
@@ -244,21 +229,8 @@ def _connection_reason(error: Exception) -> str:
     return "connection failed"
 
 
-def _verify(validate_certs: bool, ca_path: str | None) -> bool | str:
-    """What requests verifies IMS's certificate against: ca_path, else REQUESTS_CA_BUNDLE as requests reads it, else the system store."""
-    if ca_path:
-        return ca_path
-    if not validate_certs:
-        return False
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-
-
 class ImsHttpClient:
-    """Posts form-encoded token requests to IMS with retries, a deadline and safe errors.
-
-    progress, when given, is told of each retry (its reason and wait) in one secret-free line:
-    the plugins show it at -v. identity_sources: see interpret_response.
-    """
+    """Posts form-encoded requests to IMS with retries, a deadline and safe errors; progress hears of each retry (shown at -v)."""
 
     def __init__(
         self,
@@ -273,8 +245,8 @@ class ImsHttpClient:
         progress: Callable[[str], None] | None = None,
         identity_sources: Iterable[str] = (),
     ):
-        # Imported here, when a request is to be sent: a cache hit imports this module for deadline()
-        # and the paths, and requests costs more to import than a templated task.
+        # Imported here, not with this module (the module's cache hit imports it for deadline() and
+        # the paths): requests costs more to import than a templated task.
         try:
             import requests  # pylint: disable=import-outside-toplevel
         except ImportError as error:
@@ -308,12 +280,12 @@ class ImsHttpClient:
         # The environment is read here, not by requests: with trust_env, requests lets
         # HTTPS_PROXY win over an explicit proxy and sends ~/.netrc credentials to IMS.
         self.session.trust_env = False
-        self.verify = _verify(validate_certs, ca_path)
-        if proxy_url:
-            # The explicit proxy serves every IMS request, whatever HTTPS_PROXY and NO_PROXY say.
-            self.proxies = {"http": proxy_url, "https": proxy_url}
-        else:
-            self.proxies = requests.utils.get_environ_proxies(origin)
+        # IMS's certificate is checked against ca_path, else the bundle requests would read from the environment, else the system store.
+        self.verify: bool | str = ca_path or False
+        if validate_certs and not ca_path:
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        # An explicit proxy serves every IMS request, whatever HTTPS_PROXY and NO_PROXY say.
+        self.proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else requests.utils.get_environ_proxies(origin)
 
     def _post_once(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         requests = self.requests
@@ -379,9 +351,7 @@ class ImsHttpClient:
     def _read_body(self, raw, attempt_timeout: float) -> bytes:
         """The answer's body, at most MAX_BODY_BYTES once decoded, read within the call's deadline.
 
-        The timeout of requests bounds each socket read, not the whole answer: a server that
-        sends one byte every half second would hold the call for ever. So the body is read a
-        chunk at a time, each read given only the time left, and the deadline ends the call.
+        The timeout of requests bounds each socket read, not the whole answer, so each read is given only the time left.
         """
         body = b""
         while len(body) <= MAX_BODY_BYTES:
@@ -400,11 +370,9 @@ class ImsHttpClient:
         return body[: MAX_BODY_BYTES + 1]
 
     def _attempt(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
-        """One attempt, abandoned when the call's deadline passes, whatever the server does.
+        """One attempt, abandoned at the call's deadline even if the server drips its headers.
 
-        The body read stops at the deadline by itself; this also bounds what it cannot reach,
-        such as a server that drips its headers. An abandoned attempt's thread ends when its
-        socket read times out or the process exits.
+        An abandoned attempt's thread ends when its socket read times out or the process exits.
         """
         outcome: dict[str, object] = {}
 
@@ -439,7 +407,7 @@ class ImsHttpClient:
             attempt_timeout = max(1.0, min(self.timeout, limit - time.monotonic()))
             fields = make_fields()
             # The signed JWT is a secret too, and so is every form of the client secret an answer could echo.
-            self.secrets.extend(str(fields[name]) for name in SECRET_FIELDS if fields.get(name))
+            self.secrets.extend(str(fields[name]) for name in ("client_secret", "jwt_token", "token") if fields.get(name))
             try:
                 status, headers, body = self._attempt(url, fields, attempt_timeout)
                 return interpret_response(status, headers, body, what, self.origin, self.secrets, expect, self.identity_sources)
@@ -453,10 +421,7 @@ class ImsHttpClient:
                     )
                     raise
                 if may_retry:
-                    if retry_after is None:
-                        wait = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** (attempt - 1))) * random.uniform(0.75, 1.25)
-                    else:
-                        wait = retry_after
+                    wait = retry_after if retry_after is not None else min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
                     if time.monotonic() + wait + 1.0 <= limit:
                         if self.progress is not None:
                             self.progress(
