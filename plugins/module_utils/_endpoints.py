@@ -29,8 +29,7 @@ def is_loopback(host: str) -> bool:
 def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
     """Turn a bare host, host:port or origin into an origin such as https://host[:port].
 
-    IMS builds `aud` and the metascope claims from this origin, so it must not carry a
-    path: a path would end up inside every claim and IMS would reject the JWT.
+    Never with a path: IMS builds `aud` and the metascope claims from the origin, and would reject a JWT with a path in them.
     """
     raw = str(value).strip()
     # A user:password in a URL is a secret: never echo it.
@@ -78,10 +77,9 @@ def is_adobe_ims(origin: str) -> bool:
 
 
 def proxy_credentials(proxy_url: str | None) -> list[str]:
-    """The user and password of a proxy URL of any scheme (http, https, socks5, socks5h), as written and decoded.
+    """The user and password of a proxy URL of any scheme, as written and decoded.
 
-    The user information ends at the last @ before the host, as requests and urllib3 read it,
-    so a password holding an @ or a : is found whole.
+    The user information ends at the last @ before the host, as requests and urllib3 read it: a password holding an @ or a : is found whole.
     """
     from urllib.parse import unquote  # pylint: disable=import-outside-toplevel
 

@@ -38,11 +38,7 @@ def one_line(text: object, limit: int = MAX_MESSAGE_LENGTH) -> str:
 
 
 def redact(text: str, secrets: Iterable[object]) -> str:
-    """Replace every secret value (and every line of a multi-line secret) in text.
-
-    Also the forms a secret takes on its way to IMS and back: URL-encoded (a form body, a
-    proxy URL) and JSON-escaped (an answer that quotes it).
-    """
+    """Replace every secret, each line of a multi-line one, and their URL-encoded and JSON-escaped forms (a form body, an echo)."""
     if not text:
         return text
     import json  # pylint: disable=import-outside-toplevel
@@ -65,10 +61,7 @@ def redact(text: str, secrets: Iterable[object]) -> str:
 
 
 def describe_type(value: object, json: bool = False) -> str:
-    """A value's kind in words, for messages that must not quote the value itself.
-
-    In JSON's words for what was read from a credentials document, in Ansible's for option values.
-    """
+    """A value's kind in words, for messages that must not quote it: JSON's for a credentials document, else Ansible's."""
     for kinds, ansible_words, json_words in _KINDS:
         if isinstance(value, kinds):
             return json_words if json else ansible_words

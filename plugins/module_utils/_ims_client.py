@@ -13,6 +13,7 @@ description, its x-debug-id and a hint; never a request body, which holds the cl
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import random
@@ -70,6 +71,7 @@ def is_bad_client_secret(error: Exception) -> bool:
 
 
 def _hint(code: str | None, description: str | None, status: int, origin: str, server_date: str | None, identity_sources: Sequence[str]) -> str | None:
+    # identity_sources: the JWT issuer and subject that options set, which IMS's binding error may be about.
     text = (description or "").lower()
     if code == "invalid_token" and "bindings" in text:
         if identity_sources:
@@ -106,8 +108,7 @@ def _excerpt(body: bytes, secrets: list[str]) -> str:
         text = title.group(1)
     text = re.sub(r"<[^>]*>", " ", text)
     # Scrubbed before it is cut short: a secret cut in half would no longer be recognised.
-    text = redact(re.sub(r"[^\x20-\x7e]+", " ", redact(text, secrets)), secrets)
-    return one_line(text, 80)
+    return one_line(redact(re.sub(r"[^\x20-\x7e]+", " ", redact(text, secrets)), secrets), 80)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -130,7 +131,7 @@ def _printable(value: object, limit: int) -> str:
 
 
 def _usable_expires_in(value: object) -> bool:
-    # The bounds also refuse inf and nan.
+    # A bool is an int to isinstance; the bounds also refuse inf and nan.
     return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < MAX_EXPIRES_IN
 
 
@@ -146,11 +147,8 @@ def interpret_response(
 ) -> tuple[dict, str | None]:
     """Return (the parsed success JSON, the Date header), or raise ImsResponseError with one line.
 
-    expect says what a success is: a token, a validation verdict ({"valid": true|false}) or
-    anything at all (the invalidation answers 200 with an empty body). identity_sources names the
-    JWT issuer and subject that options set, for the hint of IMS's binding error. Everything quoted
-    from the answer is reduced to printable text and scrubbed of the request's secrets: a
-    misbehaving server or proxy could echo them back.
+    expect is a token, a validation verdict ({"valid": bool}) or anything (an invalidation answers an empty 200).
+    What the line quotes is made printable and scrubbed of the request's secrets: a server or proxy could echo them.
     """
     content_type = _printable((headers.get("Content-Type") or "").split(";")[0].strip() or "no content type", 60)
     debug_id = headers.get("x-debug-id")
@@ -266,16 +264,13 @@ class ImsHttpClient:
         self.attempts = 0
         # When the current post() must end (time.monotonic()), all attempts and waits included.
         self._limit = 0.0
-        if proxy_url and proxy_url.lower().startswith("socks"):
-            import importlib.util  # pylint: disable=import-outside-toplevel
-
-            # requests speaks SOCKS only with PySocks installed (requests[socks]): say so before any request.
-            if importlib.util.find_spec("socks") is None:
-                raise OptionError(
-                    "proxy_url is a %s:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
-                    "or use an http:// proxy" % proxy_url.split(":", 1)[0].lower(),
-                    field="proxy_url",
-                )
+        # requests speaks SOCKS only with PySocks installed (requests[socks]): say so before any request.
+        if proxy_url and proxy_url.lower().startswith("socks") and importlib.util.find_spec("socks") is None:
+            raise OptionError(
+                "proxy_url is a %s:// proxy, which needs the Python package PySocks on the Ansible controller: pip install 'requests[socks]', "
+                "or use an http:// proxy" % proxy_url.split(":", 1)[0].lower(),
+                field="proxy_url",
+            )
         self.session = requests.Session()
         # The environment is read here, not by requests: with trust_env, requests lets
         # HTTPS_PROXY win over an explicit proxy and sends ~/.netrc credentials to IMS.
@@ -337,10 +332,8 @@ class ImsHttpClient:
         )
         try:
             body = self._read_body(response.raw, attempt_timeout)
-        except requests.exceptions.RequestException:
-            raise
         except Exception as error:  # pylint: disable=broad-exception-caught
-            # urllib3 raises its own exceptions while the body streams in; map them back.
+            # urllib3 raises its own exceptions while the body streams in (and _read_body a ReadTimeout); map them to requests'.
             if "timeout" in type(error).__name__.lower() or "timed out" in str(error).lower():
                 raise requests.exceptions.ReadTimeout() from None
             raise requests.exceptions.ConnectionError("Connection aborted") from None
@@ -349,10 +342,7 @@ class ImsHttpClient:
         return response.status_code, response.headers, body
 
     def _read_body(self, raw, attempt_timeout: float) -> bytes:
-        """The answer's body, at most MAX_BODY_BYTES once decoded, read within the call's deadline.
-
-        The timeout of requests bounds each socket read, not the whole answer, so each read is given only the time left.
-        """
+        """The body, at most MAX_BODY_BYTES (+1), each read given only the time left: requests' timeout bounds a read, not the answer."""
         body = b""
         while len(body) <= MAX_BODY_BYTES:
             remaining = min(attempt_timeout, self._limit - time.monotonic())

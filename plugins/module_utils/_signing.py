@@ -6,8 +6,7 @@
 
 """Loading the private key and certificate, and signing the JWT IMS expects.
 
-Imported only when a token must really be exchanged: PyJWT and cryptography take a
-noticeable share of a forked worker's time to import, and a cache hit needs neither.
+Imported for a JWT exchange only: PyJWT and cryptography take a noticeable share of a forked worker's time to import.
 """
 
 from __future__ import annotations
@@ -109,13 +108,12 @@ def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | No
             )
         # not_valid_after_utc came with cryptography 42.
         not_after = getattr(certificate, "not_valid_after_utc", None) or certificate.not_valid_after.replace(tzinfo=timezone.utc)
-        return not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if request.certificate_expiration:
-        parsed = datetime.fromisoformat(request.certificate_expiration.replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
+    elif request.certificate_expiration:
+        stated = datetime.fromisoformat(request.certificate_expiration.replace("Z", "+00:00"))
+        not_after = stated.replace(tzinfo=stated.tzinfo or timezone.utc)
+    else:
+        return None
+    return not_after.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_jwt(request: TokenRequest, key: rsa.RSAPrivateKey, lifetime: int, now: float) -> str:
