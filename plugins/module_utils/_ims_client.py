@@ -37,8 +37,7 @@ ANSWER_TOKEN = "token"
 ANSWER_VALIDATION = "validation"
 ANSWER_EMPTY = "empty"
 
-# Waits between attempts: exponential with jitter, and IMS's Retry-After is honoured up
-# to RETRY_AFTER_CAP. Bounding every wait bounds the whole call (see deadline()).
+# Waits between attempts: exponential with jitter, or IMS's Retry-After up to RETRY_AFTER_CAP; bounded waits bound the call (deadline()).
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 10.0
@@ -104,9 +103,7 @@ def _excerpt(body: bytes, secrets: list[str]) -> str:
     """A short, printable, tag-free excerpt of a non-JSON body (an HTML proxy page, say)."""
     text = body.decode("utf-8", "replace")
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-    if title:
-        text = title.group(1)
-    text = re.sub(r"<[^>]*>", " ", text)
+    text = re.sub(r"<[^>]*>", " ", title.group(1) if title else text)
     # Scrubbed before it is cut short: a secret cut in half would no longer be recognised.
     return one_line(redact(re.sub(r"[^\x20-\x7e]+", " ", redact(text, secrets)), secrets), 80)
 
@@ -243,8 +240,7 @@ class ImsHttpClient:
         progress: Callable[[str], None] | None = None,
         identity_sources: Iterable[str] = (),
     ):
-        # Imported here, not with this module (the module's cache hit imports it for deadline() and
-        # the paths): requests costs more to import than a templated task.
+        # Imported here, not with this module (which the module's cache hit imports): requests costs more to import than a templated task.
         try:
             import requests  # pylint: disable=import-outside-toplevel
         except ImportError as error:
@@ -272,8 +268,7 @@ class ImsHttpClient:
                 field="proxy_url",
             )
         self.session = requests.Session()
-        # The environment is read here, not by requests: with trust_env, requests lets
-        # HTTPS_PROXY win over an explicit proxy and sends ~/.netrc credentials to IMS.
+        # With trust_env, requests would let HTTPS_PROXY win over an explicit proxy and send ~/.netrc credentials to IMS.
         self.session.trust_env = False
         # IMS's certificate is checked against ca_path, else the bundle requests would read from the environment, else the system store.
         self.verify: bool | str = ca_path or False
@@ -318,7 +313,6 @@ class ImsHttpClient:
             ) from None
 
     def _send(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
-        requests = self.requests
         response = self.session.post(
             url,
             data=fields,
@@ -335,8 +329,8 @@ class ImsHttpClient:
         except Exception as error:  # pylint: disable=broad-exception-caught
             # urllib3 raises its own exceptions while the body streams in (and _read_body a ReadTimeout); map them to requests'.
             if "timeout" in type(error).__name__.lower() or "timed out" in str(error).lower():
-                raise requests.exceptions.ReadTimeout() from None
-            raise requests.exceptions.ConnectionError("Connection aborted") from None
+                raise self.requests.exceptions.ReadTimeout() from None
+            raise self.requests.exceptions.ConnectionError("Connection aborted") from None
         finally:
             response.close()
         return response.status_code, response.headers, body
@@ -387,7 +381,6 @@ class ImsHttpClient:
 
     def post(self, path: str, make_fields: Callable[[], dict], what: str, expect: str = ANSWER_TOKEN) -> tuple[dict, str | None]:
         """POST the fields make_fields() returns (fresh on each attempt); return what interpret_response does."""
-        url = self.origin + path
         started = time.monotonic()
         limit = self._limit = started + deadline(self.timeout, self.retries)
         attempt = 0
@@ -399,7 +392,7 @@ class ImsHttpClient:
             # The signed JWT is a secret too, and so is every form of the client secret an answer could echo.
             self.secrets.extend(str(fields[name]) for name in ("client_secret", "jwt_token", "token") if fields.get(name))
             try:
-                status, headers, body = self._attempt(url, fields, attempt_timeout)
+                status, headers, body = self._attempt(self.origin + path, fields, attempt_timeout)
                 return interpret_response(status, headers, body, what, self.origin, self.secrets, expect, self.identity_sources)
             except (TransportError, ImsResponseError) as error:
                 elapsed = time.monotonic() - started

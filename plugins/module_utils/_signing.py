@@ -4,10 +4,7 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Loading the private key and certificate, and signing the JWT IMS expects.
-
-Imported for a JWT exchange only: PyJWT and cryptography take a noticeable share of a forked worker's time to import.
-"""
+"""Loading the private key and certificate, and signing the JWT: imported for a JWT exchange only, as PyJWT and cryptography are slow to import."""
 
 from __future__ import annotations
 
@@ -32,13 +29,9 @@ except ImportError as import_error:
 else:
     CRYPTO_IMPORT_ERROR = None
 
-# cryptography (39 and later) checks an RSA key's consistency on every load, about 0.1 s that the
-# first fork of a play pays while the others wait. That check protects decryption; this key only
-# signs one JWT, after check_certificate() compared it with the credentials' certificate when there
-# is one. A damaged key still fails to parse, or IMS rejects its signature.
-_FAST_RSA_LOAD: dict[str, bool] = {}
-if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >= 39:
-    _FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True}
+# cryptography 39+ may skip its RSA consistency check, 0.1 s the first fork of a play pays while the others wait: the check
+# protects decryption, and this key only signs a JWT (a damaged one still fails to parse, or IMS refuses its signature).
+_FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True} if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >= 39 else {}
 
 
 def _require_crypto() -> None:
