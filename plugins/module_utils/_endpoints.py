@@ -14,7 +14,6 @@ from urllib.parse import unquote
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
 
-_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 
 
@@ -55,7 +54,7 @@ def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
         host, port = rest.split(":")
     if port is not None and (not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536):
         raise refused("has an invalid port")
-    if not ipv6 and not all(re.fullmatch(_HOST_LABEL, label) for label in host.split(".")):
+    if not ipv6 and not all(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in host.split(".")):
         raise refused("must be " + _EXAMPLE)
     if scheme == "http" and not is_loopback(host):
         raise OptionError(

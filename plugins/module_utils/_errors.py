@@ -4,9 +4,8 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Errors of the aemops.ims core: one-line messages that name the option, credential field or IMS
-error code at fault, and never a secret. ansible-core 2.19 and later print a failed task's message
-even for ``no_log`` tasks, so messages are built without secret values and scrubbed again by redact().
+"""Errors of the aemops.ims core: one-line messages naming the option, credential field or IMS error code at fault, never a
+secret: ansible-core 2.19 and later print a failed task's message even under no_log, so redact() scrubs them once more.
 """
 
 from __future__ import annotations
@@ -32,9 +31,7 @@ _KINDS = (
 def one_line(text: object, limit: int = MAX_MESSAGE_LENGTH) -> str:
     """Collapse whitespace so that a message never spans several log lines."""
     text = re.sub(r"\s+", " ", str(text)).strip()
-    if len(text) > limit:
-        text = text[: limit - 3].rstrip() + "..."
-    return text
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def redact(text: str, secrets: Iterable[object]) -> str:

@@ -32,7 +32,7 @@ JWT_EXCHANGE_PATH = "/ims/exchange/jwt"
 CLIENT_CREDENTIALS_PATH = "/ims/token/v3"
 VALIDATE_TOKEN_PATH = "/ims/validate_token/v1"
 INVALIDATE_TOKEN_PATH = "/ims/invalidate_token/v2"
-# What a successful answer holds (interpret_response's expect).
+# What a successful answer holds: interpret_response's expect.
 ANSWER_TOKEN = "token"
 ANSWER_VALIDATION = "validation"
 ANSWER_EMPTY = "empty"
@@ -210,7 +210,6 @@ def _tls_reason(error: Exception) -> str:
 
 
 def _connection_reason(error: Exception) -> str:
-    text = str(error)
     for pattern, reason in (
         (r"Connection refused", "connection refused"),
         (r"Name or service not known|nodename nor servname|Temporary failure in name resolution|getaddrinfo failed", "the host name does not resolve"),
@@ -218,7 +217,7 @@ def _connection_reason(error: Exception) -> str:
         (r"RemoteDisconnected|Connection aborted|Connection reset|closed connection without response", "the connection was closed without an answer"),
         (r"Tunnel connection failed: (\d{3}[^'\")]*)", None),
     ):
-        match = re.search(pattern, text)
+        match = re.search(pattern, str(error))
         if match:
             return reason or "the proxy refused the tunnel (%s)" % match.group(1).strip()
     return "connection failed"
@@ -252,7 +251,7 @@ class ImsHttpClient:
         self.origin = origin
         self.timeout = float(timeout)
         self.retries = int(retries)
-        self.proxy_url = proxy_url
+        self.through_proxy = " through proxy_url" if proxy_url else ""
         self.secrets = list(secrets)
         self.sleep = sleep
         self.progress = progress
@@ -279,7 +278,6 @@ class ImsHttpClient:
 
     def _post_once(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
         requests = self.requests
-        what_proxy = " through proxy_url" if self.proxy_url else ""
         try:
             with warnings.catch_warnings() if self.verify is False else contextlib.nullcontext():
                 if self.verify is False:
@@ -289,7 +287,7 @@ class ImsHttpClient:
         except requests.exceptions.SSLError as error:
             raise TransportError(
                 "TLS certificate problem talking to %s%s: %s. If IMS is reached through a TLS-inspecting proxy or a private CA, "
-                "set ca_path to that CA bundle" % (self.origin, what_proxy, _tls_reason(error)),
+                "set ca_path to that CA bundle" % (self.origin, self.through_proxy, _tls_reason(error)),
                 retryable=False,
                 field="ca_path",
             ) from None
@@ -301,7 +299,7 @@ class ImsHttpClient:
         except requests.exceptions.Timeout:
             raise TransportError("IMS at %s did not answer within %g s (timeout)" % (self.origin, round(attempt_timeout, 1))) from None
         except requests.exceptions.ConnectionError as error:
-            raise TransportError("could not connect to IMS at %s%s: %s" % (self.origin, what_proxy, _connection_reason(error))) from None
+            raise TransportError("could not connect to IMS at %s%s: %s" % (self.origin, self.through_proxy, _connection_reason(error))) from None
         except (requests.exceptions.RequestException, ValueError) as error:
             raise TransportError("the request to IMS at %s failed: %s" % (self.origin, type(error).__name__), retryable=False) from None
         except OSError as error:
@@ -342,11 +340,9 @@ class ImsHttpClient:
             remaining = min(attempt_timeout, self._limit - time.monotonic())
             if remaining <= 0:
                 raise self.requests.exceptions.ReadTimeout()
-            # urllib3 2: the socket of the response's connection.
-            sock = getattr(getattr(raw, "connection", None), "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.settimeout(max(0.05, remaining))
+            # urllib3 2: the socket of the response's connection, when it still has one.
+            with contextlib.suppress(AttributeError, OSError):
+                raw.connection.sock.settimeout(max(0.05, remaining))
             chunk = raw.read1(min(READ_CHUNK_BYTES, MAX_BODY_BYTES + 1 - len(body)), decode_content=True)
             if not chunk:
                 break
@@ -354,10 +350,7 @@ class ImsHttpClient:
         return body[: MAX_BODY_BYTES + 1]
 
     def _attempt(self, url: str, fields: dict, attempt_timeout: float) -> tuple[int, Mapping[str, str], bytes]:
-        """One attempt, abandoned at the call's deadline even if the server drips its headers.
-
-        An abandoned attempt's thread ends when its socket read times out or the process exits.
-        """
+        """One attempt, abandoned at the deadline even if the server drips its headers; its thread ends with its socket read or the process."""
         outcome: dict[str, object] = {}
 
         def run() -> None:

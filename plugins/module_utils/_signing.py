@@ -120,5 +120,4 @@ def build_jwt(request: TokenRequest, key: rsa.RSAPrivateKey, lifetime: int, now:
         "exp": int(now) + int(lifetime),
         **{"%s/s/%s" % (request.origin, metascope): True for metascope in request.metascopes},
     }
-    # A str: PyJWT 2 (requirements.txt asks for 2.4 or later) no longer returns bytes.
     return jwt.encode(claims, key, algorithm="RS256")
