@@ -389,7 +389,7 @@ class ImsHttpClient:
                 return interpret_response(status, headers, body, what, self.origin, self.secrets, expect, self.identity_sources)
             except (TransportError, ImsResponseError) as error:
                 elapsed = time.monotonic() - started
-                retry_after = getattr(error, "retry_after", None)
+                retry_after = error.retry_after if isinstance(error, ImsResponseError) else None
                 may_retry = error.retryable and attempt <= self.retries
                 if may_retry and retry_after is not None and retry_after > RETRY_AFTER_CAP:
                     error.msg = one_line(
