@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import unquote
 
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError
 
-_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-# Adobe's IMS hosts: production ims-na1.adobelogin.com, stage ims-na1-stg1.adobelogin.com.
-ADOBE_IMS_DOMAIN = ".adobelogin.com"
 _EXAMPLE = "a host such as ims-na1.adobelogin.com or an origin such as https://ims-na1.adobelogin.com"
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -31,36 +27,35 @@ def is_loopback(host: str) -> bool:
 def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
     """Turn a bare host, host:port or origin into an origin such as https://host[:port].
 
-    IMS builds `aud` and the metascope claims from this origin, so it must not carry a
-    path: a path would end up inside every claim and IMS would reject the JWT.
+    Never with a path: IMS builds `aud` and the metascope claims from the origin, and would reject a JWT with a path in them.
     """
     raw = str(value).strip()
     # A user:password in a URL is a secret: never echo it.
-    shown = re.sub(r"(?<=://)[^/@]*@", "***@", raw)
-    shown = re.sub(r"[\x00-\x1f\x7f]", "?", shown)
+    shown = re.sub(r"[\x00-\x1f\x7f]", "?", re.sub(r"(?<=://)[^/@]*@", "***@", raw))
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    scheme = "https"
-    rest = raw
+
+    def refused(problem: str) -> OptionError:
+        return OptionError("%s %s (got '%s')" % (field_name, problem, shown), field=field_name)
+
+    scheme, rest = "https", raw
     match = re.fullmatch(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", raw, re.DOTALL)
     if match:
         scheme, rest = match.group(1).lower(), match.group(2)
         if scheme not in ("https", "http"):
-            raise OptionError("%s must be %s, not a %s:// URL (got '%s')" % (field_name, _EXAMPLE, scheme, shown), field=field_name)
+            raise refused("must be %s, not a %s:// URL" % (_EXAMPLE, scheme))
     rest = rest.rstrip("/")
     if not rest or any(char in rest for char in "/?#@\\") or any(char.isspace() for char in rest):
-        raise OptionError("%s must be %s, without a path, query or user (got '%s')" % (field_name, _EXAMPLE, shown), field=field_name)
+        raise refused("must be %s, without a path, query or user" % _EXAMPLE)
     host, port = rest, None
     ipv6 = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(.*))?", rest)
     if ipv6:
         host, port = "[%s]" % ipv6.group(1), ipv6.group(2)
     elif rest.count(":") == 1:
         host, port = rest.split(":")
-    elif ":" in rest:
-        raise OptionError("%s must be %s (got '%s')" % (field_name, _EXAMPLE, shown), field=field_name)
     if port is not None and (not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536):
-        raise OptionError("%s has an invalid port (got '%s')" % (field_name, shown), field=field_name)
-    if not ipv6 and not all(re.fullmatch(_HOST_LABEL, label) for label in host.split(".")):
-        raise OptionError("%s must be %s (got '%s')" % (field_name, _EXAMPLE, shown), field=field_name)
+        raise refused("has an invalid port")
+    if not ipv6 and not all(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", label) for label in host.split(".")):
+        raise refused("must be " + _EXAMPLE)
     if scheme == "http" and not is_loopback(host):
         raise OptionError(
             "%s uses http:// for %s: IMS must be reached over https:// (plain http is allowed only for a loopback test server)" % (field_name, host),
@@ -73,24 +68,18 @@ def parse_ims_endpoint(value: object, field_name: str = "ims_endpoint") -> str:
 
 
 def is_adobe_ims(origin: str) -> bool:
-    """Whether an origin (as parse_ims_endpoint returns it) is an Adobe IMS host, *.adobelogin.com over https."""
-    match = re.fullmatch(r"https://([a-z0-9.-]+)(?::[0-9]+)?", origin)
-    return bool(match) and match.group(1).endswith(ADOBE_IMS_DOMAIN)  # type: ignore[union-attr]
+    """Whether an origin (as parse_ims_endpoint returns it) is Adobe's IMS over https (*.adobelogin.com: ims-na1, stage's ims-na1-stg1)."""
+    return re.fullmatch(r"https://[a-z0-9.-]*\.adobelogin\.com(?::[0-9]+)?", origin) is not None
 
 
 def proxy_credentials(proxy_url: str | None) -> list[str]:
-    """The user and password of a proxy URL of any scheme (http, https, socks5, socks5h), as written and decoded.
+    """The user and password of a proxy URL of any scheme, as written and decoded.
 
-    The user information ends at the last @ before the host, as requests and urllib3 read it,
-    so a password holding an @ or a : is found whole.
+    The user information ends at the last @ before the host, as requests and urllib3 read it: a password holding an @ or a : is found whole.
     """
-    from urllib.parse import unquote  # pylint: disable=import-outside-toplevel
-
     match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@", proxy_url or "")
     if not match:
         return []
     user, _colon, password = match.group(1).partition(":")
-    values = [match.group(1)]
-    for value in (user, password):
-        values.extend((value, unquote(value)))
+    values = [match.group(1), user, unquote(user), password, unquote(password)]
     return [value for value in dict.fromkeys(values) if value]

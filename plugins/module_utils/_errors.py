@@ -4,13 +4,8 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Errors of the aemops.ims core.
-
-Every error carries a one-line message that is safe to print: it names the option or
-credential field at fault, or the IMS error code, and never a secret. Since
-ansible-core 2.19 prints a failed task's message even for ``no_log`` tasks, these
-messages are the only thing standing between a mistake and a leaked secret, so they
-are built without secret values and are scrubbed once more by :func:`redact`.
+"""Errors of the aemops.ims core: one-line messages naming the option, credential field or IMS error code at fault, never a
+secret: ansible-core 2.19 and later print a failed task's message even under no_log, so redact() scrubs them once more.
 """
 
 from __future__ import annotations
@@ -18,25 +13,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_WHITESPACE = re.compile(r"\s+")
 MAX_MESSAGE_LENGTH = 600
 REDACTED = "********"
+# A value's kind in Ansible's words and in JSON's. isinstance, not type().__name__: ansible-core 2.19
+# hands over tagged subclasses such as _AnsibleTaggedInt. bool comes before int, which it subclasses.
+_KINDS = (
+    (type(None), "nothing", "null"),
+    (bool, "a bool", "a boolean"),
+    (dict, "a dict", "an object"),
+    ((list, tuple), "a list", "a list"),
+    (int, "an int", "a number"),
+    (float, "a float", "a number"),
+    (str, "a string", "a string"),
+)
 
 
 def one_line(text: object, limit: int = MAX_MESSAGE_LENGTH) -> str:
     """Collapse whitespace so that a message never spans several log lines."""
-    text = _WHITESPACE.sub(" ", str(text)).strip()
-    if len(text) > limit:
-        text = text[: limit - 3].rstrip() + "..."
-    return text
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def redact(text: str, secrets: Iterable[object]) -> str:
-    """Replace every secret value (and every line of a multi-line secret) in text.
-
-    Also the forms a secret takes on its way to IMS and back: URL-encoded (a form body, a
-    proxy URL) and JSON-escaped (an answer that quotes it).
-    """
+    """Replace every secret, each line of a multi-line one, and their URL-encoded and JSON-escaped forms (a form body, an echo)."""
     if not text:
         return text
     import json  # pylint: disable=import-outside-toplevel
@@ -46,12 +45,9 @@ def redact(text: str, secrets: Iterable[object]) -> str:
     for secret in secrets or ():
         if not isinstance(secret, str) or not secret:
             continue
-        pieces = [secret]
-        for line in secret.splitlines():
-            line = line.strip()
-            # PEM armour lines and short fragments are not secret and would mangle messages.
-            if len(line) >= 8 and not line.startswith("-----"):
-                pieces.append(line)
+        # PEM armour lines and short lines are not secret and would mangle messages.
+        lines = [line.strip() for line in secret.splitlines()]
+        pieces = [secret] + [line for line in lines if len(line) >= 8 and not line.startswith("-----")]
         for piece in pieces:
             fragments.update((piece, quote(piece, safe=""), quote_plus(piece, safe=""), json.dumps(piece)[1:-1]))
     # Longest first, so that a secret containing another one is replaced whole.
@@ -62,24 +58,10 @@ def redact(text: str, secrets: Iterable[object]) -> str:
 
 
 def describe_type(value: object, json: bool = False) -> str:
-    """A value's kind in words, for messages that must not quote the value itself.
-
-    In JSON's words for what was read from a credentials document ("an object", "a number",
-    "null"), in Ansible's for option values ("a dict", "an int", "nothing").
-    """
-    # isinstance, not type().__name__: ansible-core 2.19 hands over tagged subclasses such as _AnsibleTaggedInt.
-    if value is None:
-        return "null" if json else "nothing"
-    if isinstance(value, bool):
-        return "a boolean" if json else "a bool"
-    if isinstance(value, dict):
-        return "an object" if json else "a dict"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, (int, float)):
-        return "a number" if json else ("an int" if isinstance(value, int) else "a float")
-    if isinstance(value, str):
-        return "a string"
+    """A value's kind in words, for messages that must not quote it: JSON's for a credentials document, else Ansible's."""
+    for kinds, ansible_words, json_words in _KINDS:
+        if isinstance(value, kinds):
+            return json_words if json else ansible_words
     return "a " + type(value).__name__
 
 

@@ -4,11 +4,7 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Loading the private key and certificate, and signing the JWT IMS expects.
-
-Imported only when a token must really be exchanged: PyJWT and cryptography take a
-noticeable share of a forked worker's time to import, and a cache hit needs neither.
-"""
+"""Loading the private key and certificate, and signing the JWT: imported for a JWT exchange only, as PyJWT and cryptography are slow to import."""
 
 from __future__ import annotations
 
@@ -33,14 +29,9 @@ except ImportError as import_error:
 else:
     CRYPTO_IMPORT_ERROR = None
 
-# cryptography checks an RSA key's internal consistency on every load, about 0.1 s, which
-# the first fork of a play pays while the others wait for its token. That check protects
-# decryption; this key only signs one JWT, and check_certificate() compares it with the
-# credentials' certificate, when there is one, before anything is signed. A damaged key
-# still fails to parse, or IMS rejects its signature.
-_FAST_RSA_LOAD: dict[str, bool] = {}
-if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >= 39:
-    _FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True}
+# cryptography 39+ may skip its RSA consistency check, 0.1 s the first fork of a play pays while the others wait: the check
+# protects decryption, and this key only signs a JWT (a damaged one still fails to parse, or IMS refuses its signature).
+_FAST_RSA_LOAD = {"unsafe_skip_rsa_key_validation": True} if CRYPTO_IMPORT_ERROR is None and int(cryptography.__version__.split(".")[0]) >= 39 else {}
 
 
 def _require_crypto() -> None:
@@ -51,16 +42,12 @@ def _require_crypto() -> None:
         )
 
 
-def _is_encrypted(pem: str) -> bool:
-    return "BEGIN ENCRYPTED PRIVATE KEY" in pem or "Proc-Type: 4,ENCRYPTED" in pem
-
-
 def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
     """Load the RSA private key of a TokenRequest, with a one-line error for each way it can fail."""
     _require_crypto()
     where = request.private_key_source or "the credentials"
     pem = request.private_key or ""
-    encrypted = _is_encrypted(pem)
+    encrypted = "BEGIN ENCRYPTED PRIVATE KEY" in pem or "Proc-Type: 4,ENCRYPTED" in pem
     passphrase = request.private_key_passphrase
     if encrypted and not passphrase:
         raise KeyMaterialError(
@@ -73,10 +60,8 @@ def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
         key = serialization.load_pem_private_key(pem.encode("ascii", "replace"), password=password, **_FAST_RSA_LOAD)
     except (ValueError, TypeError):
         if encrypted:
-            # cryptography cannot always tell a wrong passphrase from a damaged PEM: with a
-            # wrong passphrase about one decryption in 256 ends in valid padding and then
-            # fails as unparsable data. One message for both keeps the answer the same
-            # for the same input.
+            # cryptography cannot always tell a wrong passphrase from a damaged PEM (about one wrong
+            # decryption in 256 ends in valid padding): one message for both keeps the answer stable.
             raise KeyMaterialError(
                 "private_key_passphrase is wrong or the PEM is damaged: the private key from %s could not be decrypted" % where,
                 field="private_key_passphrase",
@@ -88,25 +73,16 @@ def load_private_key(request: TokenRequest) -> rsa.RSAPrivateKey:
         raise KeyMaterialError("the private key from %s uses an unsupported algorithm or encryption" % where, field="private_key") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         kind = type(key).__name__.replace("_", "").replace("PrivateKey", "").replace("Elliptic", "") or "non-RSA"
-        kind = {"": "non-RSA"}.get(kind, kind)
         article = "an" if kind[:1] in "AEIOU" else "a"
         raise KeyMaterialError("the private key from %s is %s %s key: IMS signs with RS256 and needs an RSA key" % (where, article, kind), field="private_key")
     return key
 
 
-def _not_after(certificate: x509.Certificate) -> datetime:
-    not_after = getattr(certificate, "not_valid_after_utc", None)
-    if not_after is None:
-        not_after = certificate.not_valid_after.replace(tzinfo=timezone.utc)
-    return not_after
-
-
 def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | None:
     """Return the certificate's notAfter as an ISO-8601 string, or the credentials' stated date.
 
-    Before anything goes over the network: a key that does not belong to the
-    certificate would make IMS answer only "Could not match JWT signature to any of the
-    bindings", which does not say which half is wrong.
+    Checked before anything is sent: to a key that does not belong to the certificate IMS answers
+    only "Could not match JWT signature to any of the bindings", which does not say which half is wrong.
     """
     _require_crypto()
     if request.certificate:
@@ -123,27 +99,25 @@ def check_certificate(request: TokenRequest, key: rsa.RSAPrivateKey) -> str | No
                 % (request.private_key_source, request.source),
                 field="private_key",
             )
-        return _not_after(certificate).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if request.certificate_expiration:
-        parsed = datetime.fromisoformat(request.certificate_expiration.replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
+        # not_valid_after_utc came with cryptography 42.
+        not_after = getattr(certificate, "not_valid_after_utc", None) or certificate.not_valid_after.replace(tzinfo=timezone.utc)
+    elif request.certificate_expiration:
+        stated = datetime.fromisoformat(request.certificate_expiration.replace("Z", "+00:00"))
+        not_after = stated.replace(tzinfo=stated.tzinfo or timezone.utc)
+    else:
+        return None
+    return not_after.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_jwt(request: TokenRequest, key: rsa.RSAPrivateKey, lifetime: int, now: float) -> str:
     """The signed JWT for /ims/exchange/jwt. `exp` and `iat` are integers, as IMS insists."""
     _require_crypto()
-    issued_at = int(now)
     claims = {
         "iss": request.org_id,
         "sub": request.technical_account_id,
         "aud": "%s/c/%s" % (request.origin, request.client_id),
-        "iat": issued_at,
-        "exp": issued_at + int(lifetime),
+        "iat": int(now),
+        "exp": int(now) + int(lifetime),
+        **{"%s/s/%s" % (request.origin, metascope): True for metascope in request.metascopes},
     }
-    for metascope in request.metascopes:
-        claims["%s/s/%s" % (request.origin, metascope)] = True
-    token = jwt.encode(claims, key, algorithm="RS256")
-    return token.decode("ascii") if isinstance(token, bytes) else token
+    return jwt.encode(claims, key, algorithm="RS256")
