@@ -13,8 +13,8 @@ import math
 import os
 from typing import TYPE_CHECKING
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import RUN_CACHE_LABEL, RUN_CACHE_SUBDIR
-from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import RUN_CACHE_SUBDIR
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import RUN_CACHE_LABEL, TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._errors import MAX_MESSAGE_LENGTH, AemImsError, RepeatedFailure, one_line
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -30,16 +30,13 @@ from typing import TYPE_CHECKING
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     CONFIRMED_NOTE,
     MAX_LIFETIME_SECONDS,
-    RUN_CACHE_LABEL,
-    cache_directory,
+    RUN_CACHE_SUBDIR,
     confirmed_this_run,
-    default_persistent_dir,
     file_identity,
-    run_directory,
     token_digest,
     usable,
 )
-from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache, check_directory
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import RUN_CACHE_LABEL, TokenCache, check_directory
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import LOCAL_FILES, PluginInputs, TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
@@ -64,6 +61,23 @@ CERTIFICATE_WARNING_DAYS = 30
 # claims win: beyond that, the answer's unit was misread (ms vs s, ethyca/fides#1753).
 EXPIRY_DISAGREEMENT_SECONDS = 300
 LOCK_GRACE_SECONDS = 5
+
+
+def default_persistent_dir() -> str:
+    """Under the user's cache directory, as the AWS CLI keeps ~/.aws/cli/cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "aemops.ims", "tokens")
+
+
+def run_directory(run_cache_dir: str | None) -> str | None:
+    return os.path.join(run_cache_dir, RUN_CACHE_SUBDIR) if run_cache_dir else None
+
+
+def cache_directory(mode: str, cache_dir: str | None, run_cache_dir: str | None) -> str | None:
+    """Where tokens are kept for a cache mode, or None when caching is off or impossible."""
+    if mode == "persistent":
+        return cache_dir or default_persistent_dir()
+    return run_directory(run_cache_dir) if mode == "run" else None
 
 
 def iso_utc(epoch: float) -> str:
