@@ -35,6 +35,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     read_document,
     read_entry,
 )
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
 
 RUN_CACHE_LABEL = "the run's token cache directory"
 LOCK_POLL_SECONDS = 0.02
@@ -187,19 +188,16 @@ class TokenCache:
 
         An entry goes under its own lock, taken without waiting, so that a process refreshing
         it is never undercut; a lock file goes while held, and a process that opened it before
-        opens it again (lock). Best effort: whatever cannot be removed now stays.
+        opens it again (lock). Best effort: whatever cannot be removed now (an unfit directory, a
+        planted lock file) stays.
         """
-        try:
-            folder = open_directory(self.directory, self.label)
-        except Exception:  # pylint: disable=broad-exception-caught
-            return
-        try:
+        with contextlib.suppress(OSError, AemImsError), self._folder() as folder:
             names = set(os.listdir(folder))
             for name in sorted(names):
-                stem, dot, kind = name.partition(".")
+                stem, _dot, kind = name.partition(".")
                 is_key = len(stem) == 64 and not stem.strip(HEX_DIGITS)
-                with contextlib.suppress(OSError):
-                    if is_key and dot and kind == "json":
+                with contextlib.suppress(OSError, AemImsError):
+                    if is_key and kind == "json":
                         entry = self.read(stem)
                         if entry is not None and entry["expires_at"] <= now:
                             self._prune_key(folder, stem, now)
@@ -208,10 +206,6 @@ class TokenCache:
                             self._prune_key(folder, stem, now)
                     elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now, STALE_FILE_SECONDS):
                         os.unlink(name, dir_fd=folder)
-        except OSError:
-            pass
-        finally:
-            os.close(folder)
 
     def _prune_key(self, folder: int, key: str, now: float) -> None:
         """The entry of key if it expired, and its lock file, both under the lock; nothing if someone holds it."""

@@ -14,14 +14,14 @@ and cryptography only for a JWT exchange (_signing): each costs more than a whol
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -348,11 +348,9 @@ class TokenService:
             return None
         return entry
 
-    @contextmanager
-    def lock(self, key: str) -> Iterator[bool]:
+    def lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """2. The lock of key, waited for as long as another fork's whole exchange can take."""
-        with self.cache.lock(key, deadline(self.settings.timeout, self.settings.retries) + LOCK_GRACE_SECONDS) as held:  # type: ignore[union-attr]
-            yield held
+        return self.cache.lock(key, deadline(self.settings.timeout, self.settings.retries) + LOCK_GRACE_SECONDS)  # type: ignore[union-attr]
 
     def confirm(self, request: TokenRequest, key: str) -> tuple[dict | None, bool]:
         """3. Under the lock: the entry another fork left, or, with validate, one IMS confirms now; and whether an invalid one went.
@@ -397,12 +395,9 @@ class TokenService:
         """Say that IMS's certificate goes unchecked: once per task, or for the lookup (a process per host and task) once per run and endpoint."""
         if self.warn is None:
             return
-        if once_per_run and self.run_dir:
-            try:
-                first = self.run_notes.mark_once("w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32])  # type: ignore[union-attr]
-            except AemImsError:
-                first = True
-            if not first:
+        # A marker that cannot be made counts as new: saying it twice beats never.
+        with contextlib.suppress(AemImsError):
+            if once_per_run and self.run_dir and not self.run_notes.mark_once("w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]):  # type: ignore[union-attr]
                 return
         self.warn(
             "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
