@@ -4,15 +4,13 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Reading the token cache: all that the lookup's cache hit uses, standard library only.
+"""Reading the token cache: all that the lookup's cache hit uses (ansible-core compiles it in every worker), standard library only.
 
-ansible-core compiles this module from source in every forked worker, so every line costs
-each hit; writing, locking, pruning and the notes' writers are _cache_writer (a miss only).
-A directory of tokens holds, each as <name>.json: entries (<key>, TokenRequest.cache_key());
-in the run's directory only, aliases (i<sha256>, input_fingerprint: what a call was given ->
-the entry it led to, with the identity of every file read) and notes (v<key>: IMS confirmed
-the token this run; f<inputs>: _failure_memory). Every file is opened relative to a checked
-directory descriptor, never through a symbolic link, without blocking, and checked by fstat.
+A directory of tokens holds <name>.json files: entries (TokenRequest.cache_key()) and, in the run's
+directory only, aliases (input_fingerprint -> the entry it led to, and the identities of the files
+read), notes that IMS confirmed a token this run (v<key>) and failures (f<inputs>, _failure_memory).
+Each is opened relative to a checked directory descriptor, never through a symbolic link, without
+blocking, and checked by fstat.
 """
 
 from __future__ import annotations
@@ -49,12 +47,10 @@ def cache_error(message: str) -> Exception:
 
 
 def open_directory(path: str, label: str) -> int:
-    """A descriptor of a token directory that is ours alone, checked through the descriptor itself.
+    """A descriptor of a token directory that is ours alone, checked through the descriptor, so that a path swapped later changes nothing.
 
-    Refused: a symbolic link another user owns (they could re-point it), and a directory that is
-    not ours or that others can write to (they could read or plant tokens); one others can only
-    read or enter is made private. Files are opened relative to the descriptor, so a path swapped
-    after the check changes nothing.
+    Refused: a symbolic link another user owns (they could re-point it), and a directory that is not
+    ours or that others can write to (they could read or plant tokens); one others can read is made private.
     """
     uid = os.geteuid()
     descriptor = -1
@@ -137,10 +133,9 @@ def usable(entry: Mapping | None, now: float, refresh_margin: float) -> bool:
 
 
 def file_identity(path: str) -> str | None:
-    """Device, inode, size and modification and change times (ns) of a file, or None if it cannot be stat'ed.
+    """Device, inode, size, modification and change times of a file (None if it cannot be stat'ed): any write or rename-over changes one.
 
-    Any write, replacement or rename-over changes one of them (the change time cannot be set by
-    hand); a stat is all a cache hit can afford, reading and hashing the file cost more.
+    The change time cannot be set by hand; a stat is all a cache hit can afford, hashing the file costs more.
     """
     try:
         info = os.stat(path)
@@ -155,11 +150,7 @@ def token_digest(token: str) -> str:
 
 
 def input_fingerprint(values: Mapping[str, object], origins: Mapping[str, str], credentials_file: str | None) -> str:
-    """A hash of everything a lookup call was given, as written, and where each value came from.
-
-    The same inputs always lead to the same settings and messages, so an alias stored under it
-    lets a repeated call skip validation and the credentials.
-    """
+    """A hash of what a lookup call was given, as written, and where from: the same inputs lead to the same settings, so a repeated call can skip them."""
     encoded = json.dumps([values, origins, credentials_file], sort_keys=True, default=repr, separators=(",", ":"))
     return "i" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
@@ -185,9 +176,8 @@ def confirmed_this_run(run_cache_dir: str | None, key: str, entry: Mapping[str, 
 
 
 def entry_for_fingerprint(fingerprint: str, run_cache_dir: str | None, now: float, confirmed: bool = False) -> dict | None:
-    """The lookup's cache hit: the entry an input fingerprint's alias points to, if it is still good, else None.
+    """The lookup's cache hit: the entry an input fingerprint's alias points to if it is still good (and, with confirmed, IMS confirmed it this run).
 
-    With confirmed, only a token IMS confirmed earlier in this run is good (the validate option).
     Anything unusual returns None, and the caller takes the whole way, which reports problems properly.
     """
     alias = read_alias(os.path.join(run_cache_dir, RUN_CACHE_SUBDIR), fingerprint) if run_cache_dir else None

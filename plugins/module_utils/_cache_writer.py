@@ -4,14 +4,12 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Writing the token cache, shared by every process of a run (cache=run) or across runs (persistent); a miss only.
+"""Writing the token cache (a miss only): under many forks a cold cache makes one exchange, by the first to take the entry's lock.
 
-Under many parallel forks a cold cache still makes one exchange: the first fork to take an
-entry's lock exchanges, and the others find its token once they get the lock. Besides what
-_cache_reader reads, a directory holds <key>.lock files, temporary files (.<name>.<random>.tmp)
-and, in the run's directory, warned markers (w<hash>.warned), empty files whose creation tells
-the one process that creates them to say something once per run. Every file is created
-relative to the checked directory's descriptor, private (0600), never through a symbolic link.
+Besides what _cache_reader reads, a directory holds <key>.lock files, temporary files
+(.<name>.<random>.tmp) and, in the run's, warned markers (w<hash>.warned) whose creation tells the
+one process that creates them to say something once per run. Every file is created relative to
+the checked directory's descriptor, private (0600), never through a symbolic link.
 """
 
 from __future__ import annotations
@@ -81,11 +79,7 @@ class TokenCache:
         self.write_note(key, ENTRY_FORMAT, entry)
 
     def write_alias(self, fingerprint: str, directory: str, key: str, refresh_margin: int, files: Mapping[str, str]) -> None:
-        """Point an input fingerprint at the entry stored under key in directory.
-
-        The alias points at the entry rather than copying it, so a token refreshed under the
-        entry's key (force_refresh, another task) is what every later hit sees.
-        """
+        """Point an input fingerprint at the entry under key in directory (not a copy: a token refreshed there is what later hits see)."""
         self.write_note(fingerprint, ALIAS_FORMAT, {"directory": directory, "target": key, "refresh_margin": refresh_margin, "files": files})
 
     def write_note(self, name: str, kind: str, note: Mapping[str, object]) -> None:
@@ -133,12 +127,10 @@ class TokenCache:
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float) -> Iterator[bool]:
-        """Hold an exclusive lock on key for up to `timeout` seconds of waiting.
+        """Whether an exclusive lock on key was got within timeout seconds: after that, a second exchange beats a play stuck on a hung one.
 
-        Yields True when the lock is held. If another process holds it longer than any
-        exchange can take (it hung), yields False and the caller goes on unlocked: a second
-        exchange is better than a stuck play. A lock file that was removed (pruned) while this
-        process waited for it is opened again, so two processes never hold locks on two files.
+        A lock file removed (pruned) while this process waited for it is opened again, so two
+        processes never hold locks on two files.
         """
         with self._folder() as folder:
             descriptor = -1
@@ -184,12 +176,10 @@ class TokenCache:
         return descriptor
 
     def prune(self, now: float) -> None:
-        """Remove what no run will use again: expired entries, and lock and temporary files left behind.
+        """Remove expired entries, and lock and temporary files left behind; whatever cannot be removed now stays.
 
-        An entry goes under its own lock, taken without waiting, so that a process refreshing
-        it is never undercut; a lock file goes while held, and a process that opened it before
-        opens it again (lock). Best effort: whatever cannot be removed now (an unfit directory, a
-        planted lock file) stays.
+        An entry goes under its own lock, taken without waiting, so that a process refreshing it is
+        never undercut; a lock file goes while held (a process that opened it opens it again).
         """
         with contextlib.suppress(OSError, AemImsError), self._folder() as folder:
             names = set(os.listdir(folder))
