@@ -65,9 +65,7 @@ class FailureMemory:
     def remember(self, error: AemImsError, now: float) -> None:
         if isinstance(error, RepeatedFailure):
             return
-        until = None
-        if getattr(error, "retryable", False):
-            until = now + max(self.window, getattr(error, "retry_after", None) or 0)
+        until = now + max(self.window, getattr(error, "retry_after", None) or 0) if getattr(error, "retryable", False) else None
         note = {"message": error.msg, "code": error.code, "until": until, "files": self.files}
         with contextlib.suppress(AemImsError):
             # Only a speed-up for the other forks: the error itself is what this task reports.

@@ -149,8 +149,7 @@ def with_each_secret(request: TokenRequest, post: Callable[[str], dict]) -> dict
 
 
 def exchange_with_ims(request: TokenRequest, settings: Settings, now: Callable[[], float] = time.time, warn: Callable[[str], None] | None = None) -> dict:
-    """Sign (for JWT) and POST the token request; return a cache entry. PyJWT and cryptography load here."""
-    # PyJWT and cryptography load with _signing, on a cache miss only.
+    """Sign (for JWT) and POST the token request; return a cache entry. PyJWT and cryptography load here, with _signing."""
     from ansible_collections.aemops.ims.plugins.module_utils import _signing  # pylint: disable=import-outside-toplevel
 
     certificate_not_after = None
@@ -230,9 +229,7 @@ class TokenService:
     def cache(self) -> TokenCache | None:
         """The cache the settings keep tokens in, created if need be; None when caching is off or impossible."""
         directory = cache_directory(self.settings.cache, self.settings.cache_dir, self.run_dir)
-        if directory is None:
-            return None
-        return TokenCache.open(directory, "cache_dir" if self.settings.cache == "persistent" else RUN_CACHE_LABEL)
+        return None if directory is None else TokenCache.open(directory, "cache_dir" if self.settings.cache == "persistent" else RUN_CACHE_LABEL)
 
     @functools.cached_property
     def run_notes(self) -> TokenCache | None:
@@ -247,8 +244,7 @@ class TokenService:
     def every_cache(self) -> list[TokenCache]:
         """Every existing cache that may hold a token of these settings, whatever their cache mode: the run's and cache_dir.
 
-        An unsafe directory is refused, except the default cache_dir of settings that do not use
-        it: that one is only left alone, as the user never chose it.
+        An unsafe directory is refused, except a default cache_dir these settings do not use: the user never chose it.
         """
         chosen = self.settings.cache == "persistent" or self.settings.cache_dir is not None
         caches = []
@@ -256,15 +252,13 @@ class TokenService:
             (run_directory(self.run_dir), RUN_CACHE_LABEL, True),
             (self.settings.cache_dir or default_persistent_dir(), "cache_dir", chosen),
         ):
-            if not directory or not os.path.isdir(directory):
-                continue
-            try:
-                check_directory(directory, label)
-            except AemImsError:
-                if strict:
-                    raise
-                continue
-            caches.append(TokenCache(directory, label))
+            if directory and os.path.isdir(directory):
+                try:
+                    check_directory(directory, label)
+                    caches.append(TokenCache(directory, label))
+                except AemImsError:
+                    if strict:
+                        raise
         return caches
 
     # --- getting a token ----------------------------------------------------------------------
@@ -353,10 +347,7 @@ class TokenService:
         return self.cache.lock(key, deadline(self.settings.timeout, self.settings.retries) + LOCK_GRACE_SECONDS)  # type: ignore[union-attr]
 
     def confirm(self, request: TokenRequest, key: str) -> tuple[dict | None, bool]:
-        """3. Under the lock: the entry another fork left, or, with validate, one IMS confirms now; and whether an invalid one went.
-
-        A token IMS no longer honours goes from every cache, and a new one is obtained.
-        """
+        """3. Under the lock: the entry another fork left, or, with validate, one IMS confirms now; and whether one IMS refused went from every cache."""
         entry = self.read(key, confirmed_only=False)
         if entry is None:
             return None, False
