@@ -4,11 +4,9 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""The one strict reading of option values: settings_from_options() and the Settings it returns.
+"""The one strict reading of option values as written, alike for every source and both plugins: settings_from_options() and its Settings.
 
-The module and the lookup hand over each option as written, with where it came from; it is
-converted and checked here, alike for every source, and a failure names the option and ends
-with its source. Only a cache miss imports this module.
+Only a cache miss imports this module.
 """
 
 from __future__ import annotations
@@ -96,11 +94,7 @@ class Settings:
 
 
 def describe_origin(name: str, origin: str, lookup: bool) -> str:
-    """An origin as ansible-core words it ("Direct", "var: x", "env: X", the path of ansible.cfg) in a message's words.
-
-    Both plugins keep ansible-core's words in origins (they key _cache_reader.input_fingerprint), so
-    the same credential as task arguments and as keywords is one input; only these words differ.
-    """
+    """An origin in ansible-core's words ("Direct", "var: x", "env: X", an ansible.cfg path: input_fingerprint keys on them) in a message's words."""
     if origin == "Direct":
         return "%s %s" % ("the keyword" if lookup else "the task argument", name)
     if origin.startswith(("var: ", "env: ")):
@@ -121,10 +115,7 @@ def module_option_values(args: Mapping[str, object], environ: Mapping[str, str] 
 
 
 def settings_from_options(values: Mapping[str, object], origins: Mapping[str, str] | None = None, lookup: bool = False) -> Settings:
-    """The one validation of both plugins: Settings from option values as written, or an OptionError naming the option and its source.
-
-    Empty strings count as unset; values of secret options are never quoted.
-    """
+    """Settings from option values as written, or an OptionError naming the option and its source; empty strings count as unset."""
     known = LOOKUP_OPTIONS if lookup else OPTIONS
     unknown = sorted(set(values) - set(known))
     if unknown:
