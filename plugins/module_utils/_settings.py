@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 # The standard converters of Ansible modules. check_type_bool is ansible-core's strict boolean
 # (convert_bool.boolean, strict=True): only its words (true/false, yes/no, on/off, 1/0, ...) turn
@@ -174,7 +174,7 @@ def _converted(option: Option, value: object) -> object:
 
 # Per type: what a value must be, in a message's words; what is refused before converting (a bool
 # is no number, though Python's int() takes it); and the converter.
-_TYPES = {
+_TYPES: dict[str, tuple[str, type | tuple[type, ...], Callable[[object], object]]] = {
     "str": ("a string", (dict, list, tuple), str),
     "path": ("a string", (dict, list, tuple), lambda value: os.path.expanduser(os.path.expandvars(str(value)))),
     "int": ("an integer", bool, check_type_int),
