@@ -163,9 +163,11 @@ def read_entry(directory: str, key: str) -> dict | None:
 def read_alias(directory: str, fingerprint: str) -> dict | None:
     """An alias: the entry's directory and key (target), the refresh margin it was obtained with and the identities of the files read."""
     alias = read_document(directory, fingerprint, ALIAS_FORMAT)
-    if alias is None or not isinstance(alias.get("directory"), str) or not isinstance(alias.get("files"), dict) or type(alias.get("refresh_margin")) is not int:
+    if alias is None or not isinstance(alias.get("directory"), str) or not isinstance(alias.get("files"), dict):
         return None
-    target = alias.get("target")
+    target, margin = alias.get("target"), alias.get("refresh_margin")
+    if isinstance(margin, bool) or not isinstance(margin, int):
+        return None
     return alias if isinstance(target, str) and len(target) == 64 and not target.strip(HEX_DIGITS) else None
 
 
