@@ -185,10 +185,9 @@ _TYPES: dict[str, tuple[str, type | tuple[type, ...], Callable[[object], object]
 
 
 def split_list(values: object, split_items: bool = True) -> list[str]:
-    """Items of a list or of a comma-separated string, stripped, without empties or duplicates, in order.
+    """Items of a list or of a comma-separated string (Adobe's formats mix both, as users do), stripped, without empties or duplicates, in order.
 
-    Adobe's credential formats mix both forms, as users do in options. With split_items false,
-    items of a list are kept whole (a client secret is not a list).
+    With split_items false, items of a list are kept whole (a client secret is not a list).
     """
     if values is None:
         return []

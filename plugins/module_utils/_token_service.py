@@ -223,8 +223,6 @@ class TokenService:
         # Reads the files the options name: the plugins' reader decrypts vault files (_credentials.PluginInputs).
         self.reader = reader
 
-    # --- the caches ---------------------------------------------------------------------------
-
     @functools.cached_property
     def cache(self) -> TokenCache | None:
         """The cache the settings keep tokens in, created if need be; None when caching is off or impossible."""
@@ -260,8 +258,6 @@ class TokenService:
                     if strict:
                         raise
         return caches
-
-    # --- getting a token ----------------------------------------------------------------------
 
     def obtain(self, credentials_file: str | None = None, inputs: str | None = None, warn_on_cache_hit: bool = True) -> dict:
         """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
@@ -394,8 +390,6 @@ class TokenService:
             "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
             "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % origin
         )
-
-    # --- confirming and revoking tokens -------------------------------------------------------
 
     def validate_token(self, request: TokenRequest, entry: dict) -> bool:
         """Ask IMS whether it still honours the entry's token; remember a yes for the rest of the run.
