@@ -192,9 +192,9 @@ class TokenCache:
                         if entry is not None and entry["expires_at"] <= now:
                             self._prune_key(folder, stem, now)
                     elif is_key and kind == "lock" and stem + ".json" not in names:
-                        if _older_than(folder, name, now, STALE_FILE_SECONDS):
+                        if _older_than(folder, name, now):
                             self._prune_key(folder, stem, now)
-                    elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now, STALE_FILE_SECONDS):
+                    elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now):
                         os.unlink(name, dir_fd=folder)
 
     def _prune_key(self, folder: int, key: str, now: float) -> None:
@@ -215,9 +215,9 @@ class TokenCache:
             os.unlink(key + ".lock", dir_fd=folder)
 
 
-def _older_than(folder: int, name: str, now: float, seconds: float) -> bool:
+def _older_than(folder: int, name: str, now: float) -> bool:
     try:
         info = os.stat(name, dir_fd=folder, follow_symlinks=False)
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mtime < now - seconds
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mtime < now - STALE_FILE_SECONDS
