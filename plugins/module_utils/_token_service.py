@@ -329,9 +329,7 @@ class TokenService:
 
     def read(self, key: str, confirmed_only: bool = True) -> dict | None:
         """1. The cached entry of key if it may be served: usable and, with validate, confirmed in this run (unless not confirmed_only)."""
-        if self.settings.force_refresh:
-            return None
-        entry = self.cache.read(key)  # type: ignore[union-attr]
+        entry = None if self.settings.force_refresh else self.cache.read(key)  # type: ignore[union-attr]
         if not usable(entry, self.now(), self.settings.refresh_margin):
             return None
         if confirmed_only and self.settings.validate and not confirmed_this_run(self.run_dir, key, entry):  # type: ignore[arg-type]
