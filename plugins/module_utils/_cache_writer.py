@@ -4,19 +4,12 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""Writing the token cache on disk, shared by every process of a run (cache=run) or across runs (persistent).
+"""Writing the token cache (a miss only): under many forks a cold cache makes one exchange, by the first to take the entry's lock.
 
-Only a cache miss (and revocation) imports this module; what a hit reads is _cache_reader.
-
-A file per credential, written atomically and guarded by a lock file, lets every forked
-worker reuse one token: under many parallel forks a cold cache still makes one exchange,
-because the first fork to take the lock exchanges and the others find its token once they
-get the lock. Besides entries, aliases and notes (see _cache_reader), a directory holds
-<key>.lock files, temporary files while one is written (.<name>.<random>.tmp), and, in the
-run's directory, warned markers (w<hash>.warned): empty files whose creation tells the one
-process that creates them to say something once per run. prune() removes what no run will
-use again. Every file is created relative to the checked directory's descriptor, private
-(0600), never through a symbolic link.
+Besides what _cache_reader reads, a directory holds <key>.lock files, temporary files
+(.<name>.<random>.tmp) and, in the run's, warned markers (w<hash>.warned) whose creation tells the
+one process that creates them to say something once per run. Every file is created relative to
+the checked directory's descriptor, private (0600), never through a symbolic link.
 """
 
 from __future__ import annotations
@@ -34,14 +27,19 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     ALIAS_FORMAT,
     ENTRY_FORMAT,
     HEX_DIGITS,
-    CacheReader,
     cache_error,
     open_directory,
+    read_alias,
+    read_document,
+    read_entry,
 )
+from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError
 
+RUN_CACHE_LABEL = "the run's token cache directory"
 LOCK_POLL_SECONDS = 0.02
 # Lock and temporary files older than this, with no process using them, are left-overs.
 STALE_FILE_SECONDS = 3600
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def check_directory(path: str, label: str) -> None:
@@ -49,8 +47,12 @@ def check_directory(path: str, label: str) -> None:
     os.close(open_directory(path, label))
 
 
-class TokenCache(CacheReader):
+class TokenCache:
     """Entries, aliases and notes as <name>.json (0600), with <name>.lock beside them, in a private directory."""
+
+    def __init__(self, directory: str, label: str = "cache_dir"):
+        self.directory = directory
+        self.label = label
 
     @classmethod
     def open(cls, directory: str, label: str = "cache_dir") -> TokenCache:
@@ -64,57 +66,29 @@ class TokenCache(CacheReader):
         check_directory(directory, label)
         return cls(directory, label)
 
+    def read(self, key: str) -> dict | None:
+        return read_entry(self.directory, key)
+
+    def read_alias(self, fingerprint: str) -> dict | None:
+        return read_alias(self.directory, fingerprint)
+
+    def read_note(self, name: str, kind: str) -> dict | None:
+        return read_document(self.directory, name, kind)
+
     def write(self, key: str, entry: Mapping[str, object]) -> None:
-        """Replace the entry atomically, so that readers never see half a file."""
-        self._write_json(key, dict(entry, format=ENTRY_FORMAT, key=key))
+        self.write_note(key, ENTRY_FORMAT, entry)
 
     def write_alias(self, fingerprint: str, directory: str, key: str, refresh_margin: int, files: Mapping[str, str]) -> None:
-        """Point an input fingerprint at the entry stored under key in directory.
-
-        The alias points at the entry rather than copying it, so a token refreshed under the
-        entry's key (force_refresh, another task) is what every later hit sees.
-        """
-        alias = {"format": ALIAS_FORMAT, "key": fingerprint, "directory": directory, "target": key, "refresh_margin": refresh_margin, "files": files}
-        self._write_json(fingerprint, alias)
+        """Point an input fingerprint at the entry under key in directory (not a copy: a token refreshed there is what later hits see)."""
+        self.write_note(fingerprint, ALIAS_FORMAT, {"directory": directory, "target": key, "refresh_margin": refresh_margin, "files": files})
 
     def write_note(self, name: str, kind: str, note: Mapping[str, object]) -> None:
-        self._write_json(name, dict(note, format=kind, key=name))
-
-    def mark_once(self, name: str) -> bool:
-        """Create the empty marker <name>.warned; True for the one process that creates it, False once it exists.
-
-        A marker that cannot be created at all counts as new: saying something twice beats never.
-        """
-        folder = open_directory(self.directory, self.label)
-        try:
-            os.close(os.open(name + ".warned", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder))
-        except FileExistsError:
-            return False
-        except OSError:
-            pass
-        finally:
-            os.close(folder)
-        return True
-
-    def discard(self, name: str) -> None:
-        """Remove what is stored under name, if anything."""
-        if not os.path.lexists(self.directory):
-            return
-        folder = open_directory(self.directory, self.label)
-        try:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name + ".json", dir_fd=folder)
-        finally:
-            os.close(folder)
-
-    def _write_json(self, name: str, document: Mapping[str, object]) -> None:
         """Replace <name>.json atomically (0600), so that readers never see half a file."""
-        data = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        folder = open_directory(self.directory, self.label)
+        data = json.dumps(dict(note, format=kind, key=name), separators=(",", ":"), sort_keys=True).encode("utf-8")
         temporary = ".%s.%s.tmp" % (name[:12], os.urandom(6).hex())
-        try:
+        with self._folder() as folder:
             try:
-                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
+                descriptor = os.open(temporary, _CREATE, 0o600, dir_fd=folder)
                 try:
                     os.fchmod(descriptor, 0o600)
                     os.write(descriptor, data)
@@ -125,54 +99,67 @@ class TokenCache(CacheReader):
                 with contextlib.suppress(OSError):
                     os.unlink(temporary, dir_fd=folder)
                 raise cache_error("%s %s is not writable: %s" % (self.label, self.directory, error.strerror or error)) from None
+
+    def mark_once(self, name: str) -> bool:
+        """Create the empty marker <name>.warned; True for the one process that creates it, False once it exists."""
+        with self._folder() as folder:
+            try:
+                os.close(os.open(name + ".warned", _CREATE, 0o600, dir_fd=folder))
+            except OSError as error:
+                # A marker that cannot be created at all counts as new: saying something twice beats never.
+                return not isinstance(error, FileExistsError)
+        return True
+
+    def discard(self, name: str) -> None:
+        """Remove what is stored under name, if anything."""
+        if os.path.lexists(self.directory):
+            with self._folder() as folder, contextlib.suppress(FileNotFoundError):
+                os.unlink(name + ".json", dir_fd=folder)
+
+    @contextlib.contextmanager
+    def _folder(self) -> Iterator[int]:
+        """The checked directory's descriptor, closed afterwards."""
+        folder = open_directory(self.directory, self.label)
+        try:
+            yield folder
         finally:
             os.close(folder)
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float) -> Iterator[bool]:
-        """Hold an exclusive lock on key for up to `timeout` seconds of waiting.
+        """Whether an exclusive lock on key was got within timeout seconds: after that, a second exchange beats a play stuck on a hung one.
 
-        Yields True when the lock is held. If another process holds it longer than any
-        exchange can take (it hung), yields False and the caller goes on unlocked: a second
-        exchange is better than a stuck play. A lock file that was removed (pruned) while this
-        process waited for it is opened again, so two processes never hold locks on two files.
+        A lock file removed (pruned) while this process waited for it is opened again, so two
+        processes never hold locks on two files.
         """
-        folder = open_directory(self.directory, self.label)
-        descriptor = -1
-        held = False
-        try:
-            give_up = time.monotonic() + timeout
-            while True:
-                descriptor = self._open_lock(folder, key)
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    held = True
-                except OSError as error:
-                    if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        break
-                if held:
+        with self._folder() as folder:
+            descriptor = -1
+            held = False
+            try:
+                give_up = time.monotonic() + timeout
+                while not held:
+                    descriptor = self._open_lock(folder, key)
                     try:
-                        linked = os.stat(key + ".lock", dir_fd=folder, follow_symlinks=False)
-                    except OSError:
-                        linked = None
-                    mine = os.fstat(descriptor)
-                    if linked is not None and (linked.st_dev, linked.st_ino) == (mine.st_dev, mine.st_ino):
-                        break
-                    held = False
-                elif time.monotonic() >= give_up:
-                    break
-                else:
-                    time.sleep(LOCK_POLL_SECONDS)
-                os.close(descriptor)
-                descriptor = -1
-            yield held
-        finally:
-            if descriptor >= 0:
-                if held:
-                    with contextlib.suppress(OSError):
-                        fcntl.flock(descriptor, fcntl.LOCK_UN)
-                os.close(descriptor)
-            os.close(folder)
+                        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError as error:
+                        if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK) or time.monotonic() >= give_up:
+                            break
+                        time.sleep(LOCK_POLL_SECONDS)
+                    else:
+                        try:
+                            held = os.path.samestat(os.stat(key + ".lock", dir_fd=folder, follow_symlinks=False), os.fstat(descriptor))
+                        except OSError:
+                            held = False
+                    if not held:
+                        os.close(descriptor)
+                        descriptor = -1
+                yield held
+            finally:
+                if descriptor >= 0:
+                    if held:
+                        with contextlib.suppress(OSError):
+                            fcntl.flock(descriptor, fcntl.LOCK_UN)
+                    os.close(descriptor)
 
     def _open_lock(self, folder: int, key: str) -> int:
         """The lock file of key: a regular file of ours, or refused."""
@@ -189,35 +176,26 @@ class TokenCache(CacheReader):
         return descriptor
 
     def prune(self, now: float) -> None:
-        """Remove what no run will use again: expired entries, and lock and temporary files left behind.
+        """Remove expired entries, and lock and temporary files left behind; whatever cannot be removed now stays.
 
-        An entry goes under its own lock, taken without waiting, so that a process refreshing
-        it is never undercut; a lock file goes while held, and a process that opened it before
-        opens it again (lock). Best effort: whatever cannot be removed now stays.
+        An entry goes under its own lock, taken without waiting, so that a process refreshing it is
+        never undercut; a lock file goes while held (a process that opened it opens it again).
         """
-        try:
-            folder = open_directory(self.directory, self.label)
-        except Exception:  # pylint: disable=broad-exception-caught
-            return
-        try:
+        with contextlib.suppress(OSError, AemImsError), self._folder() as folder:
             names = set(os.listdir(folder))
             for name in sorted(names):
-                stem, dot, kind = name.partition(".")
+                stem, _dot, kind = name.partition(".")
                 is_key = len(stem) == 64 and not stem.strip(HEX_DIGITS)
-                with contextlib.suppress(OSError):
-                    if is_key and dot and kind == "json":
+                with contextlib.suppress(OSError, AemImsError):
+                    if is_key and kind == "json":
                         entry = self.read(stem)
                         if entry is not None and entry["expires_at"] <= now:
                             self._prune_key(folder, stem, now)
                     elif is_key and kind == "lock" and stem + ".json" not in names:
-                        if _older_than(folder, name, now, STALE_FILE_SECONDS):
+                        if _older_than(folder, name, now):
                             self._prune_key(folder, stem, now)
-                    elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now, STALE_FILE_SECONDS):
+                    elif name.startswith(".") and name.endswith(".tmp") and _older_than(folder, name, now):
                         os.unlink(name, dir_fd=folder)
-        except OSError:
-            pass
-        finally:
-            os.close(folder)
 
     def _prune_key(self, folder: int, key: str, now: float) -> None:
         """The entry of key if it expired, and its lock file, both under the lock; nothing if someone holds it."""
@@ -237,9 +215,9 @@ class TokenCache(CacheReader):
             os.unlink(key + ".lock", dir_fd=folder)
 
 
-def _older_than(folder: int, name: str, now: float, seconds: float) -> bool:
+def _older_than(folder: int, name: str, now: float) -> bool:
     try:
         info = os.stat(name, dir_fd=folder, follow_symlinks=False)
     except OSError:
         return False
-    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mtime < now - seconds
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mtime < now - STALE_FILE_SECONDS

@@ -13,8 +13,8 @@ import math
 import os
 from typing import TYPE_CHECKING
 
-from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import RUN_CACHE_LABEL, RUN_CACHE_SUBDIR
-from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import RUN_CACHE_SUBDIR
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import RUN_CACHE_LABEL, TokenCache
 from ansible_collections.aemops.ims.plugins.module_utils._errors import MAX_MESSAGE_LENGTH, AemImsError, RepeatedFailure, one_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,22 +24,17 @@ if TYPE_CHECKING:  # pragma: no cover
 class FailureMemory:
     """What failed earlier in this run for the same inputs, so that other forks fail at once instead of asking IMS again.
 
-    Without it, an outage or a wrong secret is met by every fork in turn, each after its own
-    retries: 200 hosts x 3 lookups against a failing IMS made 2,400 requests. A note is kept
-    under the hash of what the plugin was given (every option as written, where it came from,
-    the credentials file) in the run's token directory, whatever the cache mode, so never
-    across runs. It is not kept under the token's cache key: a failure can depend on what that
-    key leaves out (a passphrase, ca_path, a proxy). A definitive failure (IMS refused the
-    request, the credentials or key cannot be used) holds for the rest of the run, unless a
-    file it read changes; a transient one (no answer, a timeout, HTTP 5xx or 429 after the
-    retries) for timeout x retries seconds (at least timeout, and at least what IMS's
-    Retry-After asked), after which the next fork asks IMS again.
+    Without it, 200 hosts x 3 lookups against a failing IMS made 2,400 requests. The note is kept
+    in the run's token directory under the inputs' hash, not the cache key, which leaves out what
+    a failure can depend on (a passphrase, ca_path, a proxy). A definitive failure holds for the
+    rest of the run unless a file it read changes; a transient one (no answer, HTTP 5xx or 429
+    after the retries) for timeout x retries seconds, at least timeout and IMS's Retry-After.
     """
 
     NOTE = "aemops.ims/failure/1"
 
     def __init__(self, directory: str, inputs: str, files: dict, window: float):
-        # Created when there is something to remember: a run that fails nothing writes nothing.
+        # Created (open) only when there is something to remember: a run that fails nothing writes nothing.
         self.notes = TokenCache(directory, RUN_CACHE_LABEL)
         self.name = "f" + inputs
         self.files = files
@@ -60,7 +55,7 @@ class FailureMemory:
         until = note.get("until")
         if until is None:
             suffix = " (the same error as an earlier task of this run; not retried)"
-        elif isinstance(until, (int, float)) and not isinstance(until, bool) and until > now:
+        elif type(until) in (int, float) and until > now:
             suffix = " (the same error as an earlier task of this run; not retried for another %d s)" % math.ceil(until - now)
         else:
             return
@@ -70,9 +65,7 @@ class FailureMemory:
     def remember(self, error: AemImsError, now: float) -> None:
         if isinstance(error, RepeatedFailure):
             return
-        until = None
-        if getattr(error, "retryable", False):
-            until = now + max(self.window, getattr(error, "retry_after", None) or 0)
+        until = now + max(self.window, getattr(error, "retry_after", None) or 0) if getattr(error, "retryable", False) else None
         note = {"message": error.msg, "code": error.code, "until": until, "files": self.files}
         with contextlib.suppress(AemImsError):
             # Only a speed-up for the other forks: the error itself is what this task reports.

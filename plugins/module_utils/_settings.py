@@ -4,18 +4,16 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""The one strict reading of option values: settings_from_options() and the Settings it returns.
+"""The one strict reading of option values as written, alike for every source and both plugins: settings_from_options() and its Settings.
 
-The module and the lookup hand over each option as written, with where it came from; it is
-converted and checked here, alike for every source, and a failure names the option and ends
-with its source. Only a cache miss imports this module.
+Only a cache miss imports this module.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 # The standard converters of Ansible modules. check_type_bool is ansible-core's strict boolean
 # (convert_bool.boolean, strict=True): only its words (true/false, yes/no, on/off, 1/0, ...) turn
@@ -25,14 +23,11 @@ from ansible.module_utils.common.validation import check_type_bool, check_type_f
 from ansible_collections.aemops.ims.plugins.module_utils._errors import OptionError, describe_type
 from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_OPTIONS, OPTIONS, PLUGIN_NAME, SECRET_OPTIONS, Option
 
-_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "a boolean (true or false)", "list": "a list of strings"}
-
 
 class Settings:
-    """Checked option values, ready for the core. Values of secret options stay in here only.
+    """Checked option values, ready for the core; values of secret options stay in here only.
 
-    A plain class: a dataclass would compile its generated methods at import, in every forked
-    worker where the lookup misses.
+    Not a dataclass: it would compile generated methods at import, in every worker where the lookup misses.
     """
 
     service_credentials_file: str | None
@@ -99,12 +94,7 @@ class Settings:
 
 
 def describe_origin(name: str, origin: str, lookup: bool) -> str:
-    """An origin as ansible-core words it ("Direct", "var: x", "env: X", the path of ansible.cfg) in a message's words.
-
-    Both plugins key the run's failure memory and the lookup's aliases on these origins
-    (_cache.input_fingerprint), so the same credential as task arguments and as keywords is one
-    input; only the words differ.
-    """
+    """An origin in ansible-core's words ("Direct", "var: x", "env: X", an ansible.cfg path: input_fingerprint keys on them) in a message's words."""
     if origin == "Direct":
         return "%s %s" % ("the keyword" if lookup else "the task argument", name)
     if origin.startswith(("var: ", "env: ")):
@@ -113,10 +103,7 @@ def describe_origin(name: str, origin: str, lookup: bool) -> str:
 
 
 def module_option_values(args: Mapping[str, object], environ: Mapping[str, str] | None = None) -> tuple[dict, dict]:
-    """The module's options as written, and where each came from: a task argument, else its non-empty AEM_IMS_* variable.
-
-    Origins in ansible-core's words, as the lookup has them (describe_origin).
-    """
+    """The module's options as written, and where each came from in ansible-core's words: a task argument, else its non-empty AEM_IMS_* variable."""
     environ = os.environ if environ is None else environ
     values = dict(args)
     origins = {name: "Direct" for name, value in args.items() if value is not None}
@@ -128,11 +115,7 @@ def module_option_values(args: Mapping[str, object], environ: Mapping[str, str] 
 
 
 def settings_from_options(values: Mapping[str, object], origins: Mapping[str, str] | None = None, lookup: bool = False) -> Settings:
-    """Check and convert option values as written; return Settings or raise OptionError naming the option.
-
-    The one validation of both plugins. Empty strings count as unset; values of secret
-    options are never quoted.
-    """
+    """Settings from option values as written, or an OptionError naming the option and its source; empty strings count as unset."""
     known = LOOKUP_OPTIONS if lookup else OPTIONS
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -169,45 +152,42 @@ def _shown(option: Option, value: object) -> str:
     return "'%s'" % (text if len(text) <= 40 else text[:37] + "...")
 
 
-def _check_choice(option: Option, value: object) -> None:
-    if option.choices is not None and value not in option.choices:
-        raise OptionError("%s must be one of %s, got %s" % (option.name, ", ".join(option.choices), _shown(option, value)), field=option.name)
-
-
 def _converted(option: Option, value: object) -> object:
-    """A value converted to its option's type with Ansible's own rules, or an OptionError in our words.
+    """A value converted to its option's type with Ansible's own rules (_TYPES), or an OptionError in our words.
 
     Our words because ansible-core words its own differently in every release, and strict
     booleans because ansible-core's lenient ones read any unknown word, "ture" included, as false.
     """
-    kind, name = option.type, option.name
-    if kind == "raw":
+    if option.type == "raw":
         return value
-    if kind in ("str", "path"):
-        if isinstance(value, (dict, list, tuple)):
-            raise OptionError("%s must be a string, got %s" % (name, describe_type(value)), field=name)
-        text = str(value)
-        if kind == "path":
-            text = os.path.expanduser(os.path.expandvars(text))
-        _check_choice(option, text)
-        return text
-    if kind in ("int", "float") and isinstance(value, bool):
-        raise OptionError("%s must be %s, got a bool" % (name, _TYPE_WORDS[kind]), field=name)
-    if kind == "list" and isinstance(value, dict):
-        raise OptionError("%s must be a list of strings, got a dict" % name, field=name)
-    converter = {"int": check_type_int, "float": check_type_float, "bool": check_type_bool, "list": check_type_list}[kind]
+    words, refused, convert = _TYPES[option.type]
+    if isinstance(value, refused):
+        raise OptionError("%s must be %s, got %s" % (option.name, words, describe_type(value)), field=option.name)
     try:
-        converted = converter(value)
+        converted = convert(value)
     except (TypeError, ValueError):
-        raise OptionError("%s must be %s, got %s" % (name, _TYPE_WORDS[kind], _shown(option, value)), field=name) from None
-    return tuple(split_list(converted)) if kind == "list" else converted
+        raise OptionError("%s must be %s, got %s" % (option.name, words, _shown(option, value)), field=option.name) from None
+    if option.choices is not None and converted not in option.choices:
+        raise OptionError("%s must be one of %s, got %s" % (option.name, ", ".join(option.choices), _shown(option, converted)), field=option.name)
+    return converted
+
+
+# Per type: what a value must be, in a message's words; what is refused before converting (a bool
+# is no number, though Python's int() takes it); and the converter.
+_TYPES: dict[str, tuple[str, type | tuple[type, ...], Callable[[object], object]]] = {
+    "str": ("a string", (dict, list, tuple), str),
+    "path": ("a string", (dict, list, tuple), lambda value: os.path.expanduser(os.path.expandvars(str(value)))),
+    "int": ("an integer", bool, check_type_int),
+    "float": ("a number", bool, check_type_float),
+    "bool": ("a boolean (true or false)", (), check_type_bool),
+    "list": ("a list of strings", dict, lambda value: tuple(split_list(check_type_list(value)))),
+}
 
 
 def split_list(values: object, split_items: bool = True) -> list[str]:
-    """Items of a list or of a comma-separated string, stripped, without empties or duplicates, in order.
+    """Items of a list or of a comma-separated string (Adobe's formats mix both, as users do), stripped, without empties or duplicates, in order.
 
-    Adobe's credential formats mix both forms, as users do in options. With split_items false,
-    items of a list are kept whole (a client secret is not a list).
+    With split_items false, items of a list are kept whole (a client secret is not a list).
     """
     if values is None:
         return []
@@ -245,10 +225,7 @@ def _check_formats(values: dict) -> None:
 
 
 def argument_spec() -> dict[str, dict]:
-    """The module's argument spec, for tools that read it (validate-modules, ansible-doc).
-
-    The action plugin does the work and reads the environment itself (module_option_values).
-    """
+    """The module's argument spec, for tools that read it (validate-modules, ansible-doc); the action plugin does the work."""
     spec: dict[str, dict] = {}
     for name, option in OPTIONS.items():
         entry: dict[str, object] = {"type": option.type}

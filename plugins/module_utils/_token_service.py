@@ -6,40 +6,35 @@
 
 """Settings in, token out: the one code path behind the module and the lookup (TokenService).
 
-The lookup imports this module on a cache miss only (its hit reads through _cache_reader);
-the action plugin imports it for every task. Credentials are read and the cache key is hashed
-with the standard library; requests is imported only when a request is sent (an exchange, a
-validation, a revocation: _ims_client), PyJWT and cryptography only for a JWT exchange
-(_signing): each costs more to import than a whole templated task.
+The lookup imports this module on a cache miss only, the action plugin for every task. requests
+loads only when a request is sent (an exchange, a validation, a revocation: _ims_client), PyJWT
+and cryptography only for a JWT exchange (_signing): each costs more than a whole templated task.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     CONFIRMED_NOTE,
     MAX_LIFETIME_SECONDS,
-    RUN_CACHE_LABEL,
-    cache_directory,
+    RUN_CACHE_SUBDIR,
     confirmed_this_run,
-    default_persistent_dir,
     file_identity,
-    run_directory,
     token_digest,
     usable,
 )
-from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache, check_directory
+from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import RUN_CACHE_LABEL, TokenCache, check_directory
 from ansible_collections.aemops.ims.plugins.module_utils._credential_shapes import METHOD_JWT
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import LOCAL_FILES, PluginInputs, TokenRequest, build_token_request
 from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError, ImsResponseError, KeyMaterialError, redact
@@ -66,6 +61,23 @@ EXPIRY_DISAGREEMENT_SECONDS = 300
 LOCK_GRACE_SECONDS = 5
 
 
+def default_persistent_dir() -> str:
+    """Under the user's cache directory, as the AWS CLI keeps ~/.aws/cli/cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "aemops.ims", "tokens")
+
+
+def run_directory(run_cache_dir: str | None) -> str | None:
+    return os.path.join(run_cache_dir, RUN_CACHE_SUBDIR) if run_cache_dir else None
+
+
+def cache_directory(mode: str, cache_dir: str | None, run_cache_dir: str | None) -> str | None:
+    """Where tokens are kept for a cache mode, or None when caching is off or impossible."""
+    if mode == "persistent":
+        return cache_dir or default_persistent_dir()
+    return run_directory(run_cache_dir) if mode == "run" else None
+
+
 def iso_utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -90,31 +102,18 @@ def check_certificate_expiry(not_after: str | None, request: TokenRequest, now: 
         )
 
 
-def _token_claims(access_token: str) -> dict:
-    """The claims of an IMS access token (it is a JWT), read without verifying it."""
-    parts = access_token.split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(payload.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
 def expiry_from_answer(answer: dict, unit_seconds: float, now: float) -> float:
     """Absolute expiry of a fresh token: the answer's expires_in, which the token's claims may only shorten.
 
-    The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds. The
-    token itself carries created_at and expires_in in milliseconds: when they end sooner
-    than the answer says (by more than a few minutes), the answer's unit was misread
-    (ethyca/fides#1753) and the claims win. Claims never lengthen a lifetime, claims that
-    are no real moment are ignored, and no lifetime exceeds MAX_LIFETIME_SECONDS.
+    The JWT exchange answers expires_in in milliseconds and /ims/token/v3 in seconds; the token's
+    created_at and expires_in claims are milliseconds. When they end sooner than the answer says,
+    the answer's unit was misread (ethyca/fides#1753) and the claims win.
     """
     expires_at = now + min(float(answer["expires_in"]) * unit_seconds, MAX_LIFETIME_SECONDS)
-    claims = _token_claims(answer["access_token"])
     try:
+        # The token is a JWT: its claims are read without verifying it.
+        _header, payload, _signature = answer["access_token"].split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
         claimed = (float(claims["created_at"]) + float(claims["expires_in"])) / 1000.0
     except (KeyError, TypeError, ValueError, OverflowError):
         return expires_at
@@ -139,23 +138,18 @@ def ims_client(request: TokenRequest, settings: Settings, *tokens: str) -> ImsHt
 
 
 def with_each_secret(request: TokenRequest, post: Callable[[str], dict]) -> dict:
-    """post(secret) with the credential's secrets in order, until one is not refused as a bad secret.
-
-    A credential can hold two secrets while one is rotated out: the next is tried only when
-    IMS says the secret itself is wrong.
-    """
-    for index, secret in enumerate(request.client_secrets):
+    """post(secret) with each of the credential's secrets (two while one is rotated out), the next only when IMS says the secret is wrong."""
+    for secret in request.client_secrets[:-1]:
         try:
             return post(secret)
         except ImsResponseError as error:
-            if not is_bad_client_secret(error) or index + 1 == len(request.client_secrets):
+            if not is_bad_client_secret(error):
                 raise
-    raise AssertionError("a TokenRequest always holds a secret")  # pragma: no cover
+    return post(request.client_secrets[-1])
 
 
 def exchange_with_ims(request: TokenRequest, settings: Settings, now: Callable[[], float] = time.time, warn: Callable[[str], None] | None = None) -> dict:
-    """Sign (for JWT) and POST the token request; return a cache entry. PyJWT and cryptography load here."""
-    # PyJWT and cryptography load with _signing, on a cache miss only.
+    """Sign (for JWT) and POST the token request; return a cache entry. PyJWT and cryptography load here, with _signing."""
     from ansible_collections.aemops.ims.plugins.module_utils import _signing  # pylint: disable=import-outside-toplevel
 
     certificate_not_after = None
@@ -165,26 +159,18 @@ def exchange_with_ims(request: TokenRequest, settings: Settings, now: Callable[[
         check_certificate_expiry(certificate_not_after, request, now(), warn)
         path, what, unit_seconds = JWT_EXCHANGE_PATH, "JWT exchange", 0.001
 
-        def form_for(secret):
-            return lambda: {
-                "client_id": request.client_id,
-                "client_secret": secret,
-                "jwt_token": _signing.build_jwt(request, key, settings.jwt_lifetime, now()),
-            }
+        def form(secret: str) -> dict:
+            # Signed anew for each try: a retry must not resend a JWT that may have expired.
+            return {"client_id": request.client_id, "client_secret": secret, "jwt_token": _signing.build_jwt(request, key, settings.jwt_lifetime, now())}
 
     else:
         path, what, unit_seconds = CLIENT_CREDENTIALS_PATH, "OAuth Server-to-Server token request", 1.0
 
-        def form_for(secret):
-            return lambda: {
-                "grant_type": "client_credentials",
-                "client_id": request.client_id,
-                "client_secret": secret,
-                "scope": ",".join(request.scopes),
-            }
+        def form(secret: str) -> dict:
+            return {"grant_type": "client_credentials", "client_id": request.client_id, "client_secret": secret, "scope": ",".join(request.scopes)}
 
     client = ims_client(request, settings)
-    answer = with_each_secret(request, lambda secret: client.post(path, form_for(secret), what)[0])
+    answer = with_each_secret(request, lambda secret: client.post(path, lambda: form(secret), what)[0])
     issued_at = now()
     return {
         "access_token": answer["access_token"],
@@ -195,18 +181,7 @@ def exchange_with_ims(request: TokenRequest, settings: Settings, now: Callable[[
     }
 
 
-def _result(request: TokenRequest, entry: dict, cached: bool, now: float) -> dict:
-    result = request.public_summary()
-    result.update(
-        access_token=entry["access_token"],
-        token_type=entry.get("token_type") or "bearer",
-        expires_in=max(0, int(entry["expires_at"] - now)),
-        expires_at=iso_utc(entry["expires_at"]),
-        cached=cached,
-        headers=request.api_headers(entry["access_token"]),
-    )
-    if entry.get("certificate_not_after"):
-        result["certificate_expires_at"] = entry["certificate_not_after"]
+def _without_none(result: dict) -> dict:
     return {name: value for name, value in result.items() if value is not None}
 
 
@@ -225,21 +200,11 @@ def invalidate(request: TokenRequest, settings: Settings, token: str) -> None:
         raise
 
 
-class _Found:
-    """A token entry, where it was found and how: cached or fresh, confirmed by IMS, replacing an invalid one."""
-
-    __slots__ = ("entry", "cache", "cached", "confirmed", "replaced")
-
-    def __init__(self, entry: dict, cache: TokenCache | None, cached: bool, confirmed: bool = False, replaced: bool = False):
-        self.entry, self.cache, self.cached, self.confirmed, self.replaced = entry, cache, cached, confirmed, replaced
-
-
 class TokenService:
     """One call of the module or the lookup: its settings, the run's state directory, the clock, where warnings go and what reads files.
 
-    The caches are opened when first needed, once per service (a revocation, and a path that
-    needs no cache, create no directory). Getting a token (obtain) takes its steps in order:
-    read, lock, confirm, exchange, write, note, prune.
+    The caches are opened when first needed, once per service (a path that needs none creates no
+    directory). Getting a token (find) takes its steps in order: read, lock, confirm, exchange, write, note, prune.
     """
 
     def __init__(
@@ -258,31 +223,26 @@ class TokenService:
         # Reads the files the options name: the plugins' reader decrypts vault files (_credentials.PluginInputs).
         self.reader = reader
 
-    # --- the caches ---------------------------------------------------------------------------
-
     @functools.cached_property
     def cache(self) -> TokenCache | None:
         """The cache the settings keep tokens in, created if need be; None when caching is off or impossible."""
         directory = cache_directory(self.settings.cache, self.settings.cache_dir, self.run_dir)
-        if directory is None:
-            return None
-        return TokenCache.open(directory, "cache_dir" if self.settings.cache == "persistent" else RUN_CACHE_LABEL)
+        return None if directory is None else TokenCache.open(directory, "cache_dir" if self.settings.cache == "persistent" else RUN_CACHE_LABEL)
 
     @functools.cached_property
     def run_notes(self) -> TokenCache | None:
         """The run's token directory, created if need be, for aliases, notes and markers; None outside a run."""
         directory = run_directory(self.run_dir)
-        if directory is None or self.settings.cache == "run":
-            # With cache=run the tokens are kept there too: one directory, opened once.
-            return self.cache if directory is not None else None
-        return TokenCache.open(directory, RUN_CACHE_LABEL)
+        if directory is None:
+            return None
+        # With cache=run the tokens are kept there too: one directory, opened once.
+        return self.cache if self.settings.cache == "run" else TokenCache.open(directory, RUN_CACHE_LABEL)
 
     @functools.cached_property
     def every_cache(self) -> list[TokenCache]:
         """Every existing cache that may hold a token of these settings, whatever their cache mode: the run's and cache_dir.
 
-        An unsafe directory is refused, except the default cache_dir of settings that do not use
-        it: that one is only left alone, as the user never chose it.
+        An unsafe directory is refused, except a default cache_dir these settings do not use: the user never chose it.
         """
         chosen = self.settings.cache == "persistent" or self.settings.cache_dir is not None
         caches = []
@@ -290,27 +250,21 @@ class TokenService:
             (run_directory(self.run_dir), RUN_CACHE_LABEL, True),
             (self.settings.cache_dir or default_persistent_dir(), "cache_dir", chosen),
         ):
-            if not directory or not os.path.isdir(directory):
-                continue
-            try:
-                check_directory(directory, label)
-            except AemImsError:
-                if strict:
-                    raise
-                continue
-            caches.append(TokenCache(directory, label))
+            if directory and os.path.isdir(directory):
+                try:
+                    check_directory(directory, label)
+                    caches.append(TokenCache(directory, label))
+                except AemImsError:
+                    if strict:
+                        raise
         return caches
-
-    # --- getting a token ----------------------------------------------------------------------
 
     def obtain(self, credentials_file: str | None = None, inputs: str | None = None, warn_on_cache_hit: bool = True) -> dict:
         """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
 
-        The lookup passes warn_on_cache_hit=False: it runs once per host and task, and a
-        certificate warning repeated hundreds of times would bury the play's output. inputs is
-        the hash of what the plugin was given (_cache_reader.input_fingerprint): failures are
-        remembered under it (FailureMemory), and it is pointed at the token's entry for the
-        lookup's later cache hits.
+        The lookup passes warn_on_cache_hit=False: a certificate warning for every host and task
+        would bury the play's output. inputs (_cache_reader.input_fingerprint) keys the failure
+        memory, and the alias the lookup's later cache hits follow to the token's entry.
         """
         settings = self.settings
         # Identities taken before the files are read: a file changed meanwhile is read again next time.
@@ -323,9 +277,9 @@ class TokenService:
             request = build_token_request(settings, credentials_file, self.reader)
             if not settings.validate_certs and not settings.ca_path:
                 self.warn_unverified_tls(request.origin, once_per_run=not warn_on_cache_hit)
-            found = self.find(request, memory)
-            if found.cached:
-                check_certificate_expiry(found.entry.get("certificate_not_after"), request, self.now(), self.warn if warn_on_cache_hit else None)
+            entry, cached, replaced = self.find(request, memory)
+            if cached:
+                check_certificate_expiry(entry.get("certificate_not_after"), request, self.now(), self.warn if warn_on_cache_hit else None)
         except AemImsError as error:
             if request is not None:
                 # Secrets read from a credentials file are unknown to the plugins' own scrubbing.
@@ -333,58 +287,61 @@ class TokenService:
             if memory is not None:
                 memory.remember(error, self.now())
             raise
-        if inputs and self.run_dir and found.cache is not None and all(files.values()):
+        if inputs and self.run_dir and self.cache is not None and all(files.values()):
             self.run_notes.write_alias(  # type: ignore[union-attr]
-                inputs, found.cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()}
+                inputs, self.cache.directory, request.cache_key(), settings.refresh_margin, {path: str(identity) for path, identity in files.items()}
             )
-        result = _result(request, found.entry, found.cached, self.now())
+        result = request.public_summary()
+        result.update(
+            access_token=entry["access_token"],
+            token_type=entry.get("token_type") or "bearer",
+            expires_in=max(0, int(entry["expires_at"] - self.now())),
+            expires_at=iso_utc(entry["expires_at"]),
+            cached=cached,
+            headers=request.api_headers(entry["access_token"]),
+            certificate_expires_at=entry.get("certificate_not_after"),
+        )
         if settings.validate:
-            result.update(validated=found.confirmed, replaced_invalid=found.replaced)
-        return result
+            # A cached token is served only once IMS confirmed it (read, confirm); a fresh one was not asked about.
+            result.update(validated=cached, replaced_invalid=replaced)
+        return _without_none(result)
 
-    def find(self, request: TokenRequest, memory: FailureMemory | None = None) -> _Found:
-        """The token of the cache if it is usable (and, with validate, confirmed), else one from IMS."""
+    def find(self, request: TokenRequest, memory: FailureMemory | None = None) -> tuple[dict, bool, bool]:
+        """The token of the cache if it is usable (and, with validate, confirmed), else one from IMS; whether cached; whether it replaced an invalid one."""
         if self.cache is None:
-            return _Found(self.exchange(request, memory), None, False)
+            return self.exchange(request, memory), False, False
         key = request.cache_key()
         entry = self.read(key)
         if entry is not None:
-            return _Found(entry, self.cache, True, confirmed=self.settings.validate)
+            return entry, True, False
         # One fork exchanges (or validates); the others wait for its token, or its failure, instead of asking IMS too.
         with self.lock(key):
             entry, replaced = self.confirm(request, key)
             if entry is not None:
-                return _Found(entry, self.cache, True, confirmed=self.settings.validate)
+                return entry, True, False
             entry = self.exchange(request, memory)
             self.write(key, entry)
             self.note(request, entry)
         if memory is not None:
             memory.forget()
         self.prune()
-        return _Found(entry, self.cache, False, replaced=replaced)
+        return entry, False, replaced
 
     def read(self, key: str, confirmed_only: bool = True) -> dict | None:
         """1. The cached entry of key if it may be served: usable and, with validate, confirmed in this run (unless not confirmed_only)."""
-        if self.settings.force_refresh:
-            return None
-        entry = self.cache.read(key)  # type: ignore[union-attr]
+        entry = None if self.settings.force_refresh else self.cache.read(key)  # type: ignore[union-attr]
         if not usable(entry, self.now(), self.settings.refresh_margin):
             return None
         if confirmed_only and self.settings.validate and not confirmed_this_run(self.run_dir, key, entry):  # type: ignore[arg-type]
             return None
         return entry
 
-    @contextmanager
-    def lock(self, key: str) -> Iterator[bool]:
+    def lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """2. The lock of key, waited for as long as another fork's whole exchange can take."""
-        with self.cache.lock(key, deadline(self.settings.timeout, self.settings.retries) + LOCK_GRACE_SECONDS) as held:  # type: ignore[union-attr]
-            yield held
+        return self.cache.lock(key, deadline(self.settings.timeout, self.settings.retries) + LOCK_GRACE_SECONDS)  # type: ignore[union-attr]
 
     def confirm(self, request: TokenRequest, key: str) -> tuple[dict | None, bool]:
-        """3. Under the lock: the entry another fork left, or, with validate, one IMS confirms now; and whether an invalid one went.
-
-        A token IMS no longer honours goes from every cache, and a new one is obtained.
-        """
+        """3. Under the lock: the entry another fork left, or, with validate, one IMS confirms now; and whether one IMS refused went from every cache."""
         entry = self.read(key, confirmed_only=False)
         if entry is None:
             return None, False
@@ -420,32 +377,22 @@ class TokenService:
         self.cache.prune(self.now())  # type: ignore[union-attr]
 
     def warn_unverified_tls(self, origin: str, once_per_run: bool) -> None:
-        """Say that IMS's certificate goes unchecked: once per task, or once per run and endpoint for the lookup.
-
-        The lookup runs in a fresh process for every host and task, so "once per run" is a
-        marker file in the run's token cache directory that only the first process creates.
-        """
+        """Say that IMS's certificate goes unchecked: once per task, or for the lookup (a process per host and task) once per run and endpoint."""
         if self.warn is None:
             return
-        if once_per_run and self.run_dir:
-            try:
-                first = self.run_notes.mark_once("w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32])  # type: ignore[union-attr]
-            except AemImsError:
-                first = True
-            if not first:
+        # A marker that cannot be made counts as new: saying it twice beats never.
+        with contextlib.suppress(AemImsError):
+            if once_per_run and self.run_dir and not self.run_notes.mark_once("w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]):  # type: ignore[union-attr]
                 return
         self.warn(
             "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
             "and collect the client secret. Set ca_path to the CA bundle of a test server or proxy instead" % origin
         )
 
-    # --- confirming and revoking tokens -------------------------------------------------------
-
     def validate_token(self, request: TokenRequest, entry: dict) -> bool:
         """Ask IMS whether it still honours the entry's token; remember a yes for the rest of the run.
 
-        A failure to ask (no answer, 5xx after the retries) raises: with validate, an
-        unconfirmed token is never served.
+        A failure to ask raises: with validate, an unconfirmed token is never served.
         """
         token = entry["access_token"]
         form = {"type": "access_token", "client_id": request.client_id, "token": token}
@@ -471,12 +418,7 @@ class TokenService:
         return removed
 
     def revoke(self, check_mode: bool = False) -> dict:
-        """state=absent: revoke the token of these credentials at IMS, and remove it from every cache.
-
-        The token is the access_token option when given, else each unexpired token cached for these
-        credentials. In check mode nothing is sent and nothing removed. Returns the result: the
-        request's public summary, revoked (how many tokens) and changed.
-        """
+        """state=absent: revoke the access_token option, else each unexpired cached token of these credentials, and remove it from every cache."""
         settings = self.settings
         request = build_token_request(settings, inputs=self.reader)
         key = request.cache_key()
@@ -494,4 +436,4 @@ class TokenService:
                 self.forget(key)
         result = request.public_summary()
         result.update(revoked=len(tokens), changed=bool(tokens))
-        return {name: value for name, value in result.items() if value is not None}
+        return _without_none(result)

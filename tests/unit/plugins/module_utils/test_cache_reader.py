@@ -19,9 +19,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     CONFIRMED_NOTE,
     ENTRY_FORMAT,
     RUN_CACHE_SUBDIR,
-    cache_directory,
     confirmed_this_run,
-    default_persistent_dir,
     entry_for_fingerprint,
     file_identity,
     input_fingerprint,
@@ -29,6 +27,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     usable,
 )
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import cache_directory, default_persistent_dir
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import build_settings, write_file
 from ansible_collections.aemops.ims.tests.unit.plugins.cache_entries import KEY, NOW, entry, entry_path, mode_of

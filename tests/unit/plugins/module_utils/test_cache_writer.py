@@ -427,3 +427,13 @@ def test_entries_are_read_and_written_relative_to_the_checked_directory(tmp_path
     monkeypatch.undo()
     files = [(name, relative) for name, relative in opened if name != "tokens"]
     assert files and all(relative for _name, relative in files), files
+
+
+def test_prune_leaves_a_planted_lock_file_beside_an_expired_entry_and_raises_nothing(cache, tmp_path):
+    # Pruning is best effort: the entry's lock refuses a symbolic link, so the entry and the link stay, and the task goes on.
+    cache.write(KEY, entry(issued_at=NOW - 7200, expires_at=NOW - 3600))
+    os.symlink(str(tmp_path / "elsewhere"), os.path.join(cache.directory, KEY + ".lock"))
+    cache.prune(NOW)
+    assert os.path.islink(os.path.join(cache.directory, KEY + ".lock"))
+    assert os.path.exists(entry_path(cache))
+    assert not os.path.exists(tmp_path / "elsewhere")
