@@ -45,9 +45,6 @@ notes:
     the output, in C(log_path) and in callbacks.
   - The Python packages under requirements are needed on the controller (or in the execution environment). A cache
     hit imports none of them.
-  - Warns when the certificate of the credentials expires within 30 days (once per new token), and fails when it has expired.
-  - Run with C(-v) for one non-secret line per token (client ID, endpoint, where the credentials came from, method,
-    cached or not, time taken) and for each retry of a request to IMS.
 seealso:
   - module: aemops.ims.aem_ims_token
   - ref: playbooks_lookups
@@ -93,11 +90,8 @@ _raw:
   elements: str
 """
 
-# A cache hit loads only this file, _options (the option table, which imports nothing) and
-# _cache_reader: Ansible loads the lookup anew in every forked worker, one per host and task, and
-# ansible-core compiles collection code from source each time. What a miss needs (the strict pass
-# in _settings, the credentials, the cache's writer, the exchange, requests, PyJWT, cryptography)
-# and the error path are imported where they are used.
+# ansible-core compiles this file and its collection imports from source in every forked worker,
+# so a cache hit loads only _options and _cache_reader; what a miss or an error needs is imported there.
 
 import os
 import time
@@ -114,13 +108,11 @@ from ansible_collections.aemops.ims.plugins.module_utils._options import LOOKUP_
 
 
 def _register_option_definitions():
-    """The one write into ansible-core's config manager: this lookup's option definitions, type raw.
+    """The one write into ansible-core's config manager: this lookup's option definitions, type raw, so that values come as written.
 
-    So that ansible-core hands every value over as written (_options.plugin_option_definitions).
-    The loader derives definitions from DOCUMENTATION only where none are registered, after the
-    import. Without these methods it does so: the lookup works, but a typed value is converted
-    leniently first ("ture" reads as false), as a unit test shows. It is kept for that, not for
-    speed: make bench finds no saving (docs/docsite/rst/benchmarks.rst).
+    The loader derives definitions from DOCUMENTATION only where none are registered. Without these
+    methods it does so, and converts typed values leniently first ("ture" reads as false; a unit test
+    shows it). Kept for that, not for speed (docs/docsite/rst/benchmarks.rst).
     """
     config = getattr(C, "config", None)
     if not hasattr(config, "has_configuration_definition") or not hasattr(config, "initialize_plugin_configuration_definitions"):
@@ -136,16 +128,15 @@ _register_option_definitions()
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         variables = variables or {}
-        paths = [self._credentials_file(term, variables) for term in terms] or [None]
         secrets = [kwargs.get(name) for name in SECRET_OPTIONS]
         try:
+            paths = [self._credentials_file(term, variables) for term in terms] or [None]
             self.set_options(var_options=variables, direct=kwargs)
             values, origins = self._as_written(variables, kwargs)
             secrets += [values.get(name) for name in SECRET_OPTIONS]
             fingerprints = [input_fingerprint(values, origins, path) for path in paths]
-            # A call repeated with the same inputs in this run is served without checking or reading
-            # anything again: an alias exists only for inputs that passed the strict pass before.
-            # At -v it takes the full path, which has what the summary line of each token shows.
+            # Inputs that went the whole way before in this run have an alias: no checking or reading again.
+            # At -v the whole way is taken, for the summary line of each token.
             if not boolean(values.get("force_refresh", False), strict=False) and Display().verbosity < 1:
                 confirmed = boolean(values.get("validate", False), strict=False)
                 hits = [entry_for_fingerprint(fingerprint, C.DEFAULT_LOCAL_TMP, time.time(), confirmed) for fingerprint in fingerprints]
@@ -204,12 +195,7 @@ class LookupModule(LookupBase):
         path = os.path.expanduser(term.strip())
         if os.path.isabs(path) and os.path.exists(path):
             return path
-        from ansible_collections.aemops.ims.plugins.module_utils._errors import AemImsError  # pylint: disable=import-outside-toplevel
-
-        try:
-            return self._controller_files(variables).find(path, "service credentials file", "the lookup's term")
-        except AemImsError as error:
-            raise AnsibleLookupError(error.msg) from None
+        return self._controller_files(variables).find(path, "service credentials file", "the lookup's term")
 
     def _controller_files(self, variables):
         """Relative paths found as find_file_in_search_path() finds them; vault files decrypted in memory (plugin_utils._files)."""
