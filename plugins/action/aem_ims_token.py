@@ -4,11 +4,9 @@
 
 """Action plugin of aemops.ims.aem_ims_token: the whole module runs here, on the controller.
 
-A module cannot hide its own result: ansible-core drops ``_ansible_no_log`` from module
-results. An action plugin's flag is honoured, so the token reaches ``register:`` intact
-while every callback (any verbosity, log_path) sees only the censored result. Running on
-the controller also means managed hosts need no Python packages and the module and the
-lookup share one token cache.
+A module cannot hide its own result (ansible-core drops ``_ansible_no_log`` from module results); an action
+plugin's flag is honoured, so ``register:`` gets the token while every callback sees the censored result. Managed
+hosts need no Python packages, and the module and the lookup share one token cache.
 """
 
 from __future__ import annotations

@@ -224,6 +224,10 @@ options:
     default: false
     version_added: 0.2.0
 notes:
+  - Warns when the certificate of the credentials expires within 30 days (the lookup once per new token), and fails
+    when it has expired.
+  - Run with C(-v) for one non-secret line per token (client ID, endpoint, where the credentials came from, method,
+    cached or not, time taken) and for each retry of a request to IMS.
   - Options are read strictly from every source. Booleans take only ansible-core's strict words (V(true), V(false),
     V(yes), V(no), V(on), V(off), V(1), V(0), ...); anything else in a boolean, an integer, a number or a choice fails
     before any request, naming the option and where the value came from.

@@ -6,11 +6,10 @@
 
 """Reading the token cache: all that the lookup's cache hit uses (ansible-core compiles it in every worker), standard library only.
 
-A directory of tokens holds <name>.json files: entries (TokenRequest.cache_key()) and, in the run's
-directory only, aliases (input_fingerprint -> the entry it led to, and the identities of the files
-read), notes that IMS confirmed a token this run (v<key>) and failures (f<inputs>, _failure_memory).
-Each is opened relative to a checked directory descriptor, never through a symbolic link, without
-blocking, and checked by fstat.
+A directory of tokens holds <name>.json files: entries (TokenRequest.cache_key()) and, in the run's directory only,
+aliases (input_fingerprint -> the entry it led to, and the identities of the files read), notes that IMS confirmed a
+token this run (v<key>) and failures (f<inputs>, _failure_memory). Each is opened relative to a checked directory
+descriptor, never through a symbolic link, without blocking, and checked by fstat.
 """
 
 from __future__ import annotations

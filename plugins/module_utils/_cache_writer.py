@@ -6,10 +6,9 @@
 
 """Writing the token cache (a miss only): under many forks a cold cache makes one exchange, by the first to take the entry's lock.
 
-Besides what _cache_reader reads, a directory holds <key>.lock files, temporary files
-(.<name>.<random>.tmp) and, in the run's, warned markers (w<hash>.warned) whose creation tells the
-one process that creates them to say something once per run. Every file is created relative to
-the checked directory's descriptor, private (0600), never through a symbolic link.
+Besides what _cache_reader reads, a directory holds <key>.lock files, temporary files (.<name>.<random>.tmp) and, in
+the run's, warned markers (w<hash>.warned) whose creation tells the one process that creates them to say something once
+per run. Every file is created relative to the checked directory's descriptor, private (0600), never through a symlink.
 """
 
 from __future__ import annotations
@@ -129,8 +128,7 @@ class TokenCache:
     def lock(self, key: str, timeout: float) -> Iterator[bool]:
         """Whether an exclusive lock on key was got within timeout seconds: after that, a second exchange beats a play stuck on a hung one.
 
-        A lock file removed (pruned) while this process waited for it is opened again, so two
-        processes never hold locks on two files.
+        A lock file removed (pruned) while this process waited for it is opened again: two processes never lock two files.
         """
         with self._folder() as folder:
             descriptor = -1
@@ -178,8 +176,8 @@ class TokenCache:
     def prune(self, now: float) -> None:
         """Remove expired entries, and lock and temporary files left behind; whatever cannot be removed now stays.
 
-        An entry goes under its own lock, taken without waiting, so that a process refreshing it is
-        never undercut; a lock file goes while held (a process that opened it opens it again).
+        An entry goes under its own lock, taken without waiting, so that a process refreshing it is never undercut;
+        a lock file goes while held (a process that opened it opens it again).
         """
         with contextlib.suppress(OSError, AemImsError), self._folder() as folder:
             names = set(os.listdir(folder))

@@ -24,11 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
 class FailureMemory:
     """What failed earlier in this run for the same inputs, so that other forks fail at once instead of asking IMS again.
 
-    Without it, 200 hosts x 3 lookups against a failing IMS made 2,400 requests. The note is kept
-    in the run's token directory under the inputs' hash, not the cache key, which leaves out what
-    a failure can depend on (a passphrase, ca_path, a proxy). A definitive failure holds for the
-    rest of the run unless a file it read changes; a transient one (no answer, HTTP 5xx or 429
-    after the retries) for timeout x retries seconds, at least timeout and IMS's Retry-After.
+    Without it, 200 hosts x 3 lookups against a failing IMS made 2,400 requests. The note is kept under the inputs'
+    hash, not the cache key, which leaves out what a failure can depend on (a passphrase, ca_path, a proxy). A
+    definitive failure holds for the rest of the run unless a file it read changes; a transient one (no answer,
+    HTTP 5xx or 429 after the retries) for timeout x retries seconds, at least timeout and IMS's Retry-After.
     """
 
     NOTE = "aemops.ims/failure/1"

@@ -4,11 +4,9 @@
 
 # This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
 
-"""The options of aemops.ims.aem_ims_token: the table, all that a cache hit of the lookup needs.
+"""The options of aemops.ims.aem_ims_token, all that a cache hit of the lookup needs: it imports nothing.
 
-The lookup compiles this module in every forked worker, so it imports nothing; the strict pass
-over the values is _settings.py. The documentation is plugins/doc_fragments/aem_ims.py; a unit
-test keeps it in step with OPTIONS.
+The strict pass over the values is _settings.py; a unit test keeps plugins/doc_fragments/aem_ims.py in step with OPTIONS.
 """
 
 from __future__ import annotations
@@ -26,9 +24,8 @@ STATES = ("present", "absent")
 class Option:
     """One option: its argument-spec type, default and choices, and where else it may come from.
 
-    env is its AEM_IMS_* environment variable; the lookup also reads the aem_ims_<name>
-    variable and, unless the option is secret or in_ini is false, the [aem_ims] section of
-    ansible.cfg. Secret options are no_log in the module and never quoted in a message.
+    env is its AEM_IMS_* variable; the lookup also reads the aem_ims_<name> variable and, unless secret
+    or not in_ini, ansible.cfg's [aem_ims]. Secret options are no_log and never quoted in a message.
     """
 
     __slots__ = ("name", "type", "env", "default", "choices", "limits", "elements", "secret", "in_ini", "module_only")
@@ -99,9 +96,8 @@ SECRET_OPTIONS = tuple(name for name, option in OPTIONS.items() if option.secret
 def plugin_option_definitions() -> dict[str, dict]:
     """The lookup's option definitions for ansible-core's config manager: the documented sources and defaults.
 
-    Every type is raw and no option has choices, so that ansible-core hands each value over as
-    written (2.16-2.21): with the documented types it converts leniently ("ture" is false) and
-    refuses in its own words. The strict pass (_settings) checks every source alike instead.
+    Every type raw and no choices, so that ansible-core hands each value over as written: with the documented
+    types it converts leniently ("ture" is false). The strict pass (_settings) checks every source alike.
     """
     definitions: dict[str, dict] = {
         "_terms": {"type": "list", "elements": "path", "required": False, "description": ["Paths of credentials files."]},

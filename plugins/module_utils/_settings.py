@@ -155,8 +155,7 @@ def _shown(option: Option, value: object) -> str:
 def _converted(option: Option, value: object) -> object:
     """A value converted to its option's type with Ansible's own rules (_TYPES), or an OptionError in our words.
 
-    Our words because ansible-core words its own differently in every release, and strict
-    booleans because ansible-core's lenient ones read any unknown word, "ture" included, as false.
+    Our words: ansible-core's differ in every release. Strict booleans: the lenient ones read any unknown word ("ture") as false.
     """
     if option.type == "raw":
         return value

@@ -6,9 +6,8 @@
 
 """Settings in, token out: the one code path behind the module and the lookup (TokenService).
 
-The lookup imports this module on a cache miss only, the action plugin for every task. requests
-loads only when a request is sent (an exchange, a validation, a revocation: _ims_client), PyJWT
-and cryptography only for a JWT exchange (_signing): each costs more than a whole templated task.
+The lookup imports it on a cache miss only. requests loads only when a request is sent (_ims_client), PyJWT and
+cryptography only for a JWT exchange (_signing): each costs more than a whole templated task.
 """
 
 from __future__ import annotations
@@ -216,11 +215,9 @@ class TokenService:
         reader: PluginInputs = LOCAL_FILES,
     ):
         self.settings = settings
-        # ansible-playbook's per-run temporary directory (plugin_utils._controller.run_cache_dir).
         self.run_dir = run_dir
         self.warn = warn
         self.now = now
-        # Reads the files the options name: the plugins' reader decrypts vault files (_credentials.PluginInputs).
         self.reader = reader
 
     @functools.cached_property
@@ -240,10 +237,9 @@ class TokenService:
 
     @functools.cached_property
     def every_cache(self) -> list[TokenCache]:
-        """Every existing cache that may hold a token of these settings, whatever their cache mode: the run's and cache_dir.
+        """The existing caches (the run's, cache_dir) that may hold a token of these settings, whatever their cache mode.
 
-        An unsafe directory is refused, except a default cache_dir these settings do not use: the user never chose it.
-        """
+        An unsafe directory is refused, except a default cache_dir these settings do not use: the user never chose it."""
         chosen = self.settings.cache == "persistent" or self.settings.cache_dir is not None
         caches = []
         for directory, label, strict in (
@@ -262,9 +258,8 @@ class TokenService:
     def obtain(self, credentials_file: str | None = None, inputs: str | None = None, warn_on_cache_hit: bool = True) -> dict:
         """The token result for these settings (and lookup term, if any): from the cache, else from IMS.
 
-        The lookup passes warn_on_cache_hit=False: a certificate warning for every host and task
-        would bury the play's output. inputs (_cache_reader.input_fingerprint) keys the failure
-        memory, and the alias the lookup's later cache hits follow to the token's entry.
+        The lookup passes warn_on_cache_hit=False: a certificate warning for every host and task would bury the play's output.
+        inputs (_cache_reader.input_fingerprint) keys the failure memory, and the alias the lookup's later cache hits follow.
         """
         settings = self.settings
         # Identities taken before the files are read: a file changed meanwhile is read again next time.
@@ -390,10 +385,7 @@ class TokenService:
         )
 
     def validate_token(self, request: TokenRequest, entry: dict) -> bool:
-        """Ask IMS whether it still honours the entry's token; remember a yes for the rest of the run.
-
-        A failure to ask raises: with validate, an unconfirmed token is never served.
-        """
+        """Ask IMS whether it still honours the entry's token; remember a yes for the run. A failure to ask raises: never serve it unconfirmed."""
         token = entry["access_token"]
         form = {"type": "access_token", "client_id": request.client_id, "token": token}
         answer, _date = ims_client(request, self.settings, token).post(VALIDATE_TOKEN_PATH, lambda: form, "token validation", expect=ANSWER_VALIDATION)

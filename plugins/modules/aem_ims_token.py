@@ -81,10 +81,7 @@ notes:
   - M(ansible.builtin.debug) of the registered variable prints the token; pass it on to M(ansible.builtin.uri)
     instead, with C(no_log) on that task.
   - E(ANSIBLE_DEBUG=1) prints internal data of every plugin; never use it with real credentials.
-  - Warns when the certificate of the credentials expires within 30 days, and fails when it has expired.
-  - The result holds the token, so every output shows it censored, even without C(no_log). Run with C(-v) for one
-    non-secret line per token (client ID, endpoint, where the credentials came from, method, cached or not, time
-    taken) and for each retry of a request to IMS.
+  - The result holds the token, so every output shows it censored, even without C(no_log); C(-v) shows its summary.
 seealso:
   - plugin: aemops.ims.aem_ims_token
     plugin_type: lookup

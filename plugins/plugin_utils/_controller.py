@@ -26,12 +26,7 @@ display = Display()
 
 
 def run_cache_dir() -> str | None:
-    """ansible-playbook's per-run local temp directory.
-
-    Every forked worker of one run sees the same path, and Ansible deletes it when the
-    run ends, so a token cached there is shared by all hosts and tasks and goes away
-    with the run.
-    """
+    """ansible-playbook's local temp directory: every worker of a run shares it, and Ansible deletes it when the run ends."""
     path = C.DEFAULT_LOCAL_TMP
     return path if path and os.path.isdir(path) else None
 

@@ -6,15 +6,10 @@
 
 """The files the options name, found and read as Ansible reads files on the controller.
 
-One rule for a relative path, in the action plugin and in the lookup: the task's search path
-(the role's and the playbook's directory) and its files/ subdirectory, as
-``lookup('file')`` and ``copy: src=`` find a file (``DataLoader.path_dwim_relative_stack``,
-behind the action's ``_find_needle('files', ...)`` and the lookup's
-``find_file_in_search_path``). The current directory is not searched.
-
-A vault-encrypted file is decrypted in memory by ansible-core's data loader with the play's
-vault secrets, as ``include_vars`` and ``lookup('file')`` do: nothing decrypted is written
-to disk, and a file no secret opens fails with ansible-core's own vault message.
+One rule for a relative path, in the action plugin and the lookup: the task's search path and its
+files/ subdirectories, as ``lookup('file')`` and ``copy: src=`` find a file
+(``DataLoader.path_dwim_relative_stack``); never the current directory. A vault-encrypted file is
+decrypted in memory with the play's vault secrets, as ``include_vars`` does, never written to disk.
 """
 
 from __future__ import annotations
@@ -65,11 +60,8 @@ class ControllerFiles(PluginInputs):
         try:
             found = self.loader.path_dwim_relative_stack(self.search_path, "files", given, is_role=self.is_role)
         except AnsibleFileNotFound as error:
-            tried: list[str] = []
-            for candidate in getattr(error, "paths", None) or ():
-                # The playbook's directory comes twice when it is also the loader's base directory.
-                if str(candidate) not in tried:
-                    tried.append(str(candidate))
+            # The playbook's directory comes twice when it is also the loader's base directory.
+            tried = list(dict.fromkeys(str(candidate) for candidate in getattr(error, "paths", None) or ()))
             raise CredentialsError(
                 "%s %s (from %s) does not exist: a relative path is looked for in the playbook's (or role's) files/ directory and "
                 "its own directory, as lookup('file') does; tried %s" % (what, given, origin, ", ".join(tried) or "no search path"),
@@ -85,11 +77,9 @@ class ControllerFiles(PluginInputs):
                 setattr(settings, name, self.find(value, what, settings.where(name)))
 
     def read(self, path: str, what: str) -> str:
-        """The text of a file; a vault-encrypted one decrypted in memory by ansible-core's data loader.
+        """The text of a file, checked by the core first (a FIFO or a huge file is refused before anything waits on it).
 
-        The file is opened and checked by the core first (a FIFO or a huge file is refused
-        before anything waits on it); only a file that is vault-encrypted is read again, by
-        the loader, which holds the play's vault secrets.
+        Only a vault-encrypted file is read again, by the loader, which holds the play's vault secrets.
         """
         data = read_checked_bytes(path, what)
         label = "%s %s" % (what, path)
@@ -113,11 +103,9 @@ class ControllerFiles(PluginInputs):
 def _vault_text(loader, path: str) -> str:
     """The decrypted text of a vault-encrypted file, read by ansible-core's data loader.
 
-    ansible-core 2.19 made DataLoader.get_text_file_contents() public for this. Before it
-    (2.16 to 2.18) the loader's only way to read and decrypt a file without writing the
-    plaintext to a temporary file (get_real_file() does) is its private _get_file_contents(),
-    which include_vars and lookup('file') have used unchanged since 2.x; this is the one
-    place the collection calls it.
+    2.19 made DataLoader.get_text_file_contents() public for this. Before it, the one way to decrypt
+    without writing the plaintext to a temporary file (get_real_file() does) is the private
+    _get_file_contents(), which include_vars and lookup('file') use: the one place the collection calls it.
     """
     get_text = getattr(loader, "get_text_file_contents", None)
     if get_text is not None:
