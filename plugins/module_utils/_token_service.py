@@ -375,9 +375,10 @@ class TokenService:
         """Say that IMS's certificate goes unchecked: once per task, or for the lookup (a process per host and task) once per run and endpoint."""
         if self.warn is None:
             return
+        marker = "w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]
         # A marker that cannot be made counts as new: saying it twice beats never.
         with contextlib.suppress(AemImsError):
-            if once_per_run and self.run_dir and not self.run_notes.mark_once("w" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]):  # type: ignore[union-attr]
+            if once_per_run and self.run_dir and not self.run_notes.mark_once(marker):  # type: ignore[union-attr]
                 return
         self.warn(
             "validate_certs is false: the TLS certificate of IMS at %s is not checked, so whoever can intercept the connection can impersonate IMS "
