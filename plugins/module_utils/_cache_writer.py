@@ -28,7 +28,6 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     HEX_DIGITS,
     cache_error,
     open_directory,
-    read_alias,
     read_document,
     read_entry,
 )
@@ -67,9 +66,6 @@ class TokenCache:
 
     def read(self, key: str) -> dict | None:
         return read_entry(self.directory, key)
-
-    def read_alias(self, fingerprint: str) -> dict | None:
-        return read_alias(self.directory, fingerprint)
 
     def read_note(self, name: str, kind: str) -> dict | None:
         return read_document(self.directory, name, kind)

@@ -23,6 +23,7 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     entry_for_fingerprint,
     file_identity,
     input_fingerprint,
+    read_alias,
     token_digest,
     usable,
 )
@@ -275,7 +276,7 @@ TARGET = "e" * 64
 
 def test_alias_round_trip(cache, tmp_path):
     cache.write_alias(FINGERPRINT, str(tmp_path / "persistent"), TARGET, 600, {"/creds.json": "1:2:3:4:5"})
-    assert cache.read_alias(FINGERPRINT) == {
+    assert read_alias(cache.directory, FINGERPRINT) == {
         "format": ALIAS_FORMAT,
         "key": FINGERPRINT,
         "directory": str(tmp_path / "persistent"),
@@ -287,11 +288,11 @@ def test_alias_round_trip(cache, tmp_path):
     # An alias is not an entry, nor an entry an alias.
     assert cache.read(FINGERPRINT) is None
     cache.write(TARGET, entry())
-    assert cache.read_alias(TARGET) is None
+    assert read_alias(cache.directory, TARGET) is None
 
 
 def test_missing_alias(cache):
-    assert cache.read_alias(FINGERPRINT) is None
+    assert read_alias(cache.directory, FINGERPRINT) is None
 
 
 def stored_alias(run_dir, fingerprint=FINGERPRINT, files=None, margin=600, directory=None, **fields):
@@ -336,7 +337,7 @@ def rewrite_alias(run_dir, fingerprint=FINGERPRINT, **changes):
 def test_a_foreign_or_damaged_alias_is_ignored(tmp_path, changes):
     cache = stored_alias(str(tmp_path), expires_at=time.time() + 3600)
     rewrite_alias(str(tmp_path), **changes)
-    assert TokenCache(cache.directory).read_alias(FINGERPRINT) is None
+    assert read_alias(cache.directory, FINGERPRINT) is None
     assert entry_for_fingerprint(FINGERPRINT, str(tmp_path), time.time()) is None
     assert cache.read(TARGET) is not None
 
@@ -345,7 +346,7 @@ def test_a_foreign_or_damaged_alias_is_ignored(tmp_path, changes):
 def test_an_alias_that_is_not_an_object_is_ignored(cache, content):
     with open(os.path.join(cache.directory, FINGERPRINT + ".json"), "wb") as handle:
         handle.write(content)
-    assert cache.read_alias(FINGERPRINT) is None
+    assert read_alias(cache.directory, FINGERPRINT) is None
 
 
 # --- the lookup's cache hit -------------------------------------------------------------------
@@ -494,7 +495,7 @@ def test_a_confirmation_is_no_entry_and_an_entry_no_confirmation(tmp_path):
     confirm_in_run(str(tmp_path))
     cache = TokenCache(os.path.join(str(tmp_path), RUN_CACHE_SUBDIR))
     assert cache.read("v" + TARGET) is None
-    assert cache.read_alias("v" + TARGET) is None
+    assert read_alias(cache.directory, "v" + TARGET) is None
     cache.write(TARGET, entry())
     assert cache.read_note(TARGET, CONFIRMED_NOTE) is None
 
