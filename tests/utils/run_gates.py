@@ -23,7 +23,8 @@ wall-clock and the CPU seconds of everything the gate ran::
 
 A failed gate stops only the gates that depend on it: every other gate still runs, so
 one run shows every failure that can be seen. The summary at the end repeats the timed
-lines; the exit code is non-zero when any gate failed or was not run.
+lines, then the last lines of every failed gate's log; the exit code is non-zero
+when any gate failed or was not run.
 
 With ``--rounds N`` the whole gate set runs N times, each round from a clean DIR
 (everything in it is removed first, except the directory that holds LOG_DIR), with
@@ -40,6 +41,9 @@ import subprocess
 import sys
 import time
 from typing import BinaryIO
+
+# Lines of a failed gate's log repeated after the summary (print_tail).
+TAIL_LINES = 40
 
 # Variables of the caller's environment that would make gates depend on it, or share
 # state through it: ANSIBLE_* (ANSIBLE_CONFIG, ANSIBLE_COLLECTIONS_PATH, ANSIBLE_HOME,
@@ -175,8 +179,25 @@ def run_gates(specs: list[str], make: list[str], jobs: int, log_dir: str, state_
     print("\n=== summary (wall clock %ds, cpu %ds, %d at a time)" % (round(total), round(sum(g.cpu for g in gates)), jobs))
     for gate in gates:  # in the order given
         print(gate.line())
+    for gate in failed:
+        print_tail(gate)
     print("gates: %d passed, %d failed" % (len(gates) - len(failed), len(failed)), flush=True)
     return gates
+
+
+def print_tail(gate: Gate) -> None:
+    """Repeat the end of a failed gate's log after the summary.
+
+    A CI page often keeps only the head and the tail of a long output; the log printed
+    when the gate ended may be in the part it leaves out, and the reason with it.
+    """
+    if not gate.log_path or not os.path.exists(gate.log_path):
+        return
+    with open(gate.log_path, encoding="utf-8", errors="replace") as handle:
+        lines = handle.read().splitlines()[-TAIL_LINES:]
+    print("\n--- %s: the last %d lines of %s" % (gate.label, len(lines), gate.log_path))
+    for line in lines:
+        print("  | " + line)
 
 
 def clean(directory: str, keep: str) -> None:
