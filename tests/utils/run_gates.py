@@ -84,7 +84,23 @@ def gate_environment(base: dict[str, str], state_dir: str) -> dict[str, str]:
         TMPDIR=tmp,
     )
     env.setdefault("PYTHONUNBUFFERED", "1")
+    write_pip_config(os.path.join(home, ".config", "pip", "pip.conf"), base)
     return env
+
+
+def write_pip_config(path: str, base: dict[str, str]) -> None:
+    """Give the gate's pip a registry's patience, also where PIP_* variables do not reach.
+
+    ansible-test runs pip with an environment of its own (HOME and PATH, no PIP_*
+    variable), so the caller's PIP_DEFAULT_TIMEOUT never reaches the pip that fills its
+    sanity venvs, which then gives up on a slow registry after pip's 15 s and 5 retries.
+    pip reads this file in the gate and inside ansible-test alike (~/.config/pip/pip.conf
+    of the gate's HOME); a PIP_* variable, where it does arrive, still wins over it.
+    """
+    timeout = base.get("PIP_DEFAULT_TIMEOUT") or base.get("PIP_TIMEOUT") or "60"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("# written by tests/utils/run_gates.py for this gate\n[global]\ntimeout = %s\nretries = 10\n" % timeout)
 
 
 class Gate:
