@@ -2,14 +2,14 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """Reading the token cache: all that the lookup's cache hit uses (ansible-core compiles it in every worker), standard library only.
 
 A directory of tokens holds <name>.json files: entries (TokenRequest.cache_key()) and, in the run's directory only,
 aliases (input_fingerprint -> the entry it led to, and the identities of the files read), notes that IMS confirmed a
 token this run (v<key>) and failures (f<inputs>, _failure_memory). Each is opened relative to a checked directory
 descriptor, never through a symbolic link, without blocking, and checked by fstat.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

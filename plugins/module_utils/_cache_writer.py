@@ -2,13 +2,13 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """Writing the token cache (a miss only): under many forks a cold cache makes one exchange, by the first to take the entry's lock.
 
 Besides what _cache_reader reads, a directory holds <key>.lock files, temporary files (.<name>.<random>.tmp) and, in
 the run's, warned markers (w<hash>.warned) whose creation tells the one process that creates them to say something once
 per run. Every file is created relative to the checked directory's descriptor, private (0600), never through a symlink.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """The shapes of credentials documents Adobe hands out, one extractor each, into an Extracted: values under option names, and where each is.
 
 The shapes are described by Adobe's "Generating Access Tokens for Server-Side APIs" (AEM service credentials),
 adobe/aio-cli-plugin-app: schema/config.schema.json (project JSON), adobe/asset-compute-client:
 test/resources/oauthServerToServer.json (flat OAuth Server-to-Server) and adobe/aio-lib-ims: README.md (aio-lib-ims contexts).
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

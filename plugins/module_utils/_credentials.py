@@ -2,12 +2,12 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """From options and a credentials document to a TokenRequest: who asks IMS for what, with which secret.
 
 Standard library only: the private key and certificate are parsed at exchange time (_signing), so that
 building a request imports neither PyJWT nor cryptography.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+"""IMS endpoints: what an ims_endpoint option or a credentials document's imsEndpoint may say.
 
-"""IMS endpoints: what an ims_endpoint option or a credentials document's imsEndpoint may say."""
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
+"""
 
 from __future__ import annotations
 

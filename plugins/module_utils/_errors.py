@@ -2,10 +2,10 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """Errors of the aemops.ims core: one-line messages naming the option, credential field or IMS error code at fault, never a
 secret: ansible-core 2.19 and later print a failed task's message even under no_log, so redact() scrubs them once more.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

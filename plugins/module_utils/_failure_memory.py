@@ -2,9 +2,10 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+"""One failure per credential per run: what failed earlier in this run, kept for the other forks. A cache miss imports it.
 
-"""One failure per credential per run: what failed earlier in this run, kept for the other forks. A cache miss imports it."""
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
+"""
 
 from __future__ import annotations
 

@@ -2,12 +2,12 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """The HTTP side of a token request: one POST to IMS, retried when it is worth it.
 
 Every answer that is not a token becomes one line with the HTTP status, IMS's error code and
 description, its x-debug-id and a hint; never a request body, which holds the client secret and the JWT.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """The options of aemops.ims.aem_ims_token, all that a cache hit of the lookup needs: it imports nothing.
 
 The strict pass over the values is _settings.py; a unit test keeps plugins/doc_fragments/aem_ims.py in step with OPTIONS.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """The one strict reading of option values as written, alike for every source and both plugins: settings_from_options() and its Settings.
 
 Only a cache miss imports this module.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

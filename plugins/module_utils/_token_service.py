@@ -2,12 +2,12 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This module_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """Settings in, token out: the one code path behind the module and the lookup (TokenService).
 
 The lookup imports it on a cache miss only. requests loads only when a request is sent (_ims_client), PyJWT and
 cryptography only for a JWT exchange (_signing): each costs more than a whole templated task.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This plugin_utils is PRIVATE to the aemops.ims collection. It may change at any time.
+"""Controller-side glue shared by the action plugin and the lookup.
 
-"""Controller-side glue shared by the action plugin and the lookup."""
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
+"""
 
 from __future__ import annotations
 

@@ -2,14 +2,14 @@
 # Copyright: (c) 2026, aemops.ims contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This plugin_utils is PRIVATE to the aemops.ims collection. It may change at any time.
-
 """The files the options name, found and read as Ansible reads files on the controller.
 
 One rule for a relative path, in the action plugin and the lookup: the task's search path and its
 files/ subdirectories, as ``lookup('file')`` and ``copy: src=`` find a file
 (``DataLoader.path_dwim_relative_stack``); never the current directory. A vault-encrypted file is
 decrypted in memory with the play's vault secrets, as ``include_vars`` does, never written to disk.
+
+Private to the aemops.ims collection: it may change at any time. Python versions supported: same as for controller-environment.
 """
 
 from __future__ import annotations
