@@ -57,7 +57,7 @@ $(foreach line,$(filter-out 2.19 2.21,$(LINES)),$(eval VENV_$(line) ?= $(ROOT)/.
 # antsibull-changelog/-docs, ruff, mypy): installed once, on the newest line.
 VENV_TOOLS ?= $(ROOT)/.venv-tools
 
-REQUIREMENTS := $(ROOT)/requirements.txt
+REQUIREMENTS := $(ROOT)/meta/ee-requirements.txt
 TEST_REQUIREMENTS := $(ROOT)/tests/requirements-test.txt
 SANITY_REQUIREMENTS := $(ROOT)/tests/requirements-sanity.txt
 TOOLS_REQUIREMENTS := $(ROOT)/tests/requirements-tools.txt

@@ -7,7 +7,7 @@
 # ansible_collections/ with the installed tarball; ansible-builder on PATH) -- what
 # ansible-builder does when it builds an EE that includes aemops.ims -- and fails
 # unless the Python requirements it finds name every PACKAGE, from aemops.ims
-# (meta/execution-environment.yml -> requirements.txt).
+# (meta/execution-environment.yml -> meta/ee-requirements.txt).
 set -euo pipefail
 
 if [ "$#" -lt 2 ]; then

@@ -17,7 +17,7 @@ usage: package_check.py --root CHECKOUT --dist DIR --install DIR
    does) and tests/utils/playbooks/action_group.yml, which sets every option through
    ``module_defaults: group/aemops.ims.aem_ims`` (meta/runtime.yml ``action_groups``).
 
-Run with the Python of a venv that has ansible-core and requirements.txt.
+Run with the Python of a venv that has ansible-core and meta/ee-requirements.txt.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ REQUIRED = (
     "changelogs/changelog.yaml",
     "meta/runtime.yml",
     "meta/execution-environment.yml",
-    "requirements.txt",
+    "meta/ee-requirements.txt",
     "plugins/modules/aem_ims_token.py",
     "plugins/action/aem_ims_token.py",
     "plugins/lookup/aem_ims_token.py",
