@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import platform
 import re
@@ -270,6 +271,26 @@ def spread(values):
     return statistics.median(values), values[0], values[-1], third - first
 
 
+def median_interval(values, confidence=0.95):
+    """A distribution-free confidence interval of the median (order statistics, binomial); None for too few values.
+
+    It tells whether the rounds decide a target: a median on the right side of it, with an interval
+    that spans it, may be noise.
+    """
+    values, count = sorted(values), len(values)
+    # The largest k with P(Binomial(count, 1/2) < k) <= (1 - confidence) / 2: the interval is the k-th value from each end.
+    tail, k = 0.0, 0
+    while tail + math.comb(count, k) / 2**count <= (1 - confidence) / 2:
+        tail += math.comb(count, k) / 2**count
+        k += 1
+    return None if k == 0 else (values[k - 1], values[count - k])
+
+
+def interval_shown(values):
+    interval = median_interval(values)
+    return "%.3f-%.3f" % interval if interval else "too few rounds"
+
+
 def shown(values, digits=2):
     middle, low, high, iqr = spread(values)
     return "%.*f" % (digits, middle), "%.*f-%.*f" % (digits, low, digits, high), "%.*f" % (digits, iqr)
@@ -286,7 +307,7 @@ def median(runs, attribute):
 
 def row(scenario, requests, runs, ratios=None, target=""):
     cpu, cpu_range, cpu_iqr = shown([run.cpu for run in runs])
-    ratio = shown(ratios, 3) if ratios else ("", "", "")
+    ratio = (*shown(ratios, 3), interval_shown(ratios)) if ratios else ("", "", "", "")
     return (scenario, requests, cpu, cpu_range, cpu_iqr, "%.2f" % median(runs, "wall")) + ratio + (target,)
 
 
@@ -360,6 +381,7 @@ def table(rows):
         "ratio median",
         "ratio min-max",
         "ratio IQR",
+        "ratio median 95% CI",
         "target",
     )
     widths = [max(len(str(row[index])) for row in rows + [header]) for index in range(len(header))]
@@ -410,7 +432,10 @@ def main():
             met = ratio <= limit
             if not met:
                 failures.append("%.3fx > %.2fx" % (ratio, limit))
-            return "<= %.2f: %s" % (limit, "met" if met else "NOT met")
+            interval = median_interval(ratios)
+            # The median decides; an interval that spans the target says the rounds did not settle it.
+            unsettled = " (the median's 95%% CI %.3f-%.3f spans it)" % interval if interval and interval[0] <= limit < interval[1] else ""
+            return "<= %.2f: %s%s" % (limit, "met" if met else "NOT met", unsettled)
 
         def record(title, runs):
             samples.append("%s: CPU %s" % (title, " ".join("%.2f" % run.cpu for run in runs)))
