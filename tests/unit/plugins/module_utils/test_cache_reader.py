@@ -28,8 +28,8 @@ from ansible_collections.aemops.ims.plugins.module_utils._cache_reader import (
     usable,
 )
 from ansible_collections.aemops.ims.plugins.module_utils._cache_writer import TokenCache
-from ansible_collections.aemops.ims.plugins.module_utils._token_service import cache_directory, default_persistent_dir
 from ansible_collections.aemops.ims.plugins.module_utils._credentials import build_token_request
+from ansible_collections.aemops.ims.plugins.module_utils._token_service import cache_directory, default_persistent_dir
 from ansible_collections.aemops.ims.tests.unit.plugins.conftest import build_settings, write_file
 from ansible_collections.aemops.ims.tests.unit.plugins.cache_entries import KEY, NOW, entry, entry_path, mode_of
 
